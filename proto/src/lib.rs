@@ -1,0 +1,21 @@
+//! `upgate-proto`: sans-IO wire formats shared by the gateway, its clients and its tests.
+//!
+//! Everything here is pure parsing and formatting of header values: no sockets, no
+//! tokio, no hyper. Each parser takes the raw header text and returns a typed value or a
+//! [`ParseError`] that says what was wrong, so protocol adapters can answer with a clear
+//! 400 instead of guessing.
+//!
+//! - [`content_range`]: `Content-Range: bytes a-b/total` (ranged PUT) and `Range: bytes=`.
+//! - [`tus`]: tus 1.0 numeric headers, `Upload-Concat`, `Tus-Resumable`.
+//! - [`metadata`]: `Upload-Metadata` (comma-separated `key base64value` pairs).
+//! - [`checksum`]: `Upload-Checksum` (`algo base64digest`).
+//! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
+
+pub mod checksum;
+pub mod content_range;
+pub mod metadata;
+pub mod size;
+pub mod tus;
+
+mod error;
+pub use error::ParseError;

@@ -1,0 +1,39 @@
+//! `HEAD /files/{id}`: the upload's offset, length, metadata and expiry.
+
+use http::HeaderValue;
+
+use super::error::core_error;
+use super::{state_headers, FilesApi};
+use crate::core::ConcatRole;
+use crate::server::{empty, Resp};
+
+pub async fn handle(api: &FilesApi, id: &str) -> Resp {
+    let rec = match api.service.status(id).await {
+        Ok(r) => r,
+        Err(e) => return core_error(&e),
+    };
+    let mut r = hyper::Response::new(empty());
+    let h = r.headers_mut();
+    state_headers(h, &rec);
+    h.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match rec.length {
+        Some(l) => h.insert("upload-length", HeaderValue::from(l)),
+        None => h.insert("upload-defer-length", HeaderValue::from_static("1")),
+    };
+    if !rec.metadata.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&rec.metadata) {
+            h.insert("upload-metadata", v);
+        }
+    }
+    let concat = match &rec.concat {
+        ConcatRole::None => None,
+        ConcatRole::Partial => Some("partial".to_owned()),
+        ConcatRole::Final { parts } => {
+            Some(format!("final;{}", parts.iter().map(|p| format!("/files/{p}")).collect::<Vec<_>>().join(" ")))
+        }
+    };
+    if let Some(v) = concat.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert("upload-concat", v);
+    }
+    r
+}

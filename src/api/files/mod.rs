@@ -1,0 +1,127 @@
+//! The native resumable protocol at `/files/`: tus 1.0 (core, creation,
+//! creation-with-upload, creation-defer-length, termination, checksum, expiration,
+//! concatenation) plus ranged `PUT` with `Content-Range`, and `GET` downloads.
+//!
+//! Every answer carries `Tus-Resumable` and the CORS headers; errors are short plain
+//! text with the status [`error`] chooses.
+
+mod create;
+mod delete;
+mod endpoint;
+mod error;
+mod get;
+mod head;
+mod options;
+mod patch;
+mod put;
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method};
+use hyper::body::Incoming;
+use upgate_proto::tus::TUS_VERSION;
+
+use crate::core::record::UploadRecord;
+use crate::core::UploadService;
+use crate::server::{HyperBody, Req, Resp};
+use endpoint::Endpoint;
+
+/// Allowed origins for browsers.
+#[derive(Debug, Clone)]
+pub enum Cors {
+    /// `*`: any origin (no credentials).
+    Any,
+    /// Only these origins (echoed back, with credentials allowed).
+    List(Vec<String>),
+}
+
+/// Settings of the `/files/` adapter.
+#[derive(Clone)]
+pub struct FilesApi {
+    pub service: UploadService,
+    /// Per-frame body read timeout.
+    pub body_timeout: Duration,
+    pub cors: Cors,
+}
+
+const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
+Upload-Expires, Location, Range, Content-Range, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, \
+Tus-Checksum-Algorithm";
+const ALLOW_HEADERS: &str = "Authorization, Origin, X-Requested-With, X-Request-ID, X-HTTP-Method-Override, \
+Content-Type, Content-Range, Upload-Length, Upload-Offset, Tus-Resumable, Upload-Metadata, Upload-Defer-Length, \
+Upload-Concat, Upload-Checksum";
+const ALLOW_METHODS: &str = "POST, GET, HEAD, PATCH, PUT, DELETE, OPTIONS";
+
+impl FilesApi {
+    /// Handles one request under `/files`.
+    pub async fn handle(&self, req: Req) -> Resp {
+        let origin = req.headers().get(http::header::ORIGIN).cloned();
+        let preflight = req.method() == Method::OPTIONS
+            && req.headers().contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        let (parts, body) = req.into_parts();
+        let mut resp = match endpoint::parse(&parts.method, parts.uri.path(), &parts.headers) {
+            Err(e) => error::parse_failure(e),
+            Ok(ep) => self.dispatch(ep, body).await,
+        };
+        let h = resp.headers_mut();
+        h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+        self.cors_headers(h, origin.as_ref(), preflight);
+        resp
+    }
+
+    async fn dispatch(&self, ep: Endpoint, body: Incoming) -> Resp {
+        match ep {
+            Endpoint::Options => options::handle(self),
+            Endpoint::Create(c) => create::handle(self, c, body).await,
+            Endpoint::Head { id } => head::handle(self, &id).await,
+            Endpoint::Patch(p) => patch::handle(self, p, body).await,
+            Endpoint::Put { id, range } => put::handle(self, id, range, body).await,
+            Endpoint::Get { id, range } => get::handle(self, &id, range.as_deref()).await,
+            Endpoint::Delete { id } => delete::handle(self, &id).await,
+        }
+    }
+
+    fn body(&self, body: Incoming) -> HyperBody {
+        HyperBody::new(body, self.body_timeout)
+    }
+
+    fn cors_headers(&self, h: &mut HeaderMap, origin: Option<&HeaderValue>, preflight: bool) {
+        let Some(origin) = origin else { return };
+        match &self.cors {
+            Cors::Any => {
+                h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+            }
+            Cors::List(list) => {
+                if !list.iter().any(|o| origin.as_bytes() == o.as_bytes()) {
+                    return;
+                }
+                h.insert("access-control-allow-origin", origin.clone());
+                h.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+                h.insert("vary", HeaderValue::from_static("Origin"));
+            }
+        }
+        if preflight {
+            h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW_METHODS));
+            h.insert("access-control-allow-headers", HeaderValue::from_static(ALLOW_HEADERS));
+            h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+        } else {
+            h.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE));
+        }
+    }
+}
+
+/// Headers describing an upload's state (HEAD, and answers to writes).
+fn state_headers(h: &mut HeaderMap, rec: &UploadRecord) {
+    h.insert("upload-offset", HeaderValue::from(rec.offset));
+    if let Some(ts) = expires_header(rec) {
+        h.insert("upload-expires", ts);
+    }
+}
+
+fn expires_header(rec: &UploadRecord) -> Option<HeaderValue> {
+    if rec.expires_at == 0 || rec.status == crate::core::Status::Complete {
+        return None;
+    }
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(rec.expires_at);
+    HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()
+}

@@ -1,0 +1,33 @@
+//! `PATCH /files/{id}`: append at `Upload-Offset` (tus core + checksum + defer-length).
+//! The write runs in a spawned task so a client hangup cannot cancel it half-way.
+
+use http::StatusCode;
+use hyper::body::Incoming;
+
+use super::endpoint::Patch;
+use super::error::{core_error, task_failed};
+use super::{state_headers, FilesApi};
+use crate::core::AppendRequest;
+use crate::server::{empty, Resp};
+
+pub async fn handle(api: &FilesApi, p: Patch, body: Incoming) -> Resp {
+    let svc = api.service.clone();
+    let body = api.body(body);
+    let req = AppendRequest {
+        offset: p.offset,
+        declared_len: p.content_length,
+        checksum: p.checksum,
+        set_length: p.set_length,
+    };
+    let id = p.id;
+    match tokio::spawn(async move { svc.append(&id, req, body).await }).await {
+        Ok(Ok(rec)) => {
+            let mut r = hyper::Response::new(empty());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            state_headers(r.headers_mut(), &rec);
+            r
+        }
+        Ok(Err(e)) => core_error(&e),
+        Err(e) => task_failed(e),
+    }
+}

@@ -1,0 +1,48 @@
+//! Wire protocols, one folder each. Each adapter parses a request into its `Endpoint`
+//! enum (`endpoint.rs`), calls [`crate::core::UploadService`] from one file per
+//! operation, and maps `core::Error` to wire errors in its own `error.rs`.
+//!
+//! [`Router`] dispatches by path prefix; it is the [`crate::server::Handler`].
+
+pub mod files;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::core::UploadService;
+use crate::server::{full, Handler, Req, Resp};
+
+/// Dispatches requests to the protocol adapters by path prefix.
+pub struct Router {
+    pub files: files::FilesApi,
+    pub service: UploadService,
+}
+
+impl Handler for Router {
+    fn handle(self: Arc<Self>, req: Req) -> Pin<Box<dyn Future<Output = Resp> + Send>> {
+        Box::pin(async move {
+            let path = req.uri().path();
+            if path == "/files" || path.starts_with("/files/") {
+                return self.files.handle(req).await;
+            }
+            if path == "/healthz" {
+                return plain(hyper::StatusCode::OK, "ok\n");
+            }
+            plain(hyper::StatusCode::NOT_FOUND, "not found\n")
+        })
+    }
+
+    fn on_shutdown(&self) {
+        self.service.stop_writers();
+    }
+}
+
+/// A plain-text response.
+pub fn plain(status: hyper::StatusCode, text: &str) -> Resp {
+    let mut r = hyper::Response::new(full(text.to_owned()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}

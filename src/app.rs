@@ -1,0 +1,110 @@
+//! Wiring only: builds the state store and assembler named by the configuration, the
+//! upload service and the protocol router, and runs the server with its background
+//! tasks (expiry sweep) until shutdown.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::api::files::{Cors, FilesApi};
+use crate::api::Router;
+use crate::blob::local::LocalAssembler;
+use crate::blob::Assembler;
+use crate::config::ServeArgs;
+use crate::core::{CoreConfig, UploadService};
+use crate::server::{self, Limits};
+use crate::state::redb::RedbStore;
+use crate::state::StateStore;
+
+/// Errors that stop the gateway from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("unsupported {what} URL {url:?}: {why}")]
+    Url { what: &'static str, url: String, why: &'static str },
+    #[error("cannot open state store: {0}")]
+    State(#[from] crate::state::StateError),
+    #[error("cannot open blob store: {0}")]
+    Blob(#[from] crate::blob::BlobError),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+}
+
+fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
+    url.strip_prefix(scheme).filter(|p| !p.is_empty()).map(PathBuf::from)
+}
+
+/// Opens the state store named by `url`.
+pub fn open_state(url: &str) -> Result<Arc<dyn StateStore>, StartError> {
+    match path_of(url, "redb://") {
+        Some(p) => Ok(Arc::new(RedbStore::open(&p)?)),
+        None => Err(StartError::Url { what: "state", url: url.into(), why: "expected redb://PATH" }),
+    }
+}
+
+/// Opens the assembler named by `url`.
+pub fn open_store(url: &str) -> Result<Arc<dyn Assembler>, StartError> {
+    match path_of(url, "file://") {
+        Some(p) => Ok(Arc::new(LocalAssembler::new(p)?)),
+        None => Err(StartError::Url { what: "store", url: url.into(), why: "expected file://DIR" }),
+    }
+}
+
+/// A gateway ready to serve: the bound listener and the router.
+pub struct App {
+    pub listener: TcpListener,
+    pub router: Arc<Router>,
+    pub limits: Limits,
+}
+
+impl App {
+    /// Opens the stores and binds the listener.
+    pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
+        let state = open_state(&args.state_url())?;
+        let blobs = open_store(&args.store_url())?;
+        let core = CoreConfig {
+            max_upload_size: args.max_upload_size,
+            upload_expiry: args.upload_expiry,
+            ..CoreConfig::default()
+        };
+        let service = UploadService::new(state, blobs, core);
+        let cors = match args.cors_origins.trim() {
+            "*" | "" => Cors::Any,
+            list => Cors::List(list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+        };
+        let files = FilesApi { service: service.clone(), body_timeout: args.body_timeout, cors };
+        let router = Arc::new(Router { files, service });
+        let listener = TcpListener::bind(args.listen).await.map_err(StartError::Listen)?;
+        let limits = Limits {
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout,
+            shutdown_grace: args.shutdown_grace,
+        };
+        Ok(Self { listener, router, limits })
+    }
+
+    /// The bound address (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then commits in-flight uploads and drains.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let service = self.router.service.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match service.sweep_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
+                    Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+                }
+            }
+        });
+        let out = server::serve(self.listener, self.router, self.limits, shutdown).await;
+        sweeper.abort();
+        out
+    }
+}

@@ -1,0 +1,333 @@
+//! Upload data in a local directory: the single-machine default.
+//!
+//! Layout under the root:
+//! - `partial/ID`            the contiguous data, appended and fsync'd at commit points
+//! - `staged/ID.START.RAND`  one out-of-order range each, fsync'd before it is recorded
+//! - `complete/ID`           the finished file, renamed from `partial/ID` (no copy)
+//!
+//! Each writer owns one blocking thread that performs the writes, so the async side
+//! only moves `Bytes` handles through a bounded channel (about 64 frames, a few MiB):
+//! network reads and disk writes overlap and memory stays bounded. Absorbing a staged
+//! range copies it with `copy_file_range` (std's `io::copy` between files).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
+use crate::core::record::{is_valid_id, new_id, StagedRange};
+
+/// Frames queued between the async side and the writer thread.
+const QUEUE: usize = 64;
+/// Read size for downloads.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The local-directory [`Assembler`].
+#[derive(Debug, Clone)]
+pub struct LocalAssembler {
+    root: PathBuf,
+}
+
+impl LocalAssembler {
+    /// Uses `root`, creating its sub-directories.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+        let root = root.into();
+        for sub in ["partial", "staged", "complete"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self { root })
+    }
+
+    fn checked(id: &str) -> Result<&str, BlobError> {
+        if is_valid_id(id) {
+            Ok(id)
+        } else {
+            Err(BlobError::NotFound(format!("invalid id {id:?}")))
+        }
+    }
+
+    fn partial(&self, id: &str) -> Result<PathBuf, BlobError> {
+        Ok(self.root.join("partial").join(Self::checked(id)?))
+    }
+
+    fn complete_path(&self, id: &str) -> Result<PathBuf, BlobError> {
+        Ok(self.root.join("complete").join(Self::checked(id)?))
+    }
+
+    fn staged(&self, key: &str) -> Result<PathBuf, BlobError> {
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') || key.starts_with('.') {
+            return Err(BlobError::NotFound(format!("invalid staged key {key:?}")));
+        }
+        Ok(self.root.join("staged").join(key))
+    }
+}
+
+enum Cmd {
+    Write(Bytes),
+    Copy { path: PathBuf, from: u64, len: u64 },
+    Sync(oneshot::Sender<std::io::Result<()>>),
+}
+
+/// The writer thread: applies commands in order; the first error sticks and is
+/// reported at the next sync.
+fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>) {
+    let mut failed: Option<std::io::Error> = None;
+    while let Some(cmd) = rx.blocking_recv() {
+        match cmd {
+            Cmd::Write(data) if failed.is_none() => {
+                if let Err(e) = file.write_all(&data) {
+                    failed = Some(e);
+                }
+            }
+            Cmd::Copy { path, from, len } if failed.is_none() => {
+                let copied = File::open(&path).and_then(|mut src| {
+                    src.seek(SeekFrom::Start(from))?;
+                    std::io::copy(&mut src.take(len), &mut file)
+                });
+                match copied {
+                    Ok(n) if n == len => {}
+                    Ok(n) => failed = Some(std::io::Error::other(format!("staged range short: {n} of {len}"))),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            Cmd::Sync(reply) => {
+                let res = match failed.take() {
+                    Some(e) => Err(e),
+                    None => file.sync_data(),
+                };
+                let _ = reply.send(res);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Async handle to a writer thread, tracking the absolute position.
+struct ThreadWriter {
+    tx: mpsc::Sender<Cmd>,
+    pos: u64,
+}
+
+impl ThreadWriter {
+    fn spawn(file: File, pos: u64) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::task::spawn_blocking(move || writer_thread(file, rx));
+        Self { tx, pos }
+    }
+
+    async fn send(&self, cmd: Cmd) -> Result<(), BlobError> {
+        self.tx
+            .send(cmd)
+            .await
+            .map_err(|_| BlobError::Io(std::io::Error::other("writer thread stopped")))
+    }
+
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        let n = data.len() as u64;
+        self.send(Cmd::Write(data)).await?;
+        self.pos += n;
+        Ok(())
+    }
+
+    async fn sync(&self) -> Result<(), BlobError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Cmd::Sync(tx)).await?;
+        rx.await
+            .map_err(|_| BlobError::Io(std::io::Error::other("writer thread stopped")))??;
+        Ok(())
+    }
+}
+
+struct LocalWriter {
+    inner: ThreadWriter,
+    root: LocalAssembler,
+}
+
+#[async_trait]
+impl BlobWriter for LocalWriter {
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        self.inner.write(data).await
+    }
+
+    async fn absorb(&mut self, range: &StagedRange, from: u64) -> Result<(), BlobError> {
+        if from < range.start || from > range.end {
+            return Err(BlobError::Backend(format!("absorb from {from} outside {}..{}", range.start, range.end)));
+        }
+        let path = self.root.staged(&range.key)?;
+        let len = range.end - from;
+        self.inner.send(Cmd::Copy { path, from: from - range.start, len }).await?;
+        self.inner.pos += len;
+        Ok(())
+    }
+
+    async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError> {
+        let path = self.root.complete_path(other_id)?;
+        self.inner.send(Cmd::Copy { path, from: 0, len }).await?;
+        self.inner.pos += len;
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<CommitPoint, BlobError> {
+        self.inner.sync().await?;
+        Ok(CommitPoint { offset: self.inner.pos, assembly: None })
+    }
+}
+
+struct LocalStage {
+    inner: ThreadWriter,
+    key: String,
+}
+
+#[async_trait]
+impl StageWriter for LocalStage {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
+        self.inner.write(data).await
+    }
+
+    async fn finish(self: Box<Self>) -> Result<String, BlobError> {
+        self.inner.sync().await?;
+        Ok(self.key)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e.to_string())))?
+        .map_err(BlobError::Io)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[async_trait]
+impl Assembler for LocalAssembler {
+    async fn create(&self, id: &str, _length: Option<u64>) -> Result<String, BlobError> {
+        let path = self.partial(id)?;
+        blocking(move || {
+            OpenOptions::new().write(true).create_new(true).open(&path)?;
+            Ok(())
+        })
+        .await?;
+        Ok(String::new())
+    }
+
+    async fn open(&self, id: &str, offset: u64, _assembly: &str) -> Result<Box<dyn BlobWriter>, BlobError> {
+        let path = self.partial(id)?;
+        let file = blocking(move || {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
+            f.seek(SeekFrom::Start(offset))?;
+            Ok(f)
+        })
+        .await?;
+        Ok(Box::new(LocalWriter { inner: ThreadWriter::spawn(file, offset), root: self.clone() }))
+    }
+
+    async fn stage(&self, id: &str, start: u64) -> Result<Box<dyn StageWriter>, BlobError> {
+        let key = format!("{}.{start}.{}", Self::checked(id)?, &new_id()[..12]);
+        let path = self.staged(&key)?;
+        let file = blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
+        Ok(Box::new(LocalStage { inner: ThreadWriter::spawn(file, start), key }))
+    }
+
+    async fn discard_staged(&self, _id: &str, key: &str) -> Result<(), BlobError> {
+        let path = self.staged(key)?;
+        blocking(move || match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    async fn complete(&self, id: &str, length: u64, _assembly: &str) -> Result<(), BlobError> {
+        let (from, to) = (self.partial(id)?, self.complete_path(id)?);
+        blocking(move || {
+            if !from.exists() && to.exists() {
+                return Ok(()); // already done (crash after the rename)
+            }
+            let f = OpenOptions::new().write(true).open(&from)?;
+            if f.metadata()?.len() != length {
+                f.set_len(length)?; // drop uncommitted bytes past the end
+            }
+            f.sync_all()?;
+            std::fs::rename(&from, &to)?;
+            if let Some(dir) = to.parent() {
+                sync_dir(dir)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read(&self, id: &str, start: u64, end: u64, complete: bool) -> Result<ByteStream, BlobError> {
+        let path = if complete { self.complete_path(id)? } else { self.partial(id)? };
+        let mut file = blocking(move || {
+            let mut f = File::open(&path)?;
+            f.seek(SeekFrom::Start(start))?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| match e {
+            BlobError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => BlobError::NotFound(id.to_owned()),
+            other => other,
+        })?;
+        let (tx, rx) = mpsc::channel(4);
+        tokio::task::spawn_blocking(move || {
+            let mut left = end.saturating_sub(start);
+            while left > 0 {
+                let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
+                match file.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = tx.blocking_send(Err(BlobError::Io(std::io::ErrorKind::UnexpectedEof.into())));
+                        return;
+                    }
+                    Ok(n) => {
+                        buf.truncate(n);
+                        left -= n as u64;
+                        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                            return; // reader went away
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(BlobError::Io(e)));
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn delete(&self, id: &str, _assembly: &str) -> Result<(), BlobError> {
+        let paths = [self.partial(id)?, self.complete_path(id)?];
+        let staged_dir = self.root.join("staged");
+        let prefix = format!("{id}.");
+        blocking(move || {
+            for p in paths {
+                match std::fs::remove_file(&p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            for entry in std::fs::read_dir(&staged_dir)? {
+                let entry = entry?;
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}

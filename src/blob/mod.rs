@@ -1,0 +1,92 @@
+//! File data: where upload bytes live while they arrive and once assembled.
+//!
+//! Owns: the byte layout of uploads in storage (append writers, staged out-of-order
+//! ranges, assembly of the final object), reads for downloads. Must not: decide offsets
+//! (the state store does), know any wire protocol, or buffer a whole chunk.
+//!
+//! The contract a writer gives the core: bytes passed to [`BlobWriter::write`] are
+//! durable once [`BlobWriter::commit`] returns, and the returned [`CommitPoint`] says how
+//! far. Bytes written and never committed may be discarded; the next writer opened at
+//! the committed offset overwrites them. This fits a local append file (fsync at commit)
+//! and object_store's `MultipartStore` (fixed-size parts plus a durable tail object, the
+//! part list carried in `CommitPoint::assembly`).
+
+pub mod conformance;
+pub mod local;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::core::record::StagedRange;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("storage I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The object or staged range does not exist (any more).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend refused the operation (object store error, quota).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// How far a writer's bytes are durable, and the assembler state that goes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitPoint {
+    /// Absolute offset up to which the upload's bytes are durable.
+    pub offset: u64,
+    /// New opaque assembler state to store with the offset (`None`: unchanged).
+    pub assembly: Option<String>,
+}
+
+/// A stream of byte chunks read from storage, ending with `None`.
+pub type ByteStream = mpsc::Receiver<Result<Bytes, BlobError>>;
+
+/// Appends to an upload's contiguous data at a fixed starting offset.
+#[async_trait]
+pub trait BlobWriter: Send {
+    /// Queues bytes for writing at the current position.
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError>;
+    /// Appends bytes `[from, range.end)` of a staged range (`range.start <= from`).
+    async fn absorb(&mut self, range: &StagedRange, from: u64) -> Result<(), BlobError>;
+    /// Appends bytes `[0, len)` of another complete upload (tus concatenation).
+    async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError>;
+    /// Makes everything written so far durable and reports how far that is.
+    async fn commit(&mut self) -> Result<CommitPoint, BlobError>;
+}
+
+/// Writes one out-of-order range to its own staging place.
+#[async_trait]
+pub trait StageWriter: Send {
+    /// The key the range will be known by (to discard an unfinished range).
+    fn key(&self) -> &str;
+    async fn write(&mut self, data: Bytes) -> Result<(), BlobError>;
+    /// Makes the range durable and returns its key (for [`StagedRange::key`]).
+    async fn finish(self: Box<Self>) -> Result<String, BlobError>;
+}
+
+/// Storage for upload data. Implementations: [`local::LocalAssembler`] (a directory)
+/// and object storage through object_store's `MultipartStore`. Both pass [`conformance`].
+#[async_trait]
+pub trait Assembler: Send + Sync + 'static {
+    /// Prepares storage for a new upload; returns the initial assembler state.
+    async fn create(&self, id: &str, length: Option<u64>) -> Result<String, BlobError>;
+    /// Opens a writer appending at `offset` (the committed offset; anything stored past
+    /// it is uncommitted and is overwritten).
+    async fn open(&self, id: &str, offset: u64, assembly: &str) -> Result<Box<dyn BlobWriter>, BlobError>;
+    /// Opens a writer for an out-of-order range starting at `start`.
+    async fn stage(&self, id: &str, start: u64) -> Result<Box<dyn StageWriter>, BlobError>;
+    /// Removes a staged range (after it was absorbed, or when it is obsolete).
+    async fn discard_staged(&self, id: &str, key: &str) -> Result<(), BlobError>;
+    /// Turns the stored bytes `[0, length)` into the final object. Idempotent: calling it
+    /// again after success (or after a crash in the middle) succeeds.
+    async fn complete(&self, id: &str, length: u64, assembly: &str) -> Result<(), BlobError>;
+    /// Streams bytes `[start, end)`: of the final object when `complete`, else of the
+    /// committed prefix (used to compare re-sent ranges).
+    async fn read(&self, id: &str, start: u64, end: u64, complete: bool) -> Result<ByteStream, BlobError>;
+    /// Removes everything stored for the upload (in progress, staged or final).
+    async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError>;
+}

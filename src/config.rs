@@ -1,0 +1,136 @@
+//! Command line and environment (`UPGATE_*`), validated into typed values.
+//! Every flag of `serve` has an environment twin; `--print-config` prints the merged
+//! result as JSON and exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use upgate_proto::size::{parse_duration, parse_size};
+
+#[derive(Debug, Parser)]
+#[command(name = "upgate", version, about = "Resumable chunked upload gateway (tus 1.0 + ranged PUT)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    parse_size(s).map_err(|e| e.to_string())
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Flags of `upgate serve`. Defaults are chosen for one machine serving lecture videos.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on. Port 0 picks a free port; the real one is printed as
+    /// `listening on http://IP:PORT` (the only line on stdout).
+    #[arg(long, env = "UPGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded state and the local blob store.
+    #[arg(long, env = "UPGATE_DATA_DIR", default_value = "./upgate-data")]
+    pub data_dir: PathBuf,
+
+    /// Upload state store. Default `redb://<data-dir>/state.redb`: embedded, durable
+    /// (fsync per commit), one process per file.
+    #[arg(long, env = "UPGATE_STATE")]
+    pub state: Option<String>,
+
+    /// Where file data goes. Default `file://<data-dir>/blobs`: a local directory,
+    /// files appended and fsync'd, renamed into `complete/` when done.
+    #[arg(long, env = "UPGATE_STORE")]
+    pub store: Option<String>,
+
+    /// Largest upload accepted (e.g. `100GiB`). Default 100 GiB: above any lecture
+    /// recording, below what fills a typical volume by accident.
+    #[arg(long, env = "UPGATE_MAX_UPLOAD_SIZE", default_value = "100GiB", value_parser = size)]
+    #[serde(serialize_with = "ser_u64")]
+    pub max_upload_size: u64,
+
+    /// Incomplete uploads untouched for this long are deleted. Default 7 days, the
+    /// resume window Kaltura gives its clients.
+    #[arg(long, env = "UPGATE_UPLOAD_EXPIRY", default_value = "7d", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub upload_expiry: Duration,
+
+    /// A request head must arrive within this time (defends against slowloris).
+    /// Default 30 s, generous for mobile links.
+    #[arg(long, env = "UPGATE_HEADER_TIMEOUT", default_value = "30s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub header_timeout: Duration,
+
+    /// Each piece of a request body must arrive within this time, else the bytes so far
+    /// are committed and the request ends. Default 60 s: survives a short Wi-Fi
+    /// roam, frees the upload for a reconnecting client soon enough (a reconnecting
+    /// client also takes over a writer silent for 2 s).
+    #[arg(long, env = "UPGATE_BODY_TIMEOUT", default_value = "60s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; further clients wait in the accept queue. Default
+    /// 4096: memory per connection is small (bounded buffers), file descriptors are the limit.
+    #[arg(long, env = "UPGATE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// On SIGTERM/Ctrl-C, in-flight chunks commit what arrived; connections then get
+    /// this long to finish. Default 10 s.
+    #[arg(long, env = "UPGATE_SHUTDOWN_GRACE", default_value = "10s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub shutdown_grace: Duration,
+
+    /// Browser origins allowed by CORS: `*` (default, any origin, no credentials) or a
+    /// comma-separated list of origins (echoed, credentials allowed).
+    #[arg(long, env = "UPGATE_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: String,
+
+    /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub print_config: bool,
+}
+
+fn ser_u64<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(*v)
+}
+
+fn ser_dur<S: serde::Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}s", v.as_secs_f64()))
+}
+
+impl ServeArgs {
+    /// The state URL in force.
+    pub fn state_url(&self) -> String {
+        self.state
+            .clone()
+            .unwrap_or_else(|| format!("redb://{}", self.data_dir.join("state.redb").display()))
+    }
+
+    /// The store URL in force.
+    pub fn store_url(&self) -> String {
+        self.store
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
+    }
+
+    /// The merged configuration as JSON (`--print-config`).
+    pub fn to_json(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("state".into(), self.state_url().into());
+            m.insert("store".into(), self.store_url().into());
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    }
+}

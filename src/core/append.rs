@@ -1,0 +1,286 @@
+//! Appending a body at the contiguous offset under the upload's lease (tus PATCH, and
+//! the in-order case of ranged PUT). The shared pump [`UploadService::write_leased`]
+//! streams frames into the blob writer, compares re-sent leading bytes, hashes for the
+//! checksum extension, and commits at safe points.
+
+use std::time::Instant;
+
+use bytes::Buf;
+use upgate_proto::checksum::Checksum;
+
+use super::body::{ChunkBody, Hasher};
+use super::record::{new_id, Status, UploadRecord};
+use super::{Error, Result, UploadService};
+use crate::blob::{BlobWriter, ByteStream};
+use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest, Update};
+
+/// A tus PATCH as the core sees it.
+#[derive(Debug, Clone, Default)]
+pub struct AppendRequest {
+    /// The client's `Upload-Offset`.
+    pub offset: u64,
+    /// `Content-Length` when the client sent one.
+    pub declared_len: Option<u64>,
+    /// `Upload-Checksum`: verified over this body; on mismatch nothing is kept.
+    pub checksum: Option<Checksum>,
+    /// `Upload-Length` sent with a PATCH of a deferred-length upload.
+    pub set_length: Option<u64>,
+}
+
+/// What a body that overruns its allowance turns into.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Overrun {
+    /// Past the declared upload length.
+    Length(u64),
+    /// Past the server's maximum size.
+    Max(u64),
+    /// Longer than its `Content-Range`.
+    Range,
+}
+
+impl Overrun {
+    fn error(self) -> Error {
+        match self {
+            Overrun::Length(length) => Error::PastLength { length },
+            Overrun::Max(limit) => Error::TooLarge { limit },
+            Overrun::Range => Error::BadRequest("body is longer than its Content-Range".into()),
+        }
+    }
+}
+
+/// How [`UploadService::write_leased`] treats a body.
+pub(crate) struct WriteOpts {
+    pub checksum: Option<Checksum>,
+    /// Leading body bytes that are already stored: compared, not written.
+    pub skip: u64,
+    /// Absolute end no byte may pass.
+    pub max_end: u64,
+    pub overrun: Overrun,
+}
+
+/// Compares re-sent bytes with stored ones.
+struct Comparer {
+    rx: ByteStream,
+    buf: bytes::Bytes,
+}
+
+impl Comparer {
+    async fn same(&mut self, mut data: &[u8]) -> Result<bool> {
+        while !data.is_empty() {
+            if self.buf.is_empty() {
+                match self.rx.recv().await {
+                    Some(Ok(b)) => self.buf = b,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(false),
+                }
+            }
+            let n = self.buf.len().min(data.len());
+            if self.buf[..n] != data[..n] {
+                return Ok(false);
+            }
+            self.buf.advance(n);
+            data = &data[n..];
+        }
+        Ok(true)
+    }
+}
+
+impl UploadService {
+    /// Appends `body` at `req.offset` (tus PATCH). Answers the new record; on an early
+    /// end of the body, `Interrupted` with the offset that was kept.
+    pub async fn append<B: ChunkBody>(&self, id: &str, req: AppendRequest, mut body: B) -> Result<UploadRecord> {
+        let mut rec = self.load(id).await?;
+        if let Some(len) = req.set_length {
+            if len > self.cfg.max_upload_size {
+                return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+            }
+            rec = match self.state.set_length(id, len).await? {
+                Update::Done(r) => *r,
+                Update::Missing => return Err(Error::NotFound),
+                Update::Refused(why) => return Err(Error::InvalidLength(why)),
+            };
+        }
+        if req.offset != rec.offset {
+            return Err(Error::OffsetMismatch { offset: rec.offset });
+        }
+        if rec.status == Status::Complete {
+            return match req.declared_len {
+                Some(0) => Ok(rec),
+                _ => Err(Error::Complete),
+            };
+        }
+        let overrun = match rec.length {
+            Some(l) => Overrun::Length(l),
+            None => Overrun::Max(self.cfg.max_upload_size),
+        };
+        let max_end = self.limit_of(&rec);
+        if req.declared_len.is_some_and(|n| req.offset.saturating_add(n) > max_end) {
+            return Err(overrun.error());
+        }
+        let (lease, rec) = self.lease(id, Some(req.offset)).await?;
+        let opts = WriteOpts { checksum: req.checksum, skip: 0, max_end, overrun };
+        let out = self.write_and_drain(&lease, rec, &mut body, opts).await;
+        self.release(lease).await;
+        out
+    }
+
+    /// Takes the lease, stopping a stalled local holder first (the client reconnected).
+    pub(crate) async fn lease(&self, id: &str, expected: Option<u64>) -> Result<(Lease, UploadRecord)> {
+        let req = LeaseRequest { holder: new_id(), expected_offset: expected, ttl: self.cfg.lease_ttl };
+        let mut stopping = false;
+        for _ in 0..500 {
+            match self.state.acquire(id, &req).await? {
+                Acquire::Granted(lease, rec) => return Ok((lease, *rec)),
+                Acquire::Conflict { offset } => return Err(Error::OffsetMismatch { offset }),
+                Acquire::Missing => return Err(Error::NotFound),
+                Acquire::Complete => return Err(Error::Complete),
+                Acquire::Held { .. } => {
+                    stopping = stopping || self.writers.stop_if_stalled(id, self.cfg.stall_after);
+                    if !stopping {
+                        return Err(Error::Locked);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+        Err(Error::Locked)
+    }
+
+    /// Releases the lease, then merges ranges that were staged while it was held
+    /// (their writers could not take the lease, so they rely on this check).
+    pub(crate) async fn release(&self, lease: Lease) {
+        if let Err(e) = self.state.release(&lease).await {
+            tracing::warn!(id = %lease.id, error = %e, "lease release failed; it expires by TTL");
+        }
+        if let Err(e) = self.try_drain(&lease.id).await {
+            tracing::debug!(id = %lease.id, error = %e, "merge after release did not run");
+        }
+    }
+
+    /// Writes the body, then merges staged ranges and finalizes when full.
+    pub(crate) async fn write_and_drain<B: ChunkBody>(
+        &self,
+        lease: &Lease,
+        rec: UploadRecord,
+        body: &mut B,
+        opts: WriteOpts,
+    ) -> Result<UploadRecord> {
+        let (rec, writer, stop) = self.write_leased(lease, rec, body, opts).await?;
+        let rec = self.drain(lease, rec, Some(writer)).await?;
+        match stop {
+            Some(Error::Interrupted { .. }) => Err(Error::Interrupted { offset: rec.offset }),
+            Some(e) => Err(e),
+            None => Ok(rec),
+        }
+    }
+
+    /// The pump: body → blob writer, with commits. Returns the committed record, the
+    /// writer (positioned at the committed offset) and why the body stopped early, if it
+    /// did. A checksum failure or an interrupted checksummed body commits nothing.
+    pub(crate) async fn write_leased<B: ChunkBody>(
+        &self,
+        lease: &Lease,
+        rec: UploadRecord,
+        body: &mut B,
+        opts: WriteOpts,
+    ) -> Result<(UploadRecord, Box<dyn BlobWriter>, Option<Error>)> {
+        let id = rec.id.clone();
+        let mut compare = match opts.skip {
+            0 => None,
+            n => Some(Comparer { rx: self.blobs.read(&id, rec.offset - n, rec.offset, false).await?, buf: Default::default() }),
+        };
+        let mut skip = opts.skip;
+        let mut writer = self.blobs.open(&id, rec.offset, &rec.assembly).await?;
+        let active = self.writers.register(&id, &lease.holder);
+        let mut hasher = opts.checksum.as_ref().map(|c| Hasher::new(c.algorithm));
+        let mut committed = rec;
+        let mut pos = committed.offset;
+        let mut last_commit = Instant::now();
+        let stop = loop {
+            let next = tokio::select! {
+                biased;
+                _ = active.cancel.cancelled() => Err(()),
+                r = body.next_chunk() => r.map_err(|_| ()),
+            };
+            let mut data = match next {
+                Ok(Some(d)) => d,
+                Ok(None) => break None,
+                Err(()) => break Some(Error::Interrupted { offset: 0 }),
+            };
+            active.progress();
+            if skip > 0 {
+                let n = (skip as usize).min(data.len());
+                let head = data.split_to(n);
+                if let Some(cmp) = compare.as_mut() {
+                    if !cmp.same(&head).await? {
+                        break Some(Error::RangeConflict { at: committed.offset - skip });
+                    }
+                }
+                skip -= n as u64;
+                if data.is_empty() {
+                    continue;
+                }
+            }
+            if pos + data.len() as u64 > opts.max_end {
+                break Some(opts.overrun.error());
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&data);
+            }
+            pos += data.len() as u64;
+            writer.write(data).await?;
+            let due = pos - committed.offset >= self.cfg.commit_every
+                || last_commit.elapsed() >= self.cfg.commit_interval;
+            if hasher.is_none() && due {
+                committed = self.commit_writer(lease, &mut writer, committed).await?;
+                last_commit = Instant::now();
+            }
+        };
+        if let (Some(h), Some(want)) = (hasher, opts.checksum) {
+            if stop.is_some() {
+                return Err(match stop {
+                    Some(Error::Interrupted { .. }) => Error::Interrupted { offset: committed.offset },
+                    Some(e) => e,
+                    None => Error::ChecksumMismatch,
+                });
+            }
+            if h.finish() != want.digest {
+                return Err(Error::ChecksumMismatch);
+            }
+        }
+        if pos > committed.offset {
+            committed = self.commit_writer(lease, &mut writer, committed).await?;
+        }
+        Ok((committed, writer, stop))
+    }
+
+    /// fsync the writer, then CAS the offset forward (renewing the lease and expiry).
+    pub(crate) async fn commit_writer(
+        &self,
+        lease: &Lease,
+        writer: &mut Box<dyn BlobWriter>,
+        rec: UploadRecord,
+    ) -> Result<UploadRecord> {
+        let point = writer.commit().await?;
+        let c = Commit {
+            expected_offset: rec.offset,
+            new_offset: point.offset,
+            assembly: point.assembly,
+            expires_at: Some(self.expiry_from_now()),
+            ..Default::default()
+        };
+        self.apply(lease, &c).await
+    }
+
+    /// One fenced commit, outcomes mapped to errors.
+    pub(crate) async fn apply(&self, lease: &Lease, c: &Commit) -> Result<UploadRecord> {
+        match self.state.commit(lease, c, self.cfg.lease_ttl).await? {
+            CommitOutcome::Done(r) => Ok(*r),
+            CommitOutcome::Missing => Err(Error::NotFound),
+            CommitOutcome::Fenced => Err(Error::Locked),
+            CommitOutcome::Conflict { offset } => {
+                Err(Error::Internal(format!("offset moved to {offset} under a held lease")))
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The request body as the core sees it: a pull-based source of byte chunks, and the
+//! streaming checksum computed over it. The HTTP layer adapts hyper's body (with its
+//! read timeout) to [`ChunkBody`]; tests feed vectors.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use sha2::Digest;
+use upgate_proto::checksum::Algorithm;
+
+/// Why a body stopped before its end.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BodyError {
+    /// The connection broke or the client hung up.
+    #[error("client disconnected: {0}")]
+    Disconnected(String),
+    /// No bytes arrived within the read timeout.
+    #[error("body read timed out")]
+    Timeout,
+}
+
+/// A source of body chunks; `Ok(None)` is the clean end.
+pub trait ChunkBody: Send {
+    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, BodyError>> + Send;
+}
+
+/// An in-memory body (tests, and bodies the adapters already hold).
+pub struct VecBody(pub std::collections::VecDeque<Bytes>);
+
+impl VecBody {
+    pub fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        Self(chunks.into_iter().collect())
+    }
+
+    pub fn empty() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl ChunkBody for VecBody {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        Ok(self.0.pop_front())
+    }
+}
+
+/// A streaming hash for the checksum extension.
+pub enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha1(sha1::Sha1),
+    Md5(md5::Md5),
+    Crc32c(u32),
+}
+
+impl Hasher {
+    pub fn new(alg: Algorithm) -> Self {
+        match alg {
+            Algorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
+            Algorithm::Md5 => Self::Md5(md5::Md5::new()),
+            Algorithm::Crc32c => Self::Crc32c(0),
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(data),
+            Self::Sha1(h) => h.update(data),
+            Self::Md5(h) => h.update(data),
+            Self::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Self::Sha256(h) => h.finalize().to_vec(),
+            Self::Sha1(h) => h.finalize().to_vec(),
+            Self::Md5(h) => h.finalize().to_vec(),
+            Self::Crc32c(c) => c.to_be_bytes().to_vec(),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Creating uploads, including the tus concatenation "final" upload, which is assembled
+//! right away from its complete partial uploads.
+
+use super::record::{new_id, now_secs, ConcatRole, Owner, Status, UploadRecord};
+use super::{Error, Result, UploadService};
+use crate::state::{Acquire, Commit, CommitOutcome, LeaseRequest, StateError};
+
+/// What a client asks for when creating an upload.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// Total length, or `None` to declare it later.
+    pub length: Option<u64>,
+    /// Validated `Upload-Metadata` header text.
+    pub metadata: String,
+    /// `Partial`, or `Final` with the ids of the partial uploads in order.
+    pub concat: ConcatRole,
+    pub owner: Option<Owner>,
+}
+
+impl UploadService {
+    /// Creates an upload and returns its record.
+    pub async fn create(&self, req: CreateRequest) -> Result<UploadRecord> {
+        if let Some(len) = req.length {
+            if len > self.cfg.max_upload_size {
+                return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+            }
+        }
+        let id = new_id();
+        let mut rec = UploadRecord {
+            id: id.clone(),
+            length: req.length,
+            offset: 0,
+            status: Status::Open,
+            metadata: req.metadata,
+            concat: req.concat.clone(),
+            created_at: now_secs(),
+            expires_at: self.expiry_from_now(),
+            ranges: Vec::new(),
+            assembly: String::new(),
+            owner: req.owner.clone(),
+        };
+        let parts = match &req.concat {
+            ConcatRole::Final { parts } => {
+                let parts = self.check_parts(parts, req.owner.as_ref()).await?;
+                rec.length = Some(parts.iter().map(|p| p.offset).sum());
+                if rec.length > Some(self.cfg.max_upload_size) {
+                    return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+                }
+                Some(parts)
+            }
+            _ => None,
+        };
+        rec.assembly = self.blobs.create(&id, rec.length).await?;
+        match self.state.insert(&rec).await {
+            Ok(()) => {}
+            Err(StateError::AlreadyExists) => return Err(Error::Internal("id collision".into())),
+            Err(e) => {
+                let _ = self.blobs.delete(&id, &rec.assembly).await;
+                return Err(e.into());
+            }
+        }
+        match parts {
+            Some(parts) => self.concatenate(rec, &parts).await,
+            None if rec.length == Some(0) => self.finish_unleased(&id).await,
+            None => Ok(rec),
+        }
+    }
+
+    /// Partial uploads of a final upload must exist, be partial, complete and the caller's.
+    async fn check_parts(&self, ids: &[String], owner: Option<&Owner>) -> Result<Vec<UploadRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let part = self.load(id).await.map_err(|e| match e {
+                Error::NotFound | Error::Expired => Error::BadRequest(format!("partial upload {id} not found")),
+                other => other,
+            })?;
+            if part.concat != ConcatRole::Partial {
+                return Err(Error::BadRequest(format!("upload {id} is not a partial upload")));
+            }
+            if part.status != Status::Complete && !part.is_filled() {
+                return Err(Error::BadRequest(format!("partial upload {id} is not complete")));
+            }
+            if owner.is_some() && part.owner.as_ref() != owner {
+                return Err(Error::BadRequest(format!("partial upload {id} not found")));
+            }
+            out.push(part);
+        }
+        Ok(out)
+    }
+
+    /// Writes the parts one after the other into the final upload and completes it.
+    async fn concatenate(&self, rec: UploadRecord, parts: &[UploadRecord]) -> Result<UploadRecord> {
+        for p in parts {
+            // A filled partial upload not finalized yet (crash in between) is finalized now.
+            if p.status != Status::Complete {
+                self.finish_unleased(&p.id).await?;
+            }
+        }
+        let req = LeaseRequest { holder: new_id(), expected_offset: Some(0), ttl: self.cfg.lease_ttl };
+        let (lease, rec) = match self.state.acquire(&rec.id, &req).await? {
+            Acquire::Granted(l, r) => (l, *r),
+            _ => return Err(Error::Internal("fresh final upload not leasable".into())),
+        };
+        let result = async {
+            let mut w = self.blobs.open(&rec.id, 0, &rec.assembly).await?;
+            for p in parts {
+                w.absorb_upload(&p.id, p.offset).await?;
+            }
+            let point = w.commit().await?;
+            let c = Commit { expected_offset: 0, new_offset: point.offset, assembly: point.assembly, ..Default::default() };
+            match self.state.commit(&lease, &c, self.cfg.lease_ttl).await? {
+                CommitOutcome::Done(r) => self.finish(&lease, *r).await,
+                other => Err(Error::Internal(format!("concatenation commit: {other:?}"))),
+            }
+        }
+        .await;
+        let _ = self.state.release(&lease).await;
+        result
+    }
+}

@@ -1,0 +1,126 @@
+//! Protocol-neutral upload logic: [`UploadService`] creates uploads, appends and stages
+//! bytes, merges staged ranges, finalizes, reads and deletes — on any
+//! [`StateStore`] and [`Assembler`]. It knows no HTTP: adapters in `api/` parse requests
+//! into calls here and map [`Error`] to their wire errors.
+//!
+//! How a write stays safe:
+//! 1. take the upload's lease (compare-and-set on the offset for tus PATCH);
+//! 2. stream the body into a [`crate::blob::BlobWriter`] (bounded queue, no buffering);
+//! 3. at commit points (every `commit_every` bytes or `commit_interval`, and at the end)
+//!    make the bytes durable, then move the offset with a fenced CAS in the state store;
+//! 4. merge staged out-of-order ranges that became contiguous, finalize when full;
+//! 5. release the lease and look once more for ranges staged meanwhile.
+//!
+//! The adapters run these calls in a spawned task, so a client hangup never cancels a
+//! storage write half-way: the body ends with an error and what arrived is committed.
+
+pub mod body;
+pub mod error;
+pub mod record;
+pub mod writers;
+
+mod append;
+mod create;
+mod drain;
+mod put_range;
+mod read;
+mod status;
+mod terminate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use append::AppendRequest;
+pub use create::CreateRequest;
+pub use error::{Error, Result};
+pub use read::Download;
+pub use record::{ConcatRole, Owner, StagedRange, Status, UploadRecord};
+
+use crate::blob::Assembler;
+use crate::state::StateStore;
+use writers::Writers;
+
+/// Tunables of the core, with the defaults `upgate serve` documents.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Largest upload accepted, in bytes.
+    pub max_upload_size: u64,
+    /// An incomplete upload untouched for this long is removed.
+    pub upload_expiry: Duration,
+    /// A lease not renewed for this long may be taken by another request.
+    pub lease_ttl: Duration,
+    /// A local writer that received nothing for this long is stopped when another
+    /// request for the same upload arrives (the client reconnected).
+    pub stall_after: Duration,
+    /// Commit (fsync + offset CAS) at least every this many bytes of one request.
+    pub commit_every: u64,
+    /// ... and at least this often while bytes arrive.
+    pub commit_interval: Duration,
+    /// How long a ranged PUT that completed the byte coverage waits for the merge.
+    pub merge_wait: Duration,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_size: 100 << 30,
+            upload_expiry: Duration::from_secs(7 * 86400),
+            lease_ttl: Duration::from_secs(60),
+            stall_after: Duration::from_secs(2),
+            commit_every: 64 << 20,
+            commit_interval: Duration::from_secs(5),
+            merge_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The upload service shared by every protocol adapter.
+#[derive(Clone)]
+pub struct UploadService {
+    pub(crate) state: Arc<dyn StateStore>,
+    pub(crate) blobs: Arc<dyn Assembler>,
+    pub(crate) cfg: Arc<CoreConfig>,
+    pub(crate) writers: Arc<Writers>,
+}
+
+impl UploadService {
+    pub fn new(state: Arc<dyn StateStore>, blobs: Arc<dyn Assembler>, cfg: CoreConfig) -> Self {
+        Self { state, blobs, cfg: Arc::new(cfg), writers: Arc::new(Writers::default()) }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    /// Asks every active writer to commit what arrived and stop (graceful shutdown).
+    pub fn stop_writers(&self) {
+        self.writers.stop_all();
+    }
+
+    /// Number of requests writing right now.
+    pub fn active_writers(&self) -> usize {
+        self.writers.len()
+    }
+
+    /// Loads a record, refusing unknown and expired uploads.
+    pub(crate) async fn load(&self, id: &str) -> Result<UploadRecord> {
+        if !record::is_valid_id(id) {
+            return Err(Error::NotFound);
+        }
+        let rec = self.state.get(id).await?.ok_or(Error::NotFound)?;
+        if rec.status == Status::Open && rec.expires_at != 0 && rec.expires_at < record::now_secs() {
+            return Err(Error::Expired);
+        }
+        Ok(rec)
+    }
+
+    /// The largest length an upload may reach.
+    pub(crate) fn limit_of(&self, rec: &UploadRecord) -> u64 {
+        rec.length.unwrap_or(self.cfg.max_upload_size)
+    }
+
+    pub(crate) fn expiry_from_now(&self) -> u64 {
+        record::now_secs() + self.cfg.upload_expiry.as_secs()
+    }
+}

@@ -1,0 +1,68 @@
+//! Reading an upload's state for HEAD / status queries, and finalization: turning a
+//! filled upload into its final object exactly once.
+
+use super::record::{new_id, Status, UploadRecord};
+use super::{Error, Result, UploadService};
+use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest};
+
+impl UploadService {
+    /// The current record. A stalled local writer of this upload is stopped first so the
+    /// offset reported includes the bytes it received (a client that reconnects asks
+    /// HEAD before resuming). A filled upload that is not finalized yet (a crash between
+    /// the last commit and the assembly) is finalized here.
+    pub async fn status(&self, id: &str) -> Result<UploadRecord> {
+        if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
+            self.wait_writer_gone(id).await;
+        }
+        let rec = self.load(id).await?;
+        if rec.status == Status::Open && rec.is_filled() && !self.writers.is_active(id) {
+            return self.finish_unleased(id).await;
+        }
+        Ok(rec)
+    }
+
+    /// Waits (briefly) until no local request writes `id`.
+    pub(crate) async fn wait_writer_gone(&self, id: &str) {
+        for _ in 0..300 {
+            if !self.writers.is_active(id) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Finalizes under the caller's lease: assemble, then mark complete.
+    pub(crate) async fn finish(&self, lease: &Lease, rec: UploadRecord) -> Result<UploadRecord> {
+        if rec.status == Status::Complete || !rec.is_filled() {
+            return Ok(rec);
+        }
+        self.blobs.complete(&rec.id, rec.offset, &rec.assembly).await?;
+        let c = Commit {
+            expected_offset: rec.offset,
+            new_offset: rec.offset,
+            complete: true,
+            ..Default::default()
+        };
+        match self.state.commit(lease, &c, self.cfg.lease_ttl).await? {
+            CommitOutcome::Done(r) => Ok(*r),
+            CommitOutcome::Missing => Err(Error::NotFound),
+            CommitOutcome::Fenced => Err(Error::Locked),
+            CommitOutcome::Conflict { offset } => Err(Error::Internal(format!("finish: offset moved to {offset}"))),
+        }
+    }
+
+    /// Finalizes a filled upload, taking the lease for it; when someone else holds the
+    /// lease they will finalize, and the current record is returned.
+    pub(crate) async fn finish_unleased(&self, id: &str) -> Result<UploadRecord> {
+        let req = LeaseRequest { holder: new_id(), expected_offset: None, ttl: self.cfg.lease_ttl };
+        match self.state.acquire(id, &req).await? {
+            Acquire::Granted(lease, rec) => {
+                let out = self.finish(&lease, *rec).await;
+                let _ = self.state.release(&lease).await;
+                out
+            }
+            Acquire::Missing => Err(Error::NotFound),
+            Acquire::Complete | Acquire::Held { .. } | Acquire::Conflict { .. } => self.load(id).await,
+        }
+    }
+}

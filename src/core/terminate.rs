@@ -1,0 +1,35 @@
+//! Removing uploads: on request (tus termination) and when they expire.
+
+use super::record::now_secs;
+use super::{Error, Result, UploadService};
+
+impl UploadService {
+    /// Deletes an upload and its data. A local writer of it is stopped first.
+    pub async fn terminate(&self, id: &str) -> Result<()> {
+        if !super::record::is_valid_id(id) {
+            return Err(Error::NotFound);
+        }
+        if self.writers.stop(id) {
+            self.wait_writer_gone(id).await;
+        }
+        let removed = self.state.delete(id).await?.ok_or(Error::NotFound)?;
+        self.blobs.delete(id, &removed.assembly).await?;
+        Ok(())
+    }
+
+    /// Removes incomplete uploads past their expiry; returns how many.
+    pub async fn sweep_expired(&self) -> Result<usize> {
+        let ids = self.state.expired(now_secs(), 1000).await?;
+        let mut n = 0;
+        for id in ids {
+            if self.writers.is_active(&id) {
+                continue;
+            }
+            if let Some(rec) = self.state.delete(&id).await? {
+                self.blobs.delete(&id, &rec.assembly).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,71 @@
+//! The `upgate` binary: parse configuration, initialise logging, build the app, run.
+
+use std::io::Write;
+
+use clap::Parser;
+use upgate::app::App;
+use upgate::config::{Cli, Command};
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UPGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Serve(args) => {
+            if args.print_config {
+                println!("{}", args.to_json());
+                return std::process::ExitCode::SUCCESS;
+            }
+            let app = match App::build(&args).await {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("upgate: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            match app.local_addr() {
+                Ok(addr) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "listening on http://{addr}");
+                    let _ = out.flush();
+                }
+                Err(e) => {
+                    eprintln!("upgate: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            }
+            tracing::info!(state = %args.state_url(), store = %args.store_url(), "upgate serving");
+            if let Err(e) = app.run(shutdown_signal()).await {
+                eprintln!("upgate: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Request bodies as [`ChunkBody`] (with the per-frame read timeout) and response bodies
+//! (fixed bytes, or a stream from storage).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+
+use crate::blob::{BlobError, ByteStream};
+use crate::core::body::{BodyError, ChunkBody};
+
+/// The response body type of every handler.
+pub type RespBody = BoxBody<Bytes, std::io::Error>;
+/// A response.
+pub type Resp = hyper::Response<RespBody>;
+
+/// A response body of fixed bytes.
+pub fn full(data: impl Into<Bytes>) -> RespBody {
+    Full::new(data.into()).map_err(|never| match never {}).boxed()
+}
+
+/// An empty response body.
+pub fn empty() -> RespBody {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// A response body streamed from storage, `len` bytes long.
+pub fn stream(rx: ByteStream, len: u64) -> RespBody {
+    StreamBody { rx, left: len }.boxed()
+}
+
+struct StreamBody {
+    rx: ByteStream,
+    left: u64,
+}
+
+impl Body for StreamBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Ok(b))) => {
+                self.left = self.left.saturating_sub(b.len() as u64);
+                Poll::Ready(Some(Ok(Frame::data(b))))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(match e {
+                BlobError::Io(io) => io,
+                other => std::io::Error::other(other.to_string()),
+            }))),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
+    }
+}
+
+/// hyper's body with a per-frame read timeout.
+pub struct HyperBody {
+    inner: Incoming,
+    timeout: Duration,
+}
+
+impl HyperBody {
+    pub fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self { inner, timeout }
+    }
+}
+
+impl ChunkBody for HyperBody {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        loop {
+            match tokio::time::timeout(self.timeout, self.inner.frame()).await {
+                Err(_) => return Err(BodyError::Timeout),
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(e))) => return Err(BodyError::Disconnected(e.to_string())),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! HTTP plumbing with no protocol knowledge: the accept loop, connection limits and
+//! timeouts, graceful shutdown, and the body/response types adapters use.
+//!
+//! Limits (defaults live in [`crate::config`], with the reasons):
+//! - at most `max_connections` connections are served; further accepts wait;
+//! - a request head must arrive within `header_timeout` (slowloris), at most 64 KiB;
+//! - each body frame must arrive within `body_timeout` ([`body::HyperBody`]); hyper has
+//!   no body timeout of its own.
+//!
+//! On shutdown the listener closes, active upload writers are told to commit what
+//! arrived ([`crate::core::UploadService::stop_writers`]), and open connections get
+//! `shutdown_grace` to finish their current request.
+
+pub mod body;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use body::{empty, full, HyperBody, Resp, RespBody};
+
+/// An incoming request.
+pub type Req = hyper::Request<Incoming>;
+
+/// What the server calls for every request; implemented by the protocol router.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(self: Arc<Self>, req: Req) -> Pin<Box<dyn Future<Output = Resp> + Send>>;
+    /// Called once when shutdown starts, before connections are drained.
+    fn on_shutdown(&self) {}
+}
+
+/// Connection-level limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `handler` on `listener` until `shutdown` resolves, then drains.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let h = handler.clone();
+        let svc = service_fn(move |req: Req| {
+            let h = h.clone();
+            async move { Ok::<_, std::convert::Infallible>(h.handle(req).await) }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(64 * 1024)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: committing in-flight uploads");
+    handler.on_shutdown();
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the grace period; closing them");
+    }
+    Ok(())
+}

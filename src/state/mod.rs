@@ -1,0 +1,129 @@
+//! Upload state: the durable record of every upload and the per-upload write lease.
+//!
+//! Owns: [`UploadRecord`] persistence, the offset compare-and-set, leases with fencing
+//! tokens, the list of staged out-of-order ranges. Must not: touch file data or know any
+//! wire protocol. Every operation that moves an offset is one atomic step inside the
+//! store (a redb write transaction here, a Lua script in Redis), so handlers never do
+//! read-check-write.
+//!
+//! The shape is chosen to fit a Lua compare-and-set: each method is one script with its
+//! preconditions checked server-side and a small typed outcome.
+
+pub mod conformance;
+pub mod redb;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::core::record::{StagedRange, UploadRecord};
+
+/// Errors of the state layer. Precondition failures are not errors: they are outcomes.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The backend cannot be reached or refused the operation (Redis down, disk full).
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded or the backend broke an invariant.
+    #[error("state store corrupt: {0}")]
+    Corrupt(String),
+    /// An insert found an upload with the same id.
+    #[error("upload already exists")]
+    AlreadyExists,
+}
+
+/// A request for the write lease of one upload.
+#[derive(Debug, Clone)]
+pub struct LeaseRequest {
+    /// Unique per request (the holder's name in logs and takeovers).
+    pub holder: String,
+    /// Grant only if the upload's offset equals this (tus PATCH); `None` grants at any offset.
+    pub expected_offset: Option<u64>,
+    /// How long the lease lives without renewal (commits renew it).
+    pub ttl: Duration,
+}
+
+/// A granted lease. The fence increases with every grant for the same upload, so a
+/// stale holder's commit is refused after someone else took the lease over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub id: String,
+    pub holder: String,
+    pub fence: u64,
+}
+
+/// Outcome of [`StateStore::acquire`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acquire {
+    /// The lease is yours; the record as of the grant.
+    Granted(Lease, Box<UploadRecord>),
+    /// The offset is not the expected one (tus 409).
+    Conflict { offset: u64 },
+    /// Another live holder has the lease (tus 423).
+    Held { holder: String },
+    /// No such upload.
+    Missing,
+    /// The upload is complete; nothing more can be written.
+    Complete,
+}
+
+/// A durable step forward, applied atomically with the fence and offset checks.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    /// The offset the writer started this step from.
+    pub expected_offset: u64,
+    /// The new contiguous durable length.
+    pub new_offset: u64,
+    /// New opaque assembler state (multipart id, parts), if it changed.
+    pub assembly: Option<String>,
+    /// Staged ranges that are now merged or obsolete (by key).
+    pub drop_ranges: Vec<String>,
+    /// Push the expiry of an incomplete upload to this time (unix seconds).
+    pub expires_at: Option<u64>,
+    /// Mark the upload complete (only valid when `new_offset == length`).
+    pub complete: bool,
+}
+
+/// Outcome of [`StateStore::commit`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitOutcome {
+    Done(Box<UploadRecord>),
+    /// The lease was taken over; this writer must stop and write nothing more.
+    Fenced,
+    /// The offset moved under us (must not happen while the lease is held).
+    Conflict { offset: u64 },
+    Missing,
+}
+
+/// Outcome of [`StateStore::add_range`] and [`StateStore::set_length`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    Done(Box<UploadRecord>),
+    Missing,
+    /// The change contradicts the record (length already set differently, upload complete).
+    Refused(String),
+}
+
+/// Durable upload state. Implementations: [`redb::RedbStore`] (embedded, one process)
+/// and Redis (several gateways). Both pass [`conformance`].
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
+    /// Stores a new record; `AlreadyExists` when the id is taken.
+    async fn insert(&self, rec: &UploadRecord) -> Result<(), StateError>;
+    /// Reads one record.
+    async fn get(&self, id: &str) -> Result<Option<UploadRecord>, StateError>;
+    /// Takes the write lease if it is free (or its holder's TTL ran out) and the offset matches.
+    async fn acquire(&self, id: &str, req: &LeaseRequest) -> Result<Acquire, StateError>;
+    /// Releases a lease; a no-op when it was already taken over.
+    async fn release(&self, lease: &Lease) -> Result<(), StateError>;
+    /// Moves the offset forward: checks fence and expected offset, applies, renews the lease.
+    async fn commit(&self, lease: &Lease, c: &Commit, ttl: Duration) -> Result<CommitOutcome, StateError>;
+    /// Records a durably staged out-of-order range.
+    async fn add_range(&self, id: &str, range: &StagedRange) -> Result<Update, StateError>;
+    /// Declares the length of a deferred-length upload (idempotent for the same value).
+    async fn set_length(&self, id: &str, length: u64) -> Result<Update, StateError>;
+    /// Removes a record, returning it.
+    async fn delete(&self, id: &str) -> Result<Option<UploadRecord>, StateError>;
+    /// Ids of uploads whose `expires_at` is before `now` (unix seconds), at most `limit`.
+    async fn expired(&self, now: u64, limit: usize) -> Result<Vec<String>, StateError>;
+}
