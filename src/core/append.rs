@@ -88,7 +88,7 @@ impl Comparer {
 impl UploadService {
     /// Appends `body` at `req.offset` (tus PATCH). Answers the new record; on an early
     /// end of the body, `Interrupted` with the offset that was kept.
-    pub async fn append<B: ChunkBody>(&self, id: &str, req: AppendRequest, mut body: B) -> Result<UploadRecord> {
+    pub async fn append<B: ChunkBody>(&self, id: &str, req: AppendRequest, body: &mut B) -> Result<UploadRecord> {
         let mut rec = self.load(id).await?;
         if let Some(len) = req.set_length {
             if len > self.cfg.max_upload_size {
@@ -104,8 +104,10 @@ impl UploadService {
             return Err(Error::OffsetMismatch { offset: rec.offset });
         }
         if rec.status == Status::Complete {
-            return match req.declared_len {
-                Some(0) => Ok(rec),
+            // An empty PATCH at the end of a complete upload is harmless (clients
+            // re-send their last request after a lost answer).
+            return match body.next_chunk().await {
+                Ok(None) => Ok(rec),
                 _ => Err(Error::Complete),
             };
         }
@@ -119,7 +121,7 @@ impl UploadService {
         }
         let (lease, rec) = self.lease(id, Some(req.offset)).await?;
         let opts = WriteOpts { checksum: req.checksum, skip: 0, max_end, overrun };
-        let out = self.write_and_drain(&lease, rec, &mut body, opts).await;
+        let out = self.write_and_drain(&lease, rec, body, opts).await;
         self.release(lease).await;
         out
     }
@@ -199,13 +201,16 @@ impl UploadService {
         let stop = loop {
             let next = tokio::select! {
                 biased;
-                _ = active.cancel.cancelled() => Err(()),
-                r = body.next_chunk() => r.map_err(|_| ()),
+                _ = active.cancel.cancelled() => Err(true),
+                r = body.next_chunk() => r.map_err(|_| false),
             };
             let mut data = match next {
                 Ok(Some(d)) => d,
                 Ok(None) => break None,
-                Err(()) => break Some(Error::Interrupted { offset: 0 }),
+                Err(true) if self.writers.is_shutting_down() => {
+                    break Some(Error::Unavailable("server is shutting down".into()))
+                }
+                Err(_) => break Some(Error::Interrupted { offset: 0 }),
             };
             active.progress();
             if skip > 0 {

@@ -13,7 +13,7 @@ use crate::state::{Acquire, LeaseRequest, Update};
 
 impl UploadService {
     /// Stores one ranged chunk (or answers a status query) and returns the record.
-    pub async fn put_range<B: ChunkBody>(&self, id: &str, cr: ContentRange, mut body: B) -> Result<UploadRecord> {
+    pub async fn put_range<B: ChunkBody>(&self, id: &str, cr: ContentRange, body: &mut B) -> Result<UploadRecord> {
         let mut rec = self.load(id).await?;
         if let Some(total) = cr.total {
             if rec.length != Some(total) {
@@ -39,7 +39,7 @@ impl UploadService {
             });
         }
         if rec.status == Status::Complete {
-            self.verify_stored(id, start, end, &mut body, true).await?;
+            self.verify_stored(id, start, end, body, true).await?;
             return Ok(rec);
         }
         if start <= rec.offset {
@@ -48,10 +48,10 @@ impl UploadService {
                 Acquire::Granted(lease, rec) => {
                     let rec = *rec;
                     let out = if rec.offset >= end {
-                        self.verify_stored(id, start, end, &mut body, false).await.map(|()| rec)
+                        self.verify_stored(id, start, end, body, false).await.map(|()| rec)
                     } else {
                         let opts = WriteOpts { checksum: None, skip: rec.offset - start, max_end: end, overrun: Overrun::Range };
-                        self.write_and_drain(&lease, rec, &mut body, opts).await
+                        self.write_and_drain(&lease, rec, body, opts).await
                     };
                     self.release(lease).await;
                     let rec = out?;
@@ -62,13 +62,13 @@ impl UploadService {
                 }
                 Acquire::Missing => return Err(Error::NotFound),
                 Acquire::Complete => {
-                    self.verify_stored(id, start, end, &mut body, true).await?;
+                    self.verify_stored(id, start, end, body, true).await?;
                     return self.load(id).await;
                 }
                 Acquire::Held { .. } | Acquire::Conflict { .. } => {} // stage it instead
             }
         }
-        self.stage_range(id, start, end, &mut body).await?;
+        self.stage_range(id, start, end, body).await?;
         self.settle(id).await
     }
 

@@ -103,6 +103,11 @@ impl Writers {
         self.shutdown.cancel();
     }
 
+    /// True once [`Writers::stop_all`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
     /// Number of active writers.
     pub fn len(&self) -> usize {
         self.map().len()

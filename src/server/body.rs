@@ -75,6 +75,27 @@ impl HyperBody {
     }
 }
 
+impl HyperBody {
+    /// Reads and discards what is left of the body, up to `DRAIN_LIMIT` bytes or
+    /// `DRAIN_TIME`, stopping early when the client pauses. Called before answering an error to a request whose body was not
+    /// read: a client still sending would otherwise see a connection reset instead of
+    /// the answer (which tells it the offset to resume from).
+    pub async fn drain(&mut self) {
+        const DRAIN_LIMIT: u64 = 64 << 20;
+        const DRAIN_TIME: Duration = Duration::from_secs(5);
+        const DRAIN_IDLE: Duration = Duration::from_millis(200);
+        let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+        let mut seen = 0u64;
+        while seen < DRAIN_LIMIT {
+            let idle = (tokio::time::Instant::now() + DRAIN_IDLE).min(deadline);
+            match tokio::time::timeout_at(idle, self.inner.frame()).await {
+                Ok(Some(Ok(f))) => seen += f.data_ref().map_or(0, |d| d.len() as u64),
+                _ => return, // end, error, idle client or time up
+            }
+        }
+    }
+}
+
 impl ChunkBody for HyperBody {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
         loop {

@@ -37,8 +37,15 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
         let svc = api.service.clone();
         let id = rec.id.clone();
         let append = AppendRequest { offset: 0, declared_len: c.content_length, checksum: c.checksum, set_length: None };
-        let body = api.body(body);
-        match tokio::spawn(async move { svc.append(&id, append, body).await }).await {
+        let mut body = api.body(body);
+        let task = tokio::spawn(async move {
+            let out = svc.append(&id, append, &mut body).await;
+            if out.is_err() {
+                body.drain().await;
+            }
+            out
+        });
+        match task.await {
             Ok(Ok(r)) => rec = r,
             Ok(Err(Error::Interrupted { offset })) => rec.offset = offset,
             Ok(Err(e)) => {

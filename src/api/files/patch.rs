@@ -12,7 +12,7 @@ use crate::server::{empty, Resp};
 
 pub async fn handle(api: &FilesApi, p: Patch, body: Incoming) -> Resp {
     let svc = api.service.clone();
-    let body = api.body(body);
+    let mut body = api.body(body);
     let req = AppendRequest {
         offset: p.offset,
         declared_len: p.content_length,
@@ -20,7 +20,14 @@ pub async fn handle(api: &FilesApi, p: Patch, body: Incoming) -> Resp {
         set_length: p.set_length,
     };
     let id = p.id;
-    match tokio::spawn(async move { svc.append(&id, req, body).await }).await {
+    let task = tokio::spawn(async move {
+        let out = svc.append(&id, req, &mut body).await;
+        if out.is_err() {
+            body.drain().await;
+        }
+        out
+    });
+    match task.await {
         Ok(Ok(rec)) => {
             let mut r = hyper::Response::new(empty());
             *r.status_mut() = StatusCode::NO_CONTENT;

@@ -13,8 +13,15 @@ use crate::server::{empty, Resp};
 
 pub async fn handle(api: &FilesApi, id: String, range: ContentRange, body: Incoming) -> Resp {
     let svc = api.service.clone();
-    let body = api.body(body);
-    let rec = match tokio::spawn(async move { svc.put_range(&id, range, body).await }).await {
+    let mut body = api.body(body);
+    let task = tokio::spawn(async move {
+        let out = svc.put_range(&id, range, &mut body).await;
+        if out.is_err() {
+            body.drain().await;
+        }
+        out
+    });
+    let rec = match task.await {
         Ok(Ok(rec)) => rec,
         Ok(Err(e)) => return core_error(&e),
         Err(e) => return task_failed(e),

@@ -1,0 +1,276 @@
+//! Test harness: gateways on 127.0.0.1:0, in process or as a child process, and small
+//! HTTP helpers (reqwest for ordinary requests, raw TCP for cut connections).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use upgate::api::files::{Cors, FilesApi};
+use upgate::api::Router;
+use upgate::blob::local::LocalAssembler;
+use upgate::core::{CoreConfig, UploadService};
+use upgate::server::{self, Limits};
+use upgate::state::redb::RedbStore;
+
+/// A gateway served by a task of the test's own runtime.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub service: UploadService,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Gateway {
+    pub async fn start() -> Self {
+        Self::start_with(CoreConfig::default(), Duration::from_secs(30)).await
+    }
+
+    pub async fn start_with(core: CoreConfig, body_timeout: Duration) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
+        let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
+        let service = UploadService::new(state, blobs, core);
+        let files = FilesApi { service: service.clone(), body_timeout, cors: Cors::Any };
+        let router = Arc::new(Router { files, service: service.clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let limits = Limits {
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+        };
+        let task = tokio::spawn(async move {
+            server::serve(listener, router, limits, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self { addr, base: format!("http://{addr}"), service, dir, stop: Some(tx), task: Some(task) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+/// A gateway running as a child process (`upgate serve`), for kill and RSS tests.
+pub struct ChildGateway {
+    pub child: Child,
+    pub base: String,
+    pub addr: SocketAddr,
+}
+
+impl ChildGateway {
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_upgate"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("UPGATE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn upgate");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("bad first line {line:?}"));
+        let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+        Self { child, base: url.to_owned(), addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident set size (VmHWM) in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        rss_field(self.pid(), "VmHWM:")
+    }
+
+    /// Current resident set size (VmRSS) in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        rss_field(self.pid(), "VmRSS:")
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn sigterm(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ChildGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rss_field(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    r.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// POST /files/ with a known length; returns the upload path (`/files/ID`).
+pub async fn create(c: &reqwest::Client, base: &str, len: u64) -> String {
+    let r = c
+        .post(format!("{base}/files/"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", len.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "create");
+    header(&r, "location").unwrap().to_owned()
+}
+
+pub async fn patch(c: &reqwest::Client, base: &str, path: &str, offset: u64, body: Vec<u8>) -> reqwest::Response {
+    c.patch(format!("{base}{path}"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", offset.to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn head_offset(c: &reqwest::Client, base: &str, path: &str) -> u64 {
+    let r = c.head(format!("{base}{path}")).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    assert_eq!(r.status(), 200, "HEAD {path}");
+    header(&r, "upload-offset").unwrap().parse().unwrap()
+}
+
+pub async fn download(c: &reqwest::Client, base: &str, path: &str) -> Vec<u8> {
+    let r = c.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// Sends a request head and the first `send` bytes of a body that announces `total`
+/// bytes, then closes the connection abruptly (a dropped network).
+pub async fn cut_patch(addr: SocketAddr, path: &str, offset: u64, body: &[u8], total: usize) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {total}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    s.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(s);
+}
+
+/// Opens a PATCH and streams `body` slowly without finishing; returns the stream so
+/// the caller decides when it dies.
+pub async fn open_patch(addr: SocketAddr, path: &str, offset: u64, first: &[u8], total: usize) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {total}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(first).await.unwrap();
+    s.flush().await.unwrap();
+    s
+}
+
+/// Reads an HTTP/1.1 response head from a raw stream; returns the status code.
+pub async fn read_status(s: &mut TcpStream) -> u16 {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut b).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&b[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Polls until `f` is true or ~10 s pass.
+pub async fn eventually<F, Fut>(mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

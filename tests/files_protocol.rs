@@ -1,0 +1,376 @@
+//! Black-box tests of the native protocol at `/files/` (tus 1.0 + ranged PUT) against an
+//! in-process gateway on 127.0.0.1:0 with the embedded defaults.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use reqwest::Method;
+
+const V: (&str, &str) = ("Tus-Resumable", "1.0.0");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_advertises_extensions_and_cors() {
+    let g = Gateway::start().await;
+    let c = client();
+    let r = c.request(Method::OPTIONS, g.url("/files/")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(header(&r, "tus-version"), Some("1.0.0"));
+    let ext = header(&r, "tus-extension").unwrap();
+    for e in ["creation", "creation-with-upload", "creation-defer-length", "termination", "checksum", "expiration", "concatenation"] {
+        assert!(ext.split(',').any(|x| x == e), "{e} missing from {ext}");
+    }
+    assert_eq!(header(&r, "tus-checksum-algorithm"), Some("sha256,sha1,md5,crc32c"));
+    assert!(header(&r, "tus-max-size").unwrap().parse::<u64>().unwrap() > 0);
+    // Browser preflight.
+    let r = c
+        .request(Method::OPTIONS, g.url("/files/abc"))
+        .header("Origin", "https://canvas.example.edu")
+        .header("Access-Control-Request-Method", "PATCH")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "access-control-allow-origin"), Some("*"));
+    assert!(header(&r, "access-control-allow-methods").unwrap().contains("PATCH"));
+    assert!(header(&r, "access-control-allow-headers").unwrap().contains("Upload-Offset"));
+    // Exposed headers on ordinary answers.
+    let r = c.post(g.url("/files/")).header(V.0, V.1).header("Upload-Length", "5").header("Origin", "https://x").send().await.unwrap();
+    assert!(header(&r, "access-control-expose-headers").unwrap().contains("Location"));
+    g.shutdown().await;
+}
+
+/// Bad input: every case gets its precise status, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_table() {
+    let g = Gateway::start().await;
+    let c = client();
+    let up = create(&c, &g.base, 10).await;
+    let unknown = "/files/0123456789abcdef0123456789abcdef";
+    let oct = ("Content-Type", "application/offset+octet-stream");
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a [u8], u16);
+    let cases: Vec<Case> = vec![
+        ("POST", "/files/".into(), vec![], b"", 412),
+        ("POST", "/files/".into(), vec![("Tus-Resumable", "0.2.2"), ("Upload-Length", "1")], b"", 412),
+        ("POST", "/files/".into(), vec![V], b"", 400),
+        ("POST", "/files/".into(), vec![V, ("Upload-Length", "abc")], b"", 400),
+        ("POST", "/files/".into(), vec![V, ("Upload-Length", "999999999999999")], b"", 413),
+        ("POST", "/files/".into(), vec![V, ("Upload-Length", "5"), ("Upload-Metadata", "k !!!")], b"", 400),
+        ("POST", "/files/".into(), vec![V, ("Upload-Concat", "final;/files/nope")], b"", 400),
+        ("GET", "/files/".into(), vec![], b"", 405),
+        ("HEAD", unknown.into(), vec![V], b"", 404),
+        ("HEAD", "/files/a.b".into(), vec![V], b"", 404),
+        ("PATCH", up.clone(), vec![V, ("Upload-Offset", "0")], b"abc", 415),
+        ("PATCH", up.clone(), vec![V, oct], b"abc", 400),
+        ("PATCH", up.clone(), vec![V, oct, ("Upload-Offset", "3")], b"abc", 409),
+        ("PATCH", up.clone(), vec![V, oct, ("Upload-Offset", "0")], b"01234567890", 413),
+        ("PATCH", up.clone(), vec![V, oct, ("Upload-Offset", "0"), ("Upload-Checksum", "whirlpool AAAA")], b"abc", 400),
+        ("PATCH", unknown.into(), vec![V, oct, ("Upload-Offset", "0")], b"abc", 404),
+        ("PUT", up.clone(), vec![], b"abc", 400),
+        ("PUT", up.clone(), vec![("Content-Range", "bytes 0-2")], b"abc", 400),
+        ("PUT", up.clone(), vec![("Content-Range", "bytes 0-2/11")], b"abc", 400),
+        ("PUT", up.clone(), vec![("Content-Range", "bytes 8-10/10")], b"abc", 400),
+        ("PUT", up.clone(), vec![("Content-Range", "bytes 0-1/10")], b"abc", 400),
+        ("GET", up.clone(), vec![], b"", 409),
+        ("GET", unknown.into(), vec![], b"", 404),
+        ("DELETE", unknown.into(), vec![V], b"", 404),
+        ("DELETE", up.clone(), vec![], b"", 412),
+        ("TRACE", up.clone(), vec![], b"", 405),
+    ];
+    for (m, path, hs, body, want) in cases {
+        let mut rb = c.request(Method::from_bytes(m.as_bytes()).unwrap(), g.url(&path)).body(body.to_vec());
+        for (k, v) in &hs {
+            rb = rb.header(*k, *v);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), want, "{m} {path} {hs:?}");
+        assert_eq!(header(&r, "tus-resumable"), Some("1.0.0"));
+    }
+    // Nothing of the refused writes was stored.
+    assert_eq!(head_offset(&c, &g.base, &up).await, 0);
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_patch_head_download() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(300_000, 1);
+    let r = c
+        .post(g.url("/files/"))
+        .header(V.0, V.1)
+        .header("Upload-Length", d.len().to_string())
+        .header("Upload-Metadata", "filename bGVjdHVyZS5tcDQ=,private")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let up = header(&r, "location").unwrap().to_owned();
+    assert!(header(&r, "upload-expires").is_some());
+    let r = patch(&c, &g.base, &up, 0, d[..100_000].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(header(&r, "upload-offset"), Some("100000"));
+    let r = c.head(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(header(&r, "upload-offset"), Some("100000"));
+    assert_eq!(header(&r, "upload-length"), Some("300000"));
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    assert_eq!(header(&r, "upload-metadata"), Some("filename bGVjdHVyZS5tcDQ=,private"));
+    let r = patch(&c, &g.base, &up, 100_000, d[100_000..].to_vec()).await;
+    assert_eq!((r.status().as_u16(), header(&r, "upload-offset")), (204, Some("300000")));
+    assert_eq!(download(&c, &g.base, &up).await, d);
+    // An empty PATCH at the end of a complete upload is fine; more bytes are not.
+    assert_eq!(patch(&c, &g.base, &up, 300_000, vec![]).await.status(), 204);
+    assert_eq!(patch(&c, &g.base, &up, 300_000, vec![1]).await.status(), 409);
+    // Ranged download.
+    let r = c.get(g.url(&up)).header("Range", "bytes=10-19").send().await.unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(header(&r, "content-range"), Some("bytes 10-19/300000"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), d[10..20]);
+    let r = c.get(g.url(&up)).header("Range", "bytes=400000-").send().await.unwrap();
+    assert_eq!(r.status(), 416);
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_with_upload_and_defer_length() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(50_000, 2);
+    let r = c
+        .post(g.url("/files/"))
+        .header(V.0, V.1)
+        .header("Upload-Defer-Length", "1")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(d[..20_000].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(header(&r, "upload-offset"), Some("20000"));
+    let up = header(&r, "location").unwrap().to_owned();
+    let r = c.head(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(header(&r, "upload-defer-length"), Some("1"));
+    assert!(header(&r, "upload-length").is_none());
+    // The length arrives with a later PATCH; a contradicting one is refused.
+    let r = c
+        .patch(g.url(&up))
+        .header(V.0, V.1)
+        .header("Upload-Offset", "20000")
+        .header("Upload-Length", "10")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(vec![0u8; 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .patch(g.url(&up))
+        .header(V.0, V.1)
+        .header("Upload-Offset", "20000")
+        .header("Upload-Length", d.len().to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(d[20_000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(download(&c, &g.base, &up).await, d);
+    // A zero-length upload is complete at once.
+    let z = create(&c, &g.base, 0).await;
+    assert!(download(&c, &g.base, &z).await.is_empty());
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checksums_verified_while_streaming() {
+    use sha2::Digest;
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(200_000, 3);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let chunk = &d[..50_000];
+    let good = [
+        format!("sha256 {}", b64(&sha2::Sha256::digest(chunk))),
+        format!("sha1 {}", b64(&sha1::Sha1::digest(chunk))),
+        format!("md5 {}", b64(&md5::Md5::digest(chunk))),
+        format!("crc32c {}", b64(&crc32c::crc32c(chunk).to_be_bytes())),
+    ];
+    for sum in &good {
+        let up = create(&c, &g.base, d.len() as u64).await;
+        // A wrong digest of the right length: 460 and nothing kept.
+        let mut bad = chunk.to_vec();
+        bad[777] ^= 1;
+        let r = c
+            .patch(g.url(&up))
+            .header(V.0, V.1)
+            .header("Upload-Offset", "0")
+            .header("Upload-Checksum", sum.as_str())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 460, "{sum}");
+        assert_eq!(head_offset(&c, &g.base, &up).await, 0, "{sum}");
+        let r = c
+            .patch(g.url(&up))
+            .header(V.0, V.1)
+            .header("Upload-Offset", "0")
+            .header("Upload-Checksum", sum.as_str())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "{sum}");
+        assert_eq!(head_offset(&c, &g.base, &up).await, 50_000, "{sum}");
+        assert_eq!(patch(&c, &g.base, &up, 50_000, d[50_000..].to_vec()).await.status(), 204);
+        assert_eq!(download(&c, &g.base, &up).await, d);
+    }
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn termination_and_expiration() {
+    let core = upgate::core::CoreConfig { upload_expiry: std::time::Duration::from_secs(1), ..Default::default() };
+    let g = Gateway::start_with(core, std::time::Duration::from_secs(30)).await;
+    let c = client();
+    let up = create(&c, &g.base, 10).await;
+    assert_eq!(patch(&c, &g.base, &up, 0, b"01234".to_vec()).await.status(), 204);
+    let r = c.delete(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let r = c.head(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // Expiry: an untouched upload answers 410 after its deadline and the sweep removes it.
+    let up = create(&c, &g.base, 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = c.head(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(g.service.sweep_expired().await.unwrap() >= 1);
+    let r = c.head(g.url(&up)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concatenation_of_partial_uploads() {
+    let g = Gateway::start().await;
+    let c = client();
+    let (a, b) = (data(70_000, 4), data(30_000, 5));
+    let mut parts = Vec::new();
+    for d in [&a, &b] {
+        let r = c
+            .post(g.url("/files/"))
+            .header(V.0, V.1)
+            .header("Upload-Length", d.len().to_string())
+            .header("Upload-Concat", "partial")
+            .send()
+            .await
+            .unwrap();
+        let p = header(&r, "location").unwrap().to_owned();
+        assert_eq!(patch(&c, &g.base, &p, 0, d.to_vec()).await.status(), 204);
+        parts.push(p);
+    }
+    let r = c
+        .post(g.url("/files/"))
+        .header(V.0, V.1)
+        .header("Upload-Concat", format!("final;{} {}{}", parts[0], g.base, parts[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let fin = header(&r, "location").unwrap().to_owned();
+    let r = c.head(g.url(&fin)).header(V.0, V.1).send().await.unwrap();
+    assert_eq!(header(&r, "upload-length"), Some("100000"));
+    assert!(header(&r, "upload-concat").unwrap().starts_with("final;"));
+    let mut want = a.clone();
+    want.extend_from_slice(&b);
+    assert_eq!(download(&c, &g.base, &fin).await, want);
+    // An incomplete partial cannot be concatenated; a non-partial neither.
+    let r = c.post(g.url("/files/")).header(V.0, V.1).header("Upload-Length", "5").header("Upload-Concat", "partial").send().await.unwrap();
+    let unfinished = header(&r, "location").unwrap().to_owned();
+    let r = c.post(g.url("/files/")).header(V.0, V.1).header("Upload-Concat", format!("final;{unfinished}")).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c.post(g.url("/files/")).header(V.0, V.1).header("Upload-Concat", format!("final;{fin}")).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    g.shutdown().await;
+}
+
+async fn put_range(c: &reqwest::Client, url: &str, a: usize, b: usize, total: &str, body: &[u8]) -> reqwest::Response {
+    c.put(url)
+        .header("Content-Range", format!("bytes {a}-{}/{total}", b - 1))
+        .body(body[a..b].to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranged_put_out_of_order_and_idempotent() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(1_000_000, 6);
+    let up = create(&c, &g.base, d.len() as u64).await;
+    let url = g.url(&up);
+    // Last chunk first: stored, but the prefix is still empty.
+    let r = put_range(&c, &url, 750_000, 1_000_000, "1000000", &d).await;
+    assert_eq!(r.status(), 308);
+    assert!(header(&r, "range").is_none());
+    let r = put_range(&c, &url, 0, 250_000, "1000000", &d).await;
+    assert_eq!((r.status().as_u16(), header(&r, "range")), (308, Some("bytes=0-249999")));
+    // Re-sending a stored range with the same bytes is a no-op success.
+    let r = put_range(&c, &url, 0, 250_000, "1000000", &d).await;
+    assert_eq!((r.status().as_u16(), header(&r, "range")), (308, Some("bytes=0-249999")));
+    // ... with other bytes it is a conflict, and nothing changes.
+    let mut other = d.clone();
+    other[1000] ^= 0xff;
+    let r = put_range(&c, &url, 0, 250_000, "1000000", &other).await;
+    assert_eq!(r.status(), 409);
+    // Overlapping chunk: the stored part is compared, the rest appended.
+    let r = put_range(&c, &url, 200_000, 500_000, "1000000", &d).await;
+    assert_eq!((r.status().as_u16(), header(&r, "range")), (308, Some("bytes=0-499999")));
+    // Status query.
+    let r = c.put(&url).header("Content-Range", "bytes */1000000").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), header(&r, "range")), (308, Some("bytes=0-499999")));
+    // The gap is filled: staged tail merged, upload complete.
+    let r = put_range(&c, &url, 500_000, 750_000, "1000000", &d).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(download(&c, &g.base, &up).await, d);
+    // After completion: same bytes fine, other bytes a conflict, status 201.
+    assert_eq!(put_range(&c, &url, 0, 1000, "1000000", &d).await.status(), 201);
+    assert_eq!(put_range(&c, &url, 0, 2000, "1000000", &other).await.status(), 409);
+    // A different total is refused.
+    assert_eq!(put_range(&c, &url, 0, 1000, "2000000", &d).await.status(), 400);
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranged_put_parallel_chunks_unknown_total() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(4_000_000, 7);
+    let r = c.post(g.url("/files/")).header(V.0, V.1).header("Upload-Defer-Length", "1").send().await.unwrap();
+    let up = header(&r, "location").unwrap().to_owned();
+    let url = g.url(&up);
+    let chunk = 250_000;
+    let n = d.len() / chunk;
+    let mut tasks = Vec::new();
+    // Every chunk in parallel; only the last one tells the total.
+    for i in (0..n).rev() {
+        let (c, url, d) = (c.clone(), url.clone(), d.clone());
+        tasks.push(tokio::spawn(async move {
+            let total = if i == n - 1 { d.len().to_string() } else { "*".into() };
+            put_range(&c, &url, i * chunk, (i + 1) * chunk, &total, &d).await.status().as_u16()
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert!(codes.iter().all(|&s| s == 308 || s == 201), "{codes:?}");
+    assert!(eventually(|| async { head_offset(&c, &g.base, &up).await == d.len() as u64 }).await);
+    assert_eq!(sha256_hex(&download(&c, &g.base, &up).await), sha256_hex(&d));
+    // Nothing staged is left behind.
+    let staged = std::fs::read_dir(g.dir.path().join("blobs/staged")).unwrap().count();
+    assert_eq!(staged, 0);
+    g.shutdown().await;
+}

@@ -1,0 +1,183 @@
+//! The core guarantees, each a test that fails if the guarantee breaks: one winner per
+//! offset, bytes kept across hangups and stalls, kill -9 and restart, graceful shutdown,
+//! and flat memory for a single huge PATCH.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+const MIB: usize = 1 << 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_patches_one_winner() {
+    let g = Gateway::start().await;
+    let c = client();
+    let len = 8 * MIB;
+    let up = create(&c, &g.base, len as u64).await;
+    let mut tasks = Vec::new();
+    for i in 0..8u64 {
+        let (c, base, up) = (c.clone(), g.base.clone(), up.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = data(len, 100 + i);
+            let r = patch(&c, &base, &up, 0, body).await;
+            (i, r.status().as_u16())
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (i, status) = t.await.unwrap();
+        assert!(matches!(status, 204 | 409 | 423), "unexpected status {status}");
+        if status == 204 {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one PATCH must win: {winners:?}");
+    assert_eq!(head_offset(&c, &g.base, &up).await, len as u64);
+    let got = download(&c, &g.base, &up).await;
+    assert_eq!(got.len(), len, "stored length equals Upload-Offset");
+    assert_eq!(sha256_hex(&got), sha256_hex(&data(len, 100 + winners[0])));
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_mid_body_keeps_received_bytes() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(4 * MIB, 9);
+    let up = create(&c, &g.base, d.len() as u64).await;
+    cut_patch(g.addr, &up, 0, &d[..MIB + 12345], d.len()).await;
+    let kept = MIB as u64 + 12345;
+    assert!(
+        eventually(|| async { head_offset(&c, &g.base, &up).await == kept }).await,
+        "HEAD must report the bytes that arrived before the hangup"
+    );
+    let r = patch(&c, &g.base, &up, kept, d[kept as usize..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(sha256_hex(&download(&c, &g.base, &up).await), sha256_hex(&d));
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_writer_is_taken_over_by_the_reconnecting_client() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(3 * MIB, 10);
+    let up = create(&c, &g.base, d.len() as u64).await;
+    // The old connection stays open but silent (a laptop that went to sleep).
+    let stalled = open_patch(g.addr, &up, 0, &d[..MIB], d.len()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // While it is fresh, a competing PATCH is refused (the lease is held).
+    let r = patch(&c, &g.base, &up, 0, d.to_vec()).await;
+    assert!(matches!(r.status().as_u16(), 409 | 423), "{}", r.status());
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // After the stall threshold, HEAD stops the stalled writer and reports its bytes.
+    assert_eq!(head_offset(&c, &g.base, &up).await, MIB as u64);
+    let r = patch(&c, &g.base, &up, MIB as u64, d[MIB..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(sha256_hex(&download(&c, &g.base, &up).await), sha256_hex(&d));
+    drop(stalled);
+    g.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_mid_upload_then_restart_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(20 * MIB, 11);
+    let c = client();
+    let mut gw = ChildGateway::start(dir.path(), &[]);
+    let up = create(&c, &gw.base, d.len() as u64).await;
+    assert_eq!(patch(&c, &gw.base, &up, 0, d[..8 * MIB].to_vec()).await.status(), 204);
+    // Second PATCH: 5 MiB of 12 MiB sent, then the server dies mid-body.
+    let mut s = open_patch(gw.addr, &up, 8 * MIB as u64, &d[8 * MIB..13 * MIB], 12 * MIB).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gw.kill9();
+    let _ = s.shutdown().await;
+    let gw = ChildGateway::start(dir.path(), &[]);
+    let offset = head_offset(&c, &gw.base, &up).await;
+    assert!((8 * MIB as u64..=13 * MIB as u64).contains(&offset), "offset after restart: {offset}");
+    let r = patch(&c, &gw.base, &up, offset, d[offset as usize..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(sha256_hex(&download(&c, &gw.base, &up).await), sha256_hex(&d));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_commits_in_flight_chunk_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(10 * MIB, 12);
+    let c = client();
+    let mut gw = ChildGateway::start(dir.path(), &["--shutdown-grace", "5s"]);
+    let up = create(&c, &gw.base, d.len() as u64).await;
+    let mut s = open_patch(gw.addr, &up, 0, &d[..3 * MIB], d.len()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = gw.sigterm();
+    assert!(status.success(), "graceful exit, got {status:?}");
+    // The in-flight request got an answer (503: retry later) before the process exited.
+    let code = read_status(&mut s).await;
+    assert_eq!(code, 503);
+    let gw = ChildGateway::start(dir.path(), &[]);
+    assert_eq!(head_offset(&c, &gw.base, &up).await, 3 * MIB as u64);
+    let r = patch(&c, &gw.base, &up, 3 * MIB as u64, d[3 * MIB..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(sha256_hex(&download(&c, &gw.base, &up).await), sha256_hex(&d));
+}
+
+/// A single 2 GiB PATCH streams through bounded buffers: it is accepted and the server's
+/// resident memory does not grow with it. Prints the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_2gib_patch_flat_rss() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let gw = ChildGateway::start(dir.path(), &[]);
+    let total: u64 = 2 << 30;
+    let up = create(&c, &gw.base, total).await;
+    // Warm up: a small upload so the baseline includes the runtime's steady state.
+    let warm = create(&c, &gw.base, MIB as u64).await;
+    assert_eq!(patch(&c, &gw.base, &warm, 0, data(MIB, 1)).await.status(), 204);
+    let before = gw.rss_kib();
+    let mut s = open_patch(gw.addr, &up, 0, &[], total as usize).await;
+    let block = data(4 * MIB, 13);
+    let mut hasher = Sha256::new();
+    let mut sent = 0u64;
+    let mut i = 0u64;
+    let started = std::time::Instant::now();
+    while sent < total {
+        let mut b = block.clone();
+        b[..8].copy_from_slice(&i.to_le_bytes()); // every block distinct
+        hasher.update(&b);
+        s.write_all(&b).await.unwrap();
+        sent += b.len() as u64;
+        i += 1;
+    }
+    s.flush().await.unwrap();
+    let code = read_status(&mut s).await;
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(code, 204);
+    let peak = gw.peak_rss_kib();
+    println!(
+        "2 GiB PATCH: {:.0} MB/s (debug build), RSS before {} KiB, peak {} KiB, growth {} KiB",
+        total as f64 / secs / 1e6,
+        before,
+        peak,
+        peak.saturating_sub(before)
+    );
+    assert!(peak.saturating_sub(before) < 32 * 1024, "RSS grew by {} KiB", peak - before);
+    assert_eq!(head_offset(&c, &gw.base, &up).await, total);
+    let id = up.trim_start_matches("/files/");
+    let file = dir.path().join("blobs/complete").join(id);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), total);
+    let mut f = std::fs::File::open(&file).unwrap();
+    let mut h2 = Sha256::new();
+    let mut buf = vec![0u8; 4 * MIB];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h2.update(&buf[..n]);
+    }
+    assert_eq!(hex(&h2.finalize()), hex(&hasher.finalize()));
+}
