@@ -274,3 +274,58 @@ where
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A TCP forwarder in front of a gateway that cuts the connection that is carrying
+/// data when `cut_after` bytes in all have gone towards the server (a dropped Wi-Fi
+/// link), once.
+pub struct CutProxy {
+    pub addr: SocketAddr,
+    pub cut: Arc<std::sync::atomic::AtomicBool>,
+    pub upstream_bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CutProxy {
+    pub async fn start(target: SocketAddr, cut_after: u64) -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let upstream_bytes = Arc::new(AtomicU64::new(0));
+        let (cut2, up2) = (cut.clone(), upstream_bytes.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok(server) = TcpStream::connect(target).await else { return };
+                let (cut, up) = (cut2.clone(), up2.clone());
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let down = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match cr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let before = up.fetch_add(n as u64, Ordering::SeqCst);
+                        if before + n as u64 > cut_after && !cut.swap(true, Ordering::SeqCst) {
+                            break; // drop both directions mid-request
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    down.abort();
+                });
+            }
+        });
+        Self { addr, cut, upstream_bytes }
+    }
+
+    pub fn was_cut(&self) -> bool {
+        self.cut.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every upgate test: unit tests, conformance suites, black-box protocol tests and
+# the real-client oracles. Installs what the tests need when it is missing:
+#   - tus-js-client (npm)  -> tests/node/node_modules
+#   - tuspy (PyPI)         -> tests/.venv
+# Nothing is skipped: a test whose component cannot be installed fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+for tool in cargo node npm python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: install it (see README)" >&2; exit 1; }
+done
+
+if [ ! -d tests/node/node_modules/tus-js-client ]; then
+  say "installing tus-js-client (npm ci)"
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if ! tests/.venv/bin/python -c 'import tusclient' 2>/dev/null; then
+  say "installing tuspy into tests/.venv"
+  python3 -m venv tests/.venv
+  tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
+fi
+
+say "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+say "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --failure-output final "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
