@@ -22,7 +22,11 @@ use crate::state::StateStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("unsupported {what} URL {url:?}: {why}")]
-    Url { what: &'static str, url: String, why: &'static str },
+    Url {
+        what: &'static str,
+        url: String,
+        why: &'static str,
+    },
     #[error("cannot open state store: {0}")]
     State(#[from] crate::state::StateError),
     #[error("cannot open blob store: {0}")]
@@ -32,14 +36,20 @@ pub enum StartError {
 }
 
 fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
-    url.strip_prefix(scheme).filter(|p| !p.is_empty()).map(PathBuf::from)
+    url.strip_prefix(scheme)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Opens the state store named by `url`.
 pub fn open_state(url: &str) -> Result<Arc<dyn StateStore>, StartError> {
     match path_of(url, "redb://") {
         Some(p) => Ok(Arc::new(RedbStore::open(&p)?)),
-        None => Err(StartError::Url { what: "state", url: url.into(), why: "expected redb://PATH" }),
+        None => Err(StartError::Url {
+            what: "state",
+            url: url.into(),
+            why: "expected redb://PATH",
+        }),
     }
 }
 
@@ -47,7 +57,11 @@ pub fn open_state(url: &str) -> Result<Arc<dyn StateStore>, StartError> {
 pub fn open_store(url: &str) -> Result<Arc<dyn Assembler>, StartError> {
     match path_of(url, "file://") {
         Some(p) => Ok(Arc::new(LocalAssembler::new(p)?)),
-        None => Err(StartError::Url { what: "store", url: url.into(), why: "expected file://DIR" }),
+        None => Err(StartError::Url {
+            what: "store",
+            url: url.into(),
+            why: "expected file://DIR",
+        }),
     }
 }
 
@@ -71,17 +85,32 @@ impl App {
         let service = UploadService::new(state, blobs, core);
         let cors = match args.cors_origins.trim() {
             "*" | "" => Cors::Any,
-            list => Cors::List(list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+            list => Cors::List(
+                list.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
         };
-        let files = FilesApi { service: service.clone(), body_timeout: args.body_timeout, cors };
+        let files = FilesApi {
+            service: service.clone(),
+            body_timeout: args.body_timeout,
+            cors,
+        };
         let router = Arc::new(Router { files, service });
-        let listener = TcpListener::bind(args.listen).await.map_err(StartError::Listen)?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .map_err(StartError::Listen)?;
         let limits = Limits {
             max_connections: args.max_connections,
             header_timeout: args.header_timeout,
             shutdown_grace: args.shutdown_grace,
         };
-        Ok(Self { listener, router, limits })
+        Ok(Self {
+            listener,
+            router,
+            limits,
+        })
     }
 
     /// The bound address (with the real port when 0 was asked).

@@ -11,7 +11,11 @@ use serde::Serialize;
 use upgate_proto::size::{parse_duration, parse_size};
 
 #[derive(Debug, Parser)]
-#[command(name = "upgate", version, about = "Resumable chunked upload gateway (tus 1.0 + ranged PUT)")]
+#[command(
+    name = "upgate",
+    version,
+    about = "Resumable chunked upload gateway (tus 1.0 + ranged PUT)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -2,6 +2,8 @@
 //! through `/files/`, one of each resuming after a connection cut mid-body by a proxy.
 //! The clients are installed by `tests/run.sh`; a missing client fails the test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::process::Command;
@@ -21,7 +23,10 @@ fn node_client() -> (std::path::PathBuf, std::path::PathBuf) {
 
 fn python() -> std::path::PathBuf {
     let py = repo_root().join("tests/.venv/bin/python");
-    assert!(py.exists(), "tuspy is not installed: run tests/run.sh (creates tests/.venv)");
+    assert!(
+        py.exists(),
+        "tuspy is not installed: run tests/run.sh (creates tests/.venv)"
+    );
     py
 }
 
@@ -60,14 +65,26 @@ async fn tus_js_client_uploads_and_resumes_after_cut() {
     let proxy = CutProxy::start(g.addr, 5 * MIB as u64 / 2).await;
     let endpoint = format!("http://{}/files/", proxy.addr);
     let (s, f) = (script.clone(), file.clone());
-    let v = tokio::task::spawn_blocking(move || run(Command::new("node").current_dir(&dir).arg(&s).arg(&endpoint).arg(&f)))
-        .await
-        .unwrap();
+    let v = tokio::task::spawn_blocking(move || {
+        run(Command::new("node")
+            .current_dir(&dir)
+            .arg(&s)
+            .arg(&endpoint)
+            .arg(&f))
+    })
+    .await
+    .unwrap();
     assert!(proxy.was_cut(), "the proxy must have cut the connection");
     verify(&g, v["url"].as_str().unwrap(), &d).await;
     // Bytes re-sent after the cut are few: the resume started from the server's offset.
-    let carried = proxy.upstream_bytes.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(carried < (d.len() + MIB) as u64, "carried {carried} bytes for a {} byte file", d.len());
+    let carried = proxy
+        .upstream_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        carried < (d.len() + MIB) as u64,
+        "carried {carried} bytes for a {} byte file",
+        d.len()
+    );
     g.shutdown().await;
 }
 
@@ -82,7 +99,12 @@ async fn tus_js_client_chunked_and_parallel_concatenation() {
     for extra in [vec!["--chunk", "1048576"], vec!["--parallel", "3"]] {
         let (s, f, e, dir) = (script.clone(), file.clone(), endpoint.clone(), dir.clone());
         let v = tokio::task::spawn_blocking(move || {
-            run(Command::new("node").current_dir(&dir).arg(&s).arg(&e).arg(&f).args(&extra))
+            run(Command::new("node")
+                .current_dir(&dir)
+                .arg(&s)
+                .arg(&e)
+                .arg(&f)
+                .args(&extra))
         })
         .await
         .unwrap();
@@ -102,7 +124,11 @@ async fn tuspy_uploads_and_resumes_after_cut() {
     let proxy = CutProxy::start(g.addr, 3 * MIB as u64 / 2).await;
     let endpoint = format!("http://{}/files/", proxy.addr);
     let v = tokio::task::spawn_blocking(move || {
-        run(Command::new(&py).arg(&script).arg(&endpoint).arg(&file).arg((MIB).to_string()))
+        run(Command::new(&py)
+            .arg(&script)
+            .arg(&endpoint)
+            .arg(&file)
+            .arg((MIB).to_string()))
     })
     .await
     .unwrap();

@@ -1,6 +1,8 @@
 //! The StateStore and Assembler conformance suites against the embedded defaults
 //! (redb, local directory). Distributed backends run the same suites.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,17 +33,37 @@ async fn redb_state_survives_reopen() {
             owner: None,
         };
         store.insert(&svc_rec).await.unwrap();
-        let req = LeaseRequest { holder: "h".into(), expected_offset: Some(0), ttl: std::time::Duration::from_secs(60) };
-        let Acquire::Granted(lease, _) = store.acquire(&svc_rec.id, &req).await.unwrap() else { panic!() };
-        let c = Commit { expected_offset: 0, new_offset: 42, ..Default::default() };
-        assert!(matches!(store.commit(&lease, &c, req.ttl).await.unwrap(), CommitOutcome::Done(_)));
+        let req = LeaseRequest {
+            holder: "h".into(),
+            expected_offset: Some(0),
+            ttl: std::time::Duration::from_secs(60),
+        };
+        let Acquire::Granted(lease, _) = store.acquire(&svc_rec.id, &req).await.unwrap() else {
+            panic!()
+        };
+        let c = Commit {
+            expected_offset: 0,
+            new_offset: 42,
+            ..Default::default()
+        };
+        assert!(matches!(
+            store.commit(&lease, &c, req.ttl).await.unwrap(),
+            CommitOutcome::Done(_)
+        ));
         svc_rec.id
         // dropped without releasing the lease: leases do not outlive the process
     };
     let store = upgate::state::redb::RedbStore::open(&path).unwrap();
     assert_eq!(store.get(&id).await.unwrap().unwrap().offset, 42);
-    let req = LeaseRequest { holder: "h2".into(), expected_offset: Some(42), ttl: std::time::Duration::from_secs(60) };
-    assert!(matches!(store.acquire(&id, &req).await.unwrap(), Acquire::Granted(..)));
+    let req = LeaseRequest {
+        holder: "h2".into(),
+        expected_offset: Some(42),
+        ttl: std::time::Duration::from_secs(60),
+    };
+    assert!(matches!(
+        store.acquire(&id, &req).await.unwrap(),
+        Acquire::Granted(..)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

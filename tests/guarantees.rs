@@ -2,6 +2,8 @@
 //! offset, bytes kept across hangups and stalls, kill -9 and restart, graceful shutdown,
 //! and flat memory for a single huge PATCH.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;
@@ -30,7 +32,10 @@ async fn eight_concurrent_patches_one_winner() {
     let mut winners = Vec::new();
     for t in tasks {
         let (i, status) = t.await.unwrap();
-        assert!(matches!(status, 204 | 409 | 423), "unexpected status {status}");
+        assert!(
+            matches!(status, 204 | 409 | 423),
+            "unexpected status {status}"
+        );
         if status == 204 {
             winners.push(i);
         }
@@ -57,7 +62,10 @@ async fn disconnect_mid_body_keeps_received_bytes() {
     );
     let r = patch(&c, &g.base, &up, kept, d[kept as usize..].to_vec()).await;
     assert_eq!(r.status(), 204);
-    assert_eq!(sha256_hex(&download(&c, &g.base, &up).await), sha256_hex(&d));
+    assert_eq!(
+        sha256_hex(&download(&c, &g.base, &up).await),
+        sha256_hex(&d)
+    );
     g.shutdown().await;
 }
 
@@ -78,7 +86,10 @@ async fn stalled_writer_is_taken_over_by_the_reconnecting_client() {
     assert_eq!(head_offset(&c, &g.base, &up).await, MIB as u64);
     let r = patch(&c, &g.base, &up, MIB as u64, d[MIB..].to_vec()).await;
     assert_eq!(r.status(), 204);
-    assert_eq!(sha256_hex(&download(&c, &g.base, &up).await), sha256_hex(&d));
+    assert_eq!(
+        sha256_hex(&download(&c, &g.base, &up).await),
+        sha256_hex(&d)
+    );
     drop(stalled);
     g.shutdown().await;
 }
@@ -90,18 +101,36 @@ async fn kill9_mid_upload_then_restart_resumes() {
     let c = client();
     let mut gw = ChildGateway::start(dir.path(), &[]);
     let up = create(&c, &gw.base, d.len() as u64).await;
-    assert_eq!(patch(&c, &gw.base, &up, 0, d[..8 * MIB].to_vec()).await.status(), 204);
+    assert_eq!(
+        patch(&c, &gw.base, &up, 0, d[..8 * MIB].to_vec())
+            .await
+            .status(),
+        204
+    );
     // Second PATCH: 5 MiB of 12 MiB sent, then the server dies mid-body.
-    let mut s = open_patch(gw.addr, &up, 8 * MIB as u64, &d[8 * MIB..13 * MIB], 12 * MIB).await;
+    let mut s = open_patch(
+        gw.addr,
+        &up,
+        8 * MIB as u64,
+        &d[8 * MIB..13 * MIB],
+        12 * MIB,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     gw.kill9();
     let _ = s.shutdown().await;
     let gw = ChildGateway::start(dir.path(), &[]);
     let offset = head_offset(&c, &gw.base, &up).await;
-    assert!((8 * MIB as u64..=13 * MIB as u64).contains(&offset), "offset after restart: {offset}");
+    assert!(
+        (8 * MIB as u64..=13 * MIB as u64).contains(&offset),
+        "offset after restart: {offset}"
+    );
     let r = patch(&c, &gw.base, &up, offset, d[offset as usize..].to_vec()).await;
     assert_eq!(r.status(), 204);
-    assert_eq!(sha256_hex(&download(&c, &gw.base, &up).await), sha256_hex(&d));
+    assert_eq!(
+        sha256_hex(&download(&c, &gw.base, &up).await),
+        sha256_hex(&d)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +151,10 @@ async fn sigterm_commits_in_flight_chunk_then_exits() {
     assert_eq!(head_offset(&c, &gw.base, &up).await, 3 * MIB as u64);
     let r = patch(&c, &gw.base, &up, 3 * MIB as u64, d[3 * MIB..].to_vec()).await;
     assert_eq!(r.status(), 204);
-    assert_eq!(sha256_hex(&download(&c, &gw.base, &up).await), sha256_hex(&d));
+    assert_eq!(
+        sha256_hex(&download(&c, &gw.base, &up).await),
+        sha256_hex(&d)
+    );
 }
 
 /// A single 2 GiB PATCH streams through bounded buffers: it is accepted and the server's
@@ -136,7 +168,10 @@ async fn single_2gib_patch_flat_rss() {
     let up = create(&c, &gw.base, total).await;
     // Warm up: a small upload so the baseline includes the runtime's steady state.
     let warm = create(&c, &gw.base, MIB as u64).await;
-    assert_eq!(patch(&c, &gw.base, &warm, 0, data(MIB, 1)).await.status(), 204);
+    assert_eq!(
+        patch(&c, &gw.base, &warm, 0, data(MIB, 1)).await.status(),
+        204
+    );
     let before = gw.rss_kib();
     let mut s = open_patch(gw.addr, &up, 0, &[], total as usize).await;
     let block = data(4 * MIB, 13);
@@ -164,7 +199,11 @@ async fn single_2gib_patch_flat_rss() {
         peak,
         peak.saturating_sub(before)
     );
-    assert!(peak.saturating_sub(before) < 32 * 1024, "RSS grew by {} KiB", peak - before);
+    assert!(
+        peak.saturating_sub(before) < 32 * 1024,
+        "RSS grew by {} KiB",
+        peak - before
+    );
     assert_eq!(head_offset(&c, &gw.base, &up).await, total);
     let id = up.trim_start_matches("/files/");
     let file = dir.path().join("blobs/complete").join(id);

@@ -42,7 +42,9 @@ impl Algorithm {
 
     /// Looks an algorithm up by its tus name (case-insensitive).
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
     }
 
     /// The comma-separated list for `Tus-Checksum-Algorithm`.
@@ -73,7 +75,11 @@ pub fn parse_checksum(text: &str) -> Result<Checksum, ParseError> {
     if digest.len() != algorithm.digest_len() {
         return Err(ParseError::new(
             WHAT,
-            format!("{} digest must be {} bytes", algorithm.name(), algorithm.digest_len()),
+            format!(
+                "{} digest must be {} bytes",
+                algorithm.name(),
+                algorithm.digest_len()
+            ),
         ));
     }
     Ok(Checksum { algorithm, digest })

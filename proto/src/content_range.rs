@@ -131,10 +131,34 @@ mod tests {
     #[test]
     fn content_range_forms() {
         let cases: &[(&str, Option<ContentRange>)] = &[
-            ("bytes 0-9/10", Some(ContentRange { span: Some((0, 10)), total: Some(10) })),
-            ("bytes 5-5/*", Some(ContentRange { span: Some((5, 6)), total: None })),
-            ("bytes */100", Some(ContentRange { span: None, total: Some(100) })),
-            ("bytes */*", Some(ContentRange { span: None, total: None })),
+            (
+                "bytes 0-9/10",
+                Some(ContentRange {
+                    span: Some((0, 10)),
+                    total: Some(10),
+                }),
+            ),
+            (
+                "bytes 5-5/*",
+                Some(ContentRange {
+                    span: Some((5, 6)),
+                    total: None,
+                }),
+            ),
+            (
+                "bytes */100",
+                Some(ContentRange {
+                    span: None,
+                    total: Some(100),
+                }),
+            ),
+            (
+                "bytes */*",
+                Some(ContentRange {
+                    span: None,
+                    total: None,
+                }),
+            ),
             ("bytes 0-10/10", None),
             ("bytes 9-0/10", None),
             ("bytes -1-3/10", None),

@@ -12,7 +12,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(what: &'static str, why: impl Into<String>) -> Self {
-        Self { what, why: why.into() }
+        Self {
+            what,
+            why: why.into(),
+        }
     }
 }
 
@@ -23,7 +26,10 @@ pub(crate) fn parse_u64(what: &'static str, text: &str) -> Result<u64, ParseErro
         return Err(ParseError::new(what, "empty number"));
     }
     if text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::new(what, format!("not a non-negative integer: {text:?}")));
+        return Err(ParseError::new(
+            what,
+            format!("not a non-negative integer: {text:?}"),
+        ));
     }
     text.parse::<u64>()
         .map_err(|_| ParseError::new(what, format!("not a non-negative integer: {text:?}")))

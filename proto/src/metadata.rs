@@ -27,18 +27,26 @@ pub fn parse_metadata(text: &str) -> Result<Vec<Pair>, ParseError> {
             .next()
             .ok_or_else(|| ParseError::new(WHAT, "empty pair"))?;
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ParseError::new(WHAT, format!("key {key:?} is not printable ASCII")));
+            return Err(ParseError::new(
+                WHAT,
+                format!("key {key:?} is not printable ASCII"),
+            ));
         }
         let value = match words.next() {
             None => None,
             Some(v) => Some(
                 base64::engine::general_purpose::STANDARD
                     .decode(v)
-                    .map_err(|_| ParseError::new(WHAT, format!("value of {key:?} is not base64")))?,
+                    .map_err(|_| {
+                        ParseError::new(WHAT, format!("value of {key:?} is not base64"))
+                    })?,
             ),
         };
         if words.next().is_some() {
-            return Err(ParseError::new(WHAT, format!("pair {key:?} has extra words")));
+            return Err(ParseError::new(
+                WHAT,
+                format!("pair {key:?} has extra words"),
+            ));
         }
         if out.iter().any(|(k, _)| k == key) {
             return Err(ParseError::new(WHAT, format!("duplicate key {key:?}")));
@@ -57,7 +65,10 @@ pub fn format_metadata(pairs: &[Pair]) -> String {
         .iter()
         .map(|(k, v)| match v {
             None => k.clone(),
-            Some(v) => format!("{k} {}", base64::engine::general_purpose::STANDARD.encode(v)),
+            Some(v) => format!(
+                "{k} {}",
+                base64::engine::general_purpose::STANDARD.encode(v)
+            ),
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -69,11 +80,21 @@ mod tests {
 
     #[test]
     fn parses_pairs() {
-        let got = parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential").unwrap();
-        assert_eq!(got[0], ("filename".into(), Some(b"world_domination_plan.pdf".to_vec())));
+        let got = parse_metadata("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential")
+            .unwrap();
+        assert_eq!(
+            got[0],
+            (
+                "filename".into(),
+                Some(b"world_domination_plan.pdf".to_vec())
+            )
+        );
         assert_eq!(got[1], ("is_confidential".into(), None));
         assert_eq!(parse_metadata("").unwrap(), vec![]);
-        assert_eq!(format_metadata(&got), "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential");
+        assert_eq!(
+            format_metadata(&got),
+            "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use crate::error::ParseError;
 pub fn parse_size(text: &str) -> Result<u64, ParseError> {
     const WHAT: &str = "size";
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -36,7 +38,9 @@ pub fn parse_size(text: &str) -> Result<u64, ParseError> {
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, ParseError> {
     const WHAT: &str = "duration";
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let secs: f64 = match unit.trim() {
         "" | "s" => 1.0,

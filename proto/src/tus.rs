@@ -25,7 +25,10 @@ pub fn check_resumable(text: &str) -> Result<(), ParseError> {
     if text.trim() == TUS_VERSION {
         Ok(())
     } else {
-        Err(ParseError::new("Tus-Resumable", format!("unsupported version {text:?}")))
+        Err(ParseError::new(
+            "Tus-Resumable",
+            format!("unsupported version {text:?}"),
+        ))
     }
 }
 
@@ -51,7 +54,10 @@ pub fn parse_concat(text: &str) -> Result<Concat, ParseError> {
         .ok_or_else(|| ParseError::new(WHAT, "must be \"partial\" or \"final;URLs\""))?;
     let parts: Vec<String> = list.split_whitespace().map(str::to_owned).collect();
     if parts.is_empty() {
-        return Err(ParseError::new(WHAT, "final upload lists no partial uploads"));
+        return Err(ParseError::new(
+            WHAT,
+            "final upload lists no partial uploads",
+        ));
     }
     if parts.len() > 1000 {
         return Err(ParseError::new(WHAT, "more than 1000 partial uploads"));
@@ -86,7 +92,10 @@ mod tests {
         assert_eq!(parse_concat("partial"), Ok(Concat::Partial));
         assert_eq!(
             parse_concat("final;/files/a http://x/files/b"),
-            Ok(Concat::Final(vec!["/files/a".into(), "http://x/files/b".into()]))
+            Ok(Concat::Final(vec![
+                "/files/a".into(),
+                "http://x/files/b".into()
+            ]))
         );
         assert!(parse_concat("final;").is_err());
         assert!(parse_concat("whole").is_err());

@@ -42,7 +42,9 @@ impl Handler for Router {
 pub fn plain(status: hyper::StatusCode, text: &str) -> Resp {
     let mut r = hyper::Response::new(full(text.to_owned()));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }

@@ -13,10 +13,18 @@ use crate::core::record::{new_id, StagedRange};
 
 /// Deterministic test bytes: position-dependent so misplaced bytes are caught.
 pub fn pattern(start: u64, len: usize) -> Vec<u8> {
-    (start..start + len as u64).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()
+    (start..start + len as u64)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect()
 }
 
-async fn read_all(a: &dyn Assembler, id: &str, start: u64, end: u64, complete: bool) -> Result<Vec<u8>, BlobError> {
+async fn read_all(
+    a: &dyn Assembler,
+    id: &str,
+    start: u64,
+    end: u64,
+    complete: bool,
+) -> Result<Vec<u8>, BlobError> {
     let mut rx = a.read(id, start, end, complete).await?;
     let mut out = Vec::new();
     while let Some(chunk) = rx.recv().await {
@@ -60,9 +68,17 @@ pub async fn append_commit_complete(a: &dyn Assembler, unit: usize) {
     assert_eq!(p2.offset, len as u64);
     let asm = p2.assembly.unwrap_or(asm);
     a.complete(&id, len as u64, &asm).await.expect("complete");
-    a.complete(&id, len as u64, &asm).await.expect("complete is idempotent");
-    assert_eq!(read_all(a, &id, 0, len as u64, true).await.expect("read"), data);
-    assert_eq!(read_all(a, &id, 10, 20, true).await.expect("read"), data[10..20]);
+    a.complete(&id, len as u64, &asm)
+        .await
+        .expect("complete is idempotent");
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
+    );
+    assert_eq!(
+        read_all(a, &id, 10, 20, true).await.expect("read"),
+        data[10..20]
+    );
     a.delete(&id, &asm).await.expect("delete");
 }
 
@@ -83,7 +99,10 @@ pub async fn uncommitted_bytes_are_overwritten(a: &dyn Assembler, unit: usize) {
     let p = w.commit().await.expect("commit");
     let asm = p.assembly.unwrap_or(asm);
     a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(read_all(a, &id, 0, len as u64, true).await.expect("read"), data);
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
+    );
     a.delete(&id, &asm).await.expect("delete");
 }
 
@@ -96,10 +115,16 @@ pub async fn staged_ranges_are_absorbed(a: &dyn Assembler, unit: usize) {
     let start = (unit / 2) as u64;
     let mut s = a.stage(&id, start).await.expect("stage");
     for c in data[unit / 2..].chunks(80_000) {
-        s.write(Bytes::copy_from_slice(c)).await.expect("stage write");
+        s.write(Bytes::copy_from_slice(c))
+            .await
+            .expect("stage write");
     }
     let key = s.finish().await.expect("finish");
-    let range = StagedRange { start, end: len as u64, key: key.clone() };
+    let range = StagedRange {
+        start,
+        end: len as u64,
+        key: key.clone(),
+    };
     let mut w = a.open(&id, 0, &asm).await.expect("open");
     feed(&mut w, &data[..unit], 64 * 1024).await;
     w.absorb(&range, unit as u64).await.expect("absorb");
@@ -107,9 +132,14 @@ pub async fn staged_ranges_are_absorbed(a: &dyn Assembler, unit: usize) {
     assert_eq!(p.offset, len as u64);
     let asm = p.assembly.unwrap_or(asm);
     a.discard_staged(&id, &key).await.expect("discard");
-    a.discard_staged(&id, &key).await.expect("discard twice is fine");
+    a.discard_staged(&id, &key)
+        .await
+        .expect("discard twice is fine");
     a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(read_all(a, &id, 0, len as u64, true).await.expect("read"), data);
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
+    );
     a.delete(&id, &asm).await.expect("delete");
 }
 
@@ -122,14 +152,20 @@ pub async fn concatenation(a: &dyn Assembler, unit: usize) {
         let mut w = a.open(id, 0, &asm).await.expect("open");
         feed(&mut w, d, 1 << 20).await;
         let asm = w.commit().await.expect("commit").assembly.unwrap_or(asm);
-        a.complete(id, d.len() as u64, &asm).await.expect("complete");
+        a.complete(id, d.len() as u64, &asm)
+            .await
+            .expect("complete");
         asms.push(asm);
     }
     let total = (d1.len() + d2.len()) as u64;
     let asm = a.create(&fin, Some(total)).await.expect("create");
     let mut w = a.open(&fin, 0, &asm).await.expect("open");
-    w.absorb_upload(&p1, d1.len() as u64).await.expect("absorb 1");
-    w.absorb_upload(&p2, d2.len() as u64).await.expect("absorb 2");
+    w.absorb_upload(&p1, d1.len() as u64)
+        .await
+        .expect("absorb 1");
+    w.absorb_upload(&p2, d2.len() as u64)
+        .await
+        .expect("absorb 2");
     let p = w.commit().await.expect("commit");
     assert_eq!(p.offset, total);
     let asm = p.assembly.unwrap_or(asm);

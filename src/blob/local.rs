@@ -59,7 +59,12 @@ impl LocalAssembler {
     }
 
     fn staged(&self, key: &str) -> Result<PathBuf, BlobError> {
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') || key.starts_with('.') {
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+            || key.starts_with('.')
+        {
             return Err(BlobError::NotFound(format!("invalid staged key {key:?}")));
         }
         Ok(self.root.join("staged").join(key))
@@ -90,7 +95,11 @@ fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>) {
                 });
                 match copied {
                     Ok(n) if n == len => {}
-                    Ok(n) => failed = Some(std::io::Error::other(format!("staged range short: {n} of {len}"))),
+                    Ok(n) => {
+                        failed = Some(std::io::Error::other(format!(
+                            "staged range short: {n} of {len}"
+                        )))
+                    }
                     Err(e) => failed = Some(e),
                 }
             }
@@ -155,11 +164,20 @@ impl BlobWriter for LocalWriter {
 
     async fn absorb(&mut self, range: &StagedRange, from: u64) -> Result<(), BlobError> {
         if from < range.start || from > range.end {
-            return Err(BlobError::Backend(format!("absorb from {from} outside {}..{}", range.start, range.end)));
+            return Err(BlobError::Backend(format!(
+                "absorb from {from} outside {}..{}",
+                range.start, range.end
+            )));
         }
         let path = self.root.staged(&range.key)?;
         let len = range.end - from;
-        self.inner.send(Cmd::Copy { path, from: from - range.start, len }).await?;
+        self.inner
+            .send(Cmd::Copy {
+                path,
+                from: from - range.start,
+                len,
+            })
+            .await?;
         self.inner.pos += len;
         Ok(())
     }
@@ -173,7 +191,10 @@ impl BlobWriter for LocalWriter {
 
     async fn commit(&mut self) -> Result<CommitPoint, BlobError> {
         self.inner.sync().await?;
-        Ok(CommitPoint { offset: self.inner.pos, assembly: None })
+        Ok(CommitPoint {
+            offset: self.inner.pos,
+            assembly: None,
+        })
     }
 }
 
@@ -216,29 +237,48 @@ impl Assembler for LocalAssembler {
     async fn create(&self, id: &str, _length: Option<u64>) -> Result<String, BlobError> {
         let path = self.partial(id)?;
         blocking(move || {
-            OpenOptions::new().write(true).create_new(true).open(&path)?;
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
             Ok(())
         })
         .await?;
         Ok(String::new())
     }
 
-    async fn open(&self, id: &str, offset: u64, _assembly: &str) -> Result<Box<dyn BlobWriter>, BlobError> {
+    async fn open(
+        &self,
+        id: &str,
+        offset: u64,
+        _assembly: &str,
+    ) -> Result<Box<dyn BlobWriter>, BlobError> {
         let path = self.partial(id)?;
         let file = blocking(move || {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
             f.seek(SeekFrom::Start(offset))?;
             Ok(f)
         })
         .await?;
-        Ok(Box::new(LocalWriter { inner: ThreadWriter::spawn(file, offset), root: self.clone() }))
+        Ok(Box::new(LocalWriter {
+            inner: ThreadWriter::spawn(file, offset),
+            root: self.clone(),
+        }))
     }
 
     async fn stage(&self, id: &str, start: u64) -> Result<Box<dyn StageWriter>, BlobError> {
         let key = format!("{}.{start}.{}", Self::checked(id)?, &new_id()[..12]);
         let path = self.staged(&key)?;
-        let file = blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
-        Ok(Box::new(LocalStage { inner: ThreadWriter::spawn(file, start), key }))
+        let file =
+            blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
+        Ok(Box::new(LocalStage {
+            inner: ThreadWriter::spawn(file, start),
+            key,
+        }))
     }
 
     async fn discard_staged(&self, _id: &str, key: &str) -> Result<(), BlobError> {
@@ -270,8 +310,18 @@ impl Assembler for LocalAssembler {
         .await
     }
 
-    async fn read(&self, id: &str, start: u64, end: u64, complete: bool) -> Result<ByteStream, BlobError> {
-        let path = if complete { self.complete_path(id)? } else { self.partial(id)? };
+    async fn read(
+        &self,
+        id: &str,
+        start: u64,
+        end: u64,
+        complete: bool,
+    ) -> Result<ByteStream, BlobError> {
+        let path = if complete {
+            self.complete_path(id)?
+        } else {
+            self.partial(id)?
+        };
         let mut file = blocking(move || {
             let mut f = File::open(&path)?;
             f.seek(SeekFrom::Start(start))?;
@@ -279,7 +329,9 @@ impl Assembler for LocalAssembler {
         })
         .await
         .map_err(|e| match e {
-            BlobError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => BlobError::NotFound(id.to_owned()),
+            BlobError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                BlobError::NotFound(id.to_owned())
+            }
             other => other,
         })?;
         let (tx, rx) = mpsc::channel(4);
@@ -289,7 +341,9 @@ impl Assembler for LocalAssembler {
                 let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
                 match file.read(&mut buf) {
                     Ok(0) => {
-                        let _ = tx.blocking_send(Err(BlobError::Io(std::io::ErrorKind::UnexpectedEof.into())));
+                        let _ = tx.blocking_send(Err(BlobError::Io(
+                            std::io::ErrorKind::UnexpectedEof.into(),
+                        )));
                         return;
                     }
                     Ok(n) => {

@@ -76,7 +76,12 @@ pub trait Assembler: Send + Sync + 'static {
     async fn create(&self, id: &str, length: Option<u64>) -> Result<String, BlobError>;
     /// Opens a writer appending at `offset` (the committed offset; anything stored past
     /// it is uncommitted and is overwritten).
-    async fn open(&self, id: &str, offset: u64, assembly: &str) -> Result<Box<dyn BlobWriter>, BlobError>;
+    async fn open(
+        &self,
+        id: &str,
+        offset: u64,
+        assembly: &str,
+    ) -> Result<Box<dyn BlobWriter>, BlobError>;
     /// Opens a writer for an out-of-order range starting at `start`.
     async fn stage(&self, id: &str, start: u64) -> Result<Box<dyn StageWriter>, BlobError>;
     /// Removes a staged range (after it was absorbed, or when it is obsolete).
@@ -86,7 +91,13 @@ pub trait Assembler: Send + Sync + 'static {
     async fn complete(&self, id: &str, length: u64, assembly: &str) -> Result<(), BlobError>;
     /// Streams bytes `[start, end)`: of the final object when `complete`, else of the
     /// committed prefix (used to compare re-sent ranges).
-    async fn read(&self, id: &str, start: u64, end: u64, complete: bool) -> Result<ByteStream, BlobError>;
+    async fn read(
+        &self,
+        id: &str,
+        start: u64,
+        end: u64,
+        complete: bool,
+    ) -> Result<ByteStream, BlobError>;
     /// Removes everything stored for the upload (in progress, staged or final).
     async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError>;
 }

@@ -10,6 +10,7 @@ use upgate_proto::checksum::Checksum;
 
 use super::body::{ChunkBody, Hasher};
 use super::record::{new_id, Status, UploadRecord};
+use super::writers::Active;
 use super::{Error, Result, UploadService};
 use crate::blob::{BlobWriter, ByteStream};
 use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest, Update};
@@ -88,11 +89,18 @@ impl Comparer {
 impl UploadService {
     /// Appends `body` at `req.offset` (tus PATCH). Answers the new record; on an early
     /// end of the body, `Interrupted` with the offset that was kept.
-    pub async fn append<B: ChunkBody>(&self, id: &str, req: AppendRequest, body: &mut B) -> Result<UploadRecord> {
+    pub async fn append<B: ChunkBody>(
+        &self,
+        id: &str,
+        req: AppendRequest,
+        body: &mut B,
+    ) -> Result<UploadRecord> {
         let mut rec = self.load(id).await?;
         if let Some(len) = req.set_length {
             if len > self.cfg.max_upload_size {
-                return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+                return Err(Error::TooLarge {
+                    limit: self.cfg.max_upload_size,
+                });
             }
             rec = match self.state.set_length(id, len).await? {
                 Update::Done(r) => *r,
@@ -116,21 +124,41 @@ impl UploadService {
             None => Overrun::Max(self.cfg.max_upload_size),
         };
         let max_end = self.limit_of(&rec);
-        if req.declared_len.is_some_and(|n| req.offset.saturating_add(n) > max_end) {
+        if req
+            .declared_len
+            .is_some_and(|n| req.offset.saturating_add(n) > max_end)
+        {
             return Err(overrun.error());
         }
         let (lease, rec) = self.lease(id, Some(req.offset)).await?;
-        let opts = WriteOpts { checksum: req.checksum, skip: 0, max_end, overrun };
-        let out = self.write_and_drain(&lease, rec, body, opts).await;
+        let active = self.writers.register(id, &lease.holder);
+        let opts = WriteOpts {
+            checksum: req.checksum,
+            skip: 0,
+            max_end,
+            overrun,
+        };
+        let out = self.write_and_drain(&lease, &active, rec, body, opts).await;
+        active.closing();
         self.release(lease).await;
+        drop(active);
         out
     }
 
-    /// Takes the lease, stopping a stalled local holder first (the client reconnected).
-    pub(crate) async fn lease(&self, id: &str, expected: Option<u64>) -> Result<(Lease, UploadRecord)> {
-        let req = LeaseRequest { holder: new_id(), expected_offset: expected, ttl: self.cfg.lease_ttl };
+    /// Takes the lease. A local holder that is finishing is waited for; a stalled one
+    /// (the client reconnected on a new connection) is stopped first.
+    pub(crate) async fn lease(
+        &self,
+        id: &str,
+        expected: Option<u64>,
+    ) -> Result<(Lease, UploadRecord)> {
+        let req = LeaseRequest {
+            holder: new_id(),
+            expected_offset: expected,
+            ttl: self.cfg.lease_ttl,
+        };
         let mut stopping = false;
-        for _ in 0..500 {
+        for _ in 0..1000 {
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => return Ok((lease, *rec)),
                 Acquire::Conflict { offset } => return Err(Error::OffsetMismatch { offset }),
@@ -163,11 +191,12 @@ impl UploadService {
     pub(crate) async fn write_and_drain<B: ChunkBody>(
         &self,
         lease: &Lease,
+        active: &Active,
         rec: UploadRecord,
         body: &mut B,
         opts: WriteOpts,
     ) -> Result<UploadRecord> {
-        let (rec, writer, stop) = self.write_leased(lease, rec, body, opts).await?;
+        let (rec, writer, stop) = self.write_leased(lease, active, rec, body, opts).await?;
         let rec = self.drain(lease, rec, Some(writer)).await?;
         match stop {
             Some(Error::Interrupted { .. }) => Err(Error::Interrupted { offset: rec.offset }),
@@ -182,6 +211,7 @@ impl UploadService {
     pub(crate) async fn write_leased<B: ChunkBody>(
         &self,
         lease: &Lease,
+        active: &Active,
         rec: UploadRecord,
         body: &mut B,
         opts: WriteOpts,
@@ -189,11 +219,16 @@ impl UploadService {
         let id = rec.id.clone();
         let mut compare = match opts.skip {
             0 => None,
-            n => Some(Comparer { rx: self.blobs.read(&id, rec.offset - n, rec.offset, false).await?, buf: Default::default() }),
+            n => Some(Comparer {
+                rx: self
+                    .blobs
+                    .read(&id, rec.offset - n, rec.offset, false)
+                    .await?,
+                buf: Default::default(),
+            }),
         };
         let mut skip = opts.skip;
         let mut writer = self.blobs.open(&id, rec.offset, &rec.assembly).await?;
-        let active = self.writers.register(&id, &lease.holder);
         let mut hasher = opts.checksum.as_ref().map(|c| Hasher::new(c.algorithm));
         let mut committed = rec;
         let mut pos = committed.offset;
@@ -218,7 +253,9 @@ impl UploadService {
                 let head = data.split_to(n);
                 if let Some(cmp) = compare.as_mut() {
                     if !cmp.same(&head).await? {
-                        break Some(Error::RangeConflict { at: committed.offset - skip });
+                        break Some(Error::RangeConflict {
+                            at: committed.offset - skip,
+                        });
                     }
                 }
                 skip -= n as u64;
@@ -241,10 +278,13 @@ impl UploadService {
                 last_commit = Instant::now();
             }
         };
+        active.closing();
         if let (Some(h), Some(want)) = (hasher, opts.checksum) {
             if stop.is_some() {
                 return Err(match stop {
-                    Some(Error::Interrupted { .. }) => Error::Interrupted { offset: committed.offset },
+                    Some(Error::Interrupted { .. }) => Error::Interrupted {
+                        offset: committed.offset,
+                    },
                     Some(e) => e,
                     None => Error::ChecksumMismatch,
                 });
@@ -283,9 +323,9 @@ impl UploadService {
             CommitOutcome::Done(r) => Ok(*r),
             CommitOutcome::Missing => Err(Error::NotFound),
             CommitOutcome::Fenced => Err(Error::Locked),
-            CommitOutcome::Conflict { offset } => {
-                Err(Error::Internal(format!("offset moved to {offset} under a held lease")))
-            }
+            CommitOutcome::Conflict { offset } => Err(Error::Internal(format!(
+                "offset moved to {offset} under a held lease"
+            ))),
         }
     }
 }

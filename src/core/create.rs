@@ -22,7 +22,9 @@ impl UploadService {
     pub async fn create(&self, req: CreateRequest) -> Result<UploadRecord> {
         if let Some(len) = req.length {
             if len > self.cfg.max_upload_size {
-                return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+                return Err(Error::TooLarge {
+                    limit: self.cfg.max_upload_size,
+                });
             }
         }
         let id = new_id();
@@ -44,7 +46,9 @@ impl UploadService {
                 let parts = self.check_parts(parts, req.owner.as_ref()).await?;
                 rec.length = Some(parts.iter().map(|p| p.offset).sum());
                 if rec.length > Some(self.cfg.max_upload_size) {
-                    return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+                    return Err(Error::TooLarge {
+                        limit: self.cfg.max_upload_size,
+                    });
                 }
                 Some(parts)
             }
@@ -67,18 +71,28 @@ impl UploadService {
     }
 
     /// Partial uploads of a final upload must exist, be partial, complete and the caller's.
-    async fn check_parts(&self, ids: &[String], owner: Option<&Owner>) -> Result<Vec<UploadRecord>> {
+    async fn check_parts(
+        &self,
+        ids: &[String],
+        owner: Option<&Owner>,
+    ) -> Result<Vec<UploadRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let part = self.load(id).await.map_err(|e| match e {
-                Error::NotFound | Error::Expired => Error::BadRequest(format!("partial upload {id} not found")),
+                Error::NotFound | Error::Expired => {
+                    Error::BadRequest(format!("partial upload {id} not found"))
+                }
                 other => other,
             })?;
             if part.concat != ConcatRole::Partial {
-                return Err(Error::BadRequest(format!("upload {id} is not a partial upload")));
+                return Err(Error::BadRequest(format!(
+                    "upload {id} is not a partial upload"
+                )));
             }
             if part.status != Status::Complete && !part.is_filled() {
-                return Err(Error::BadRequest(format!("partial upload {id} is not complete")));
+                return Err(Error::BadRequest(format!(
+                    "partial upload {id} is not complete"
+                )));
             }
             if owner.is_some() && part.owner.as_ref() != owner {
                 return Err(Error::BadRequest(format!("partial upload {id} not found")));
@@ -96,7 +110,11 @@ impl UploadService {
                 self.finish_unleased(&p.id).await?;
             }
         }
-        let req = LeaseRequest { holder: new_id(), expected_offset: Some(0), ttl: self.cfg.lease_ttl };
+        let req = LeaseRequest {
+            holder: new_id(),
+            expected_offset: Some(0),
+            ttl: self.cfg.lease_ttl,
+        };
         let (lease, rec) = match self.state.acquire(&rec.id, &req).await? {
             Acquire::Granted(l, r) => (l, *r),
             _ => return Err(Error::Internal("fresh final upload not leasable".into())),
@@ -107,7 +125,12 @@ impl UploadService {
                 w.absorb_upload(&p.id, p.offset).await?;
             }
             let point = w.commit().await?;
-            let c = Commit { expected_offset: 0, new_offset: point.offset, assembly: point.assembly, ..Default::default() };
+            let c = Commit {
+                expected_offset: 0,
+                new_offset: point.offset,
+                assembly: point.assembly,
+                ..Default::default()
+            };
             match self.state.commit(&lease, &c, self.cfg.lease_ttl).await? {
                 CommitOutcome::Done(r) => self.finish(&lease, *r).await,
                 other => Err(Error::Internal(format!("concatenation commit: {other:?}"))),

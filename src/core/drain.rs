@@ -38,8 +38,12 @@ impl UploadService {
         mut writer: Option<Box<dyn BlobWriter>>,
     ) -> Result<UploadRecord> {
         loop {
-            let mut drop: Vec<String> =
-                rec.ranges.iter().filter(|r| r.end <= rec.offset).map(|r| r.key.clone()).collect();
+            let mut drop: Vec<String> = rec
+                .ranges
+                .iter()
+                .filter(|r| r.end <= rec.offset)
+                .map(|r| r.key.clone())
+                .collect();
             let next = rec
                 .ranges
                 .iter()
@@ -49,11 +53,17 @@ impl UploadService {
             if next.is_none() && drop.is_empty() {
                 break;
             }
-            let mut c = Commit { expected_offset: rec.offset, new_offset: rec.offset, ..Default::default() };
+            let mut c = Commit {
+                expected_offset: rec.offset,
+                new_offset: rec.offset,
+                ..Default::default()
+            };
             if let Some(r) = next {
                 let w = match writer.as_mut() {
                     Some(w) => w,
-                    None => writer.insert(self.blobs.open(&rec.id, rec.offset, &rec.assembly).await?),
+                    None => {
+                        writer.insert(self.blobs.open(&rec.id, rec.offset, &rec.assembly).await?)
+                    }
                 };
                 w.absorb(&r, rec.offset).await?;
                 let point = w.commit().await?;
@@ -82,7 +92,11 @@ impl UploadService {
             if !drainable(&rec) && !filled {
                 return Ok(rec);
             }
-            let req = LeaseRequest { holder: new_id(), expected_offset: None, ttl: self.cfg.lease_ttl };
+            let req = LeaseRequest {
+                holder: new_id(),
+                expected_offset: None,
+                ttl: self.cfg.lease_ttl,
+            };
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
                     let out = self.drain(&lease, *rec, None).await;
@@ -92,7 +106,9 @@ impl UploadService {
                     out?;
                 }
                 Acquire::Missing => return Err(Error::NotFound),
-                Acquire::Held { .. } | Acquire::Complete | Acquire::Conflict { .. } => return self.load(id).await,
+                Acquire::Held { .. } | Acquire::Complete | Acquire::Conflict { .. } => {
+                    return self.load(id).await
+                }
             }
         }
         self.load(id).await
@@ -129,7 +145,11 @@ mod tests {
             expires_at: 0,
             ranges: ranges
                 .iter()
-                .map(|&(start, end)| StagedRange { start, end, key: format!("{start}") })
+                .map(|&(start, end)| StagedRange {
+                    start,
+                    end,
+                    key: format!("{start}"),
+                })
                 .collect(),
             assembly: String::new(),
             owner: None,

@@ -85,7 +85,12 @@ pub struct UploadService {
 
 impl UploadService {
     pub fn new(state: Arc<dyn StateStore>, blobs: Arc<dyn Assembler>, cfg: CoreConfig) -> Self {
-        Self { state, blobs, cfg: Arc::new(cfg), writers: Arc::new(Writers::default()) }
+        Self {
+            state,
+            blobs,
+            cfg: Arc::new(cfg),
+            writers: Arc::new(Writers::default()),
+        }
     }
 
     /// The configuration in force.
@@ -109,7 +114,8 @@ impl UploadService {
             return Err(Error::NotFound);
         }
         let rec = self.state.get(id).await?.ok_or(Error::NotFound)?;
-        if rec.status == Status::Open && rec.expires_at != 0 && rec.expires_at < record::now_secs() {
+        if rec.status == Status::Open && rec.expires_at != 0 && rec.expires_at < record::now_secs()
+        {
             return Err(Error::Expired);
         }
         Ok(rec)

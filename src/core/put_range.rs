@@ -13,15 +13,24 @@ use crate::state::{Acquire, LeaseRequest, Update};
 
 impl UploadService {
     /// Stores one ranged chunk (or answers a status query) and returns the record.
-    pub async fn put_range<B: ChunkBody>(&self, id: &str, cr: ContentRange, body: &mut B) -> Result<UploadRecord> {
+    pub async fn put_range<B: ChunkBody>(
+        &self,
+        id: &str,
+        cr: ContentRange,
+        body: &mut B,
+    ) -> Result<UploadRecord> {
         let mut rec = self.load(id).await?;
         if let Some(total) = cr.total {
             if rec.length != Some(total) {
                 if let Some(l) = rec.length {
-                    return Err(Error::InvalidLength(format!("upload length is {l}, not {total}")));
+                    return Err(Error::InvalidLength(format!(
+                        "upload length is {l}, not {total}"
+                    )));
                 }
                 if total > self.cfg.max_upload_size {
-                    return Err(Error::TooLarge { limit: self.cfg.max_upload_size });
+                    return Err(Error::TooLarge {
+                        limit: self.cfg.max_upload_size,
+                    });
                 }
                 rec = match self.state.set_length(id, total).await? {
                     Update::Done(r) => *r,
@@ -30,7 +39,9 @@ impl UploadService {
                 };
             }
         }
-        let Some((start, end)) = cr.span else { return self.status(id).await };
+        let Some((start, end)) = cr.span else {
+            return self.status(id).await;
+        };
         let limit = self.limit_of(&rec);
         if end > limit {
             return Err(match rec.length {
@@ -43,17 +54,31 @@ impl UploadService {
             return Ok(rec);
         }
         if start <= rec.offset {
-            let req = LeaseRequest { holder: new_id(), expected_offset: None, ttl: self.cfg.lease_ttl };
+            let req = LeaseRequest {
+                holder: new_id(),
+                expected_offset: None,
+                ttl: self.cfg.lease_ttl,
+            };
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
                     let rec = *rec;
+                    let active = self.writers.register(id, &lease.holder);
                     let out = if rec.offset >= end {
-                        self.verify_stored(id, start, end, body, false).await.map(|()| rec)
+                        self.verify_stored(id, start, end, body, false)
+                            .await
+                            .map(|()| rec)
                     } else {
-                        let opts = WriteOpts { checksum: None, skip: rec.offset - start, max_end: end, overrun: Overrun::Range };
-                        self.write_and_drain(&lease, rec, body, opts).await
+                        let opts = WriteOpts {
+                            checksum: None,
+                            skip: rec.offset - start,
+                            max_end: end,
+                            overrun: Overrun::Range,
+                        };
+                        self.write_and_drain(&lease, &active, rec, body, opts).await
                     };
+                    active.closing();
                     self.release(lease).await;
+                    drop(active);
                     let rec = out?;
                     return match rec.offset < end && rec.status == Status::Open {
                         true => Err(Error::Interrupted { offset: rec.offset }),
@@ -73,13 +98,21 @@ impl UploadService {
     }
 
     /// Streams a chunk into its own staging place and records it.
-    async fn stage_range<B: ChunkBody>(&self, id: &str, start: u64, end: u64, body: &mut B) -> Result<()> {
+    async fn stage_range<B: ChunkBody>(
+        &self,
+        id: &str,
+        start: u64,
+        end: u64,
+        body: &mut B,
+    ) -> Result<()> {
         let mut w = self.blobs.stage(id, start).await?;
         let mut pos = start;
         let failure = loop {
             match body.next_chunk().await {
                 Ok(Some(d)) if pos + d.len() as u64 > end => {
-                    break Some(Error::BadRequest("body is longer than its Content-Range".into()))
+                    break Some(Error::BadRequest(
+                        "body is longer than its Content-Range".into(),
+                    ))
                 }
                 Ok(Some(d)) => {
                     pos += d.len() as u64;
@@ -96,12 +129,18 @@ impl UploadService {
             drop(w);
             let _ = self.blobs.discard_staged(id, &key).await;
             return Err(match e {
-                Error::Interrupted { .. } => Error::Interrupted { offset: self.load(id).await?.offset },
+                Error::Interrupted { .. } => Error::Interrupted {
+                    offset: self.load(id).await?.offset,
+                },
                 other => other,
             });
         }
         let key = w.finish().await?;
-        let range = StagedRange { start, end, key: key.clone() };
+        let range = StagedRange {
+            start,
+            end,
+            key: key.clone(),
+        };
         match self.state.add_range(id, &range).await? {
             Update::Done(_) => Ok(()),
             Update::Missing => {
@@ -132,10 +171,16 @@ impl UploadService {
             let mut data = match body.next_chunk().await {
                 Ok(Some(d)) => d,
                 Ok(None) if pos == end => return Ok(()),
-                Ok(None) | Err(_) => return Err(Error::Interrupted { offset: self.load(id).await?.offset }),
+                Ok(None) | Err(_) => {
+                    return Err(Error::Interrupted {
+                        offset: self.load(id).await?.offset,
+                    })
+                }
             };
             if pos + data.len() as u64 > end {
-                return Err(Error::BadRequest("body is longer than its Content-Range".into()));
+                return Err(Error::BadRequest(
+                    "body is longer than its Content-Range".into(),
+                ));
             }
             while !data.is_empty() {
                 if buf.is_empty() {

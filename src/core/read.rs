@@ -22,6 +22,11 @@ impl UploadService {
         let end = end.min(record.offset);
         let start = start.min(end);
         let stream = self.blobs.read(id, start, end, true).await?;
-        Ok(Download { record, start, end, stream })
+        Ok(Download {
+            record,
+            start,
+            end,
+            stream,
+        })
     }
 }

@@ -36,7 +36,9 @@ impl UploadService {
         if rec.status == Status::Complete || !rec.is_filled() {
             return Ok(rec);
         }
-        self.blobs.complete(&rec.id, rec.offset, &rec.assembly).await?;
+        self.blobs
+            .complete(&rec.id, rec.offset, &rec.assembly)
+            .await?;
         let c = Commit {
             expected_offset: rec.offset,
             new_offset: rec.offset,
@@ -47,14 +49,20 @@ impl UploadService {
             CommitOutcome::Done(r) => Ok(*r),
             CommitOutcome::Missing => Err(Error::NotFound),
             CommitOutcome::Fenced => Err(Error::Locked),
-            CommitOutcome::Conflict { offset } => Err(Error::Internal(format!("finish: offset moved to {offset}"))),
+            CommitOutcome::Conflict { offset } => {
+                Err(Error::Internal(format!("finish: offset moved to {offset}")))
+            }
         }
     }
 
     /// Finalizes a filled upload, taking the lease for it; when someone else holds the
     /// lease they will finalize, and the current record is returned.
     pub(crate) async fn finish_unleased(&self, id: &str) -> Result<UploadRecord> {
-        let req = LeaseRequest { holder: new_id(), expected_offset: None, ttl: self.cfg.lease_ttl };
+        let req = LeaseRequest {
+            holder: new_id(),
+            expected_offset: None,
+            ttl: self.cfg.lease_ttl,
+        };
         match self.state.acquire(id, &req).await? {
             Acquire::Granted(lease, rec) => {
                 let out = self.finish(&lease, *rec).await;
@@ -62,7 +70,9 @@ impl UploadService {
                 out
             }
             Acquire::Missing => Err(Error::NotFound),
-            Acquire::Complete | Acquire::Held { .. } | Acquire::Conflict { .. } => self.load(id).await,
+            Acquire::Complete | Acquire::Held { .. } | Acquire::Conflict { .. } => {
+                self.load(id).await
+            }
         }
     }
 }

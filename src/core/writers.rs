@@ -1,10 +1,11 @@
 //! The writers active in this process: one entry per upload whose lease a local request
 //! holds. Lets a newcomer stop a stalled holder (tusd's "ask the holder to stop"), lets
-//! termination stop a writer, and lets shutdown stop them all so each commits what
-//! arrived before the process exits.
+//! a status query wait for a writer that is committing what arrived before a hangup,
+//! lets termination stop a writer, and lets shutdown stop them all so each commits
+//! what arrived before the process exits.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ struct Entry {
     holder: String,
     cancel: CancellationToken,
     progress: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
 }
 
 /// Registry of local writers.
@@ -25,7 +27,11 @@ pub struct Writers {
 
 impl Default for Writers {
     fn default() -> Self {
-        Self { epoch: Instant::now(), map: Mutex::default(), shutdown: CancellationToken::new() }
+        Self {
+            epoch: Instant::now(),
+            map: Mutex::default(),
+            shutdown: CancellationToken::new(),
+        }
     }
 }
 
@@ -36,12 +42,20 @@ pub struct Active {
     holder: String,
     pub cancel: CancellationToken,
     progress: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
 }
 
 impl Active {
     /// Records that bytes arrived just now.
     pub fn progress(&self) {
-        self.progress.store(self.writers.now_ms(), Ordering::Relaxed);
+        self.progress
+            .store(self.writers.now_ms(), Ordering::Relaxed);
+    }
+
+    /// The body has ended (or broke): what arrived is being committed. Others asking
+    /// about this upload wait for that instead of reading a stale offset.
+    pub fn closing(&self) {
+        self.closing.store(true, Ordering::SeqCst);
     }
 }
 
@@ -67,25 +81,40 @@ impl Writers {
     pub fn register(self: &Arc<Self>, id: &str, holder: &str) -> Active {
         let cancel = self.shutdown.child_token();
         let progress = Arc::new(AtomicU64::new(self.now_ms()));
-        self.map().insert(
-            id.to_owned(),
-            Entry { holder: holder.to_owned(), cancel: cancel.clone(), progress: progress.clone() },
-        );
-        Active { writers: self.clone(), id: id.to_owned(), holder: holder.to_owned(), cancel, progress }
+        let closing = Arc::new(AtomicBool::new(false));
+        let entry = Entry {
+            holder: holder.to_owned(),
+            cancel: cancel.clone(),
+            progress: progress.clone(),
+            closing: closing.clone(),
+        };
+        self.map().insert(id.to_owned(), entry);
+        Active {
+            writers: self.clone(),
+            id: id.to_owned(),
+            holder: holder.to_owned(),
+            cancel,
+            progress,
+            closing,
+        }
     }
 
-    /// Stops the local writer of `id` if no bytes reached it for `stall`. Returns true
-    /// when a writer was asked to stop (it commits what it has, then releases).
+    /// Returns true when the local writer of `id` is finishing, or was silent for
+    /// `stall` and has now been asked to stop: either way it commits what it has and
+    /// releases soon, so the caller should wait for it.
     pub fn stop_if_stalled(&self, id: &str, stall: Duration) -> bool {
         let now = self.now_ms();
         let map = self.map();
-        match map.get(id) {
-            Some(e) if now.saturating_sub(e.progress.load(Ordering::Relaxed)) >= stall.as_millis() as u64 => {
-                e.cancel.cancel();
-                true
-            }
-            _ => false,
+        let Some(e) = map.get(id) else { return false };
+        if e.closing.load(Ordering::SeqCst) {
+            return true;
         }
+        let idle = now.saturating_sub(e.progress.load(Ordering::Relaxed));
+        if idle >= stall.as_millis() as u64 {
+            e.cancel.cancel();
+            return true;
+        }
+        false
     }
 
     /// Stops the local writer of `id`, if any (termination).

@@ -21,7 +21,9 @@ pub type Resp = hyper::Response<RespBody>;
 
 /// A response body of fixed bytes.
 pub fn full(data: impl Into<Bytes>) -> RespBody {
-    Full::new(data.into()).map_err(|never| match never {}).boxed()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// An empty response body.
@@ -43,7 +45,10 @@ impl Body for StreamBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.rx.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(None),
@@ -81,8 +86,8 @@ impl HyperBody {
     /// read: a client still sending would otherwise see a connection reset instead of
     /// the answer (which tells it the offset to resume from).
     pub async fn drain(&mut self) {
-        const DRAIN_LIMIT: u64 = 64 << 20;
-        const DRAIN_TIME: Duration = Duration::from_secs(5);
+        const DRAIN_LIMIT: u64 = 8 << 20;
+        const DRAIN_TIME: Duration = Duration::from_secs(2);
         const DRAIN_IDLE: Duration = Duration::from_millis(200);
         let deadline = tokio::time::Instant::now() + DRAIN_TIME;
         let mut seen = 0u64;

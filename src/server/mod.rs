@@ -95,7 +95,10 @@ pub async fn serve<H: Handler>(
     drop(listener);
     tracing::info!("shutting down: committing in-flight uploads");
     handler.on_shutdown();
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after the grace period; closing them");
     }
     Ok(())

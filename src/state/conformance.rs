@@ -26,7 +26,11 @@ fn record(length: Option<u64>) -> UploadRecord {
 }
 
 fn req(expected: Option<u64>, ttl: Duration) -> LeaseRequest {
-    LeaseRequest { holder: new_id(), expected_offset: expected, ttl }
+    LeaseRequest {
+        holder: new_id(),
+        expected_offset: expected,
+        ttl,
+    }
 }
 
 /// Runs every check below.
@@ -42,7 +46,10 @@ pub async fn run_all(store: Arc<dyn StateStore>) {
 pub async fn insert_get_delete(s: &dyn StateStore) {
     let rec = record(Some(10));
     s.insert(&rec).await.expect("insert");
-    assert!(matches!(s.insert(&rec).await, Err(StateError::AlreadyExists)));
+    assert!(matches!(
+        s.insert(&rec).await,
+        Err(StateError::AlreadyExists)
+    ));
     assert_eq!(s.get(&rec.id).await.expect("get").as_ref(), Some(&rec));
     assert_eq!(s.delete(&rec.id).await.expect("delete"), Some(rec.clone()));
     assert_eq!(s.get(&rec.id).await.expect("get"), None);
@@ -53,43 +60,102 @@ pub async fn lease_and_commit(s: &dyn StateStore) {
     let rec = record(Some(10));
     s.insert(&rec).await.expect("insert");
     let ttl = Duration::from_secs(30);
-    assert_eq!(s.acquire(&rec.id, &req(Some(3), ttl)).await.expect("acquire"), Acquire::Conflict { offset: 0 });
-    let Acquire::Granted(lease, _) = s.acquire(&rec.id, &req(Some(0), ttl)).await.expect("acquire") else {
+    assert_eq!(
+        s.acquire(&rec.id, &req(Some(3), ttl))
+            .await
+            .expect("acquire"),
+        Acquire::Conflict { offset: 0 }
+    );
+    let Acquire::Granted(lease, _) = s
+        .acquire(&rec.id, &req(Some(0), ttl))
+        .await
+        .expect("acquire")
+    else {
         panic!("lease not granted")
     };
-    assert!(matches!(s.acquire(&rec.id, &req(Some(0), ttl)).await.expect("acquire"), Acquire::Held { .. }));
-    let c = Commit { expected_offset: 0, new_offset: 4, assembly: Some("a1".into()), ..Default::default() };
-    let CommitOutcome::Done(r) = s.commit(&lease, &c, ttl).await.expect("commit") else { panic!("commit refused") };
+    assert!(matches!(
+        s.acquire(&rec.id, &req(Some(0), ttl))
+            .await
+            .expect("acquire"),
+        Acquire::Held { .. }
+    ));
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 4,
+        assembly: Some("a1".into()),
+        ..Default::default()
+    };
+    let CommitOutcome::Done(r) = s.commit(&lease, &c, ttl).await.expect("commit") else {
+        panic!("commit refused")
+    };
     assert_eq!((r.offset, r.assembly.as_str()), (4, "a1"));
     // A stale expected offset is refused and changes nothing.
-    assert_eq!(s.commit(&lease, &c, ttl).await.expect("commit"), CommitOutcome::Conflict { offset: 4 });
-    let done = Commit { expected_offset: 4, new_offset: 10, complete: true, ..Default::default() };
-    let CommitOutcome::Done(r) = s.commit(&lease, &done, ttl).await.expect("commit") else { panic!("refused") };
+    assert_eq!(
+        s.commit(&lease, &c, ttl).await.expect("commit"),
+        CommitOutcome::Conflict { offset: 4 }
+    );
+    let done = Commit {
+        expected_offset: 4,
+        new_offset: 10,
+        complete: true,
+        ..Default::default()
+    };
+    let CommitOutcome::Done(r) = s.commit(&lease, &done, ttl).await.expect("commit") else {
+        panic!("refused")
+    };
     assert_eq!(r.status, Status::Complete);
     s.release(&lease).await.expect("release");
-    assert_eq!(s.acquire(&rec.id, &req(None, ttl)).await.expect("acquire"), Acquire::Complete);
-    assert_eq!(s.acquire("nope", &req(None, ttl)).await.expect("acquire"), Acquire::Missing);
+    assert_eq!(
+        s.acquire(&rec.id, &req(None, ttl)).await.expect("acquire"),
+        Acquire::Complete
+    );
+    assert_eq!(
+        s.acquire("nope", &req(None, ttl)).await.expect("acquire"),
+        Acquire::Missing
+    );
 }
 
 pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
     let rec = record(Some(10));
     s.insert(&rec).await.expect("insert");
     let short = Duration::from_millis(50);
-    let Acquire::Granted(old, _) = s.acquire(&rec.id, &req(Some(0), short)).await.expect("acquire") else {
+    let Acquire::Granted(old, _) = s
+        .acquire(&rec.id, &req(Some(0), short))
+        .await
+        .expect("acquire")
+    else {
         panic!("not granted")
     };
     tokio::time::sleep(Duration::from_millis(120)).await;
-    let Acquire::Granted(new, _) = s.acquire(&rec.id, &req(Some(0), Duration::from_secs(30))).await.expect("acquire")
+    let Acquire::Granted(new, _) = s
+        .acquire(&rec.id, &req(Some(0), Duration::from_secs(30)))
+        .await
+        .expect("acquire")
     else {
         panic!("expired lease not taken over")
     };
     assert!(new.fence > old.fence);
-    let c = Commit { expected_offset: 0, new_offset: 5, ..Default::default() };
-    assert_eq!(s.commit(&old, &c, short).await.expect("commit"), CommitOutcome::Fenced);
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 5,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.commit(&old, &c, short).await.expect("commit"),
+        CommitOutcome::Fenced
+    );
     // Releasing a stale lease does not free the new holder's.
     s.release(&old).await.expect("release");
-    assert!(matches!(s.acquire(&rec.id, &req(None, short)).await.expect("acquire"), Acquire::Held { .. }));
-    assert!(matches!(s.commit(&new, &c, short).await.expect("commit"), CommitOutcome::Done(_)));
+    assert!(matches!(
+        s.acquire(&rec.id, &req(None, short))
+            .await
+            .expect("acquire"),
+        Acquire::Held { .. }
+    ));
+    assert!(matches!(
+        s.commit(&new, &c, short).await.expect("commit"),
+        CommitOutcome::Done(_)
+    ));
     s.release(&new).await.expect("release");
 }
 
@@ -99,11 +165,16 @@ pub async fn concurrent_acquire_has_one_winner(s: Arc<dyn StateStore>) {
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let (s, id) = (s.clone(), rec.id.clone());
-        tasks.push(tokio::spawn(async move { s.acquire(&id, &req(Some(0), Duration::from_secs(30))).await }));
+        tasks.push(tokio::spawn(async move {
+            s.acquire(&id, &req(Some(0), Duration::from_secs(30))).await
+        }));
     }
     let mut granted = 0;
     for t in tasks {
-        if matches!(t.await.expect("join").expect("acquire"), Acquire::Granted(..)) {
+        if matches!(
+            t.await.expect("join").expect("acquire"),
+            Acquire::Granted(..)
+        ) {
             granted += 1;
         }
     }
@@ -113,19 +184,53 @@ pub async fn concurrent_acquire_has_one_winner(s: Arc<dyn StateStore>) {
 pub async fn ranges_and_length(s: &dyn StateStore) {
     let rec = record(None);
     s.insert(&rec).await.expect("insert");
-    let r = StagedRange { start: 5, end: 9, key: "k1".into() };
-    let Update::Done(got) = s.add_range(&rec.id, &r).await.expect("add") else { panic!("refused") };
+    let r = StagedRange {
+        start: 5,
+        end: 9,
+        key: "k1".into(),
+    };
+    let Update::Done(got) = s.add_range(&rec.id, &r).await.expect("add") else {
+        panic!("refused")
+    };
     assert_eq!(got.ranges, vec![r.clone()]);
-    assert!(matches!(s.set_length(&rec.id, 8).await.expect("len"), Update::Refused(_)));
-    assert!(matches!(s.set_length(&rec.id, 9).await.expect("len"), Update::Done(_)));
-    assert!(matches!(s.set_length(&rec.id, 9).await.expect("len"), Update::Done(_)));
-    assert!(matches!(s.set_length(&rec.id, 12).await.expect("len"), Update::Refused(_)));
-    assert_eq!(s.add_range("missing", &r).await.expect("add"), Update::Missing);
-    let Acquire::Granted(lease, _) = s.acquire(&rec.id, &req(None, Duration::from_secs(5))).await.expect("a") else {
+    assert!(matches!(
+        s.set_length(&rec.id, 8).await.expect("len"),
+        Update::Refused(_)
+    ));
+    assert!(matches!(
+        s.set_length(&rec.id, 9).await.expect("len"),
+        Update::Done(_)
+    ));
+    assert!(matches!(
+        s.set_length(&rec.id, 9).await.expect("len"),
+        Update::Done(_)
+    ));
+    assert!(matches!(
+        s.set_length(&rec.id, 12).await.expect("len"),
+        Update::Refused(_)
+    ));
+    assert_eq!(
+        s.add_range("missing", &r).await.expect("add"),
+        Update::Missing
+    );
+    let Acquire::Granted(lease, _) = s
+        .acquire(&rec.id, &req(None, Duration::from_secs(5)))
+        .await
+        .expect("a")
+    else {
         panic!("not granted")
     };
-    let c = Commit { expected_offset: 0, new_offset: 0, drop_ranges: vec!["k1".into()], ..Default::default() };
-    let CommitOutcome::Done(got) = s.commit(&lease, &c, Duration::from_secs(5)).await.expect("c") else {
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 0,
+        drop_ranges: vec!["k1".into()],
+        ..Default::default()
+    };
+    let CommitOutcome::Done(got) = s
+        .commit(&lease, &c, Duration::from_secs(5))
+        .await
+        .expect("c")
+    else {
         panic!("refused")
     };
     assert!(got.ranges.is_empty());

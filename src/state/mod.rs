@@ -91,7 +91,9 @@ pub enum CommitOutcome {
     /// The lease was taken over; this writer must stop and write nothing more.
     Fenced,
     /// The offset moved under us (must not happen while the lease is held).
-    Conflict { offset: u64 },
+    Conflict {
+        offset: u64,
+    },
     Missing,
 }
 
@@ -117,7 +119,12 @@ pub trait StateStore: Send + Sync + 'static {
     /// Releases a lease; a no-op when it was already taken over.
     async fn release(&self, lease: &Lease) -> Result<(), StateError>;
     /// Moves the offset forward: checks fence and expected offset, applies, renews the lease.
-    async fn commit(&self, lease: &Lease, c: &Commit, ttl: Duration) -> Result<CommitOutcome, StateError>;
+    async fn commit(
+        &self,
+        lease: &Lease,
+        c: &Commit,
+        ttl: Duration,
+    ) -> Result<CommitOutcome, StateError>;
     /// Records a durably staged out-of-order range.
     async fn add_range(&self, id: &str, range: &StagedRange) -> Result<Update, StateError>;
     /// Declares the length of a deferred-length upload (idempotent for the same value).

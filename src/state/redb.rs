@@ -108,10 +108,16 @@ impl Inner {
         let txn = self.db.begin_write().map_err(unavailable)?;
         let out = {
             let mut table = txn.open_table(UPLOADS).map_err(unavailable)?;
-            let current = table.get(id).map_err(unavailable)?.map(|v| decode(v.value())).transpose()?;
+            let current = table
+                .get(id)
+                .map_err(unavailable)?
+                .map(|v| decode(v.value()))
+                .transpose()?;
             let (new, out) = f(current);
             if let Some(rec) = new {
-                table.insert(id, encode(&rec)?.as_slice()).map_err(unavailable)?;
+                table
+                    .insert(id, encode(&rec)?.as_slice())
+                    .map_err(unavailable)?;
             }
             out
         };
@@ -146,10 +152,14 @@ impl StateStore for RedbStore {
             let now = Instant::now();
             if let Some(h) = leases.get(&id) {
                 if h.until > now {
-                    return Ok(Acquire::Held { holder: h.holder.clone() });
+                    return Ok(Acquire::Held {
+                        holder: h.holder.clone(),
+                    });
                 }
             }
-            let Some(rec) = inner.read(&id)? else { return Ok(Acquire::Missing) };
+            let Some(rec) = inner.read(&id)? else {
+                return Ok(Acquire::Missing);
+            };
             if rec.status == Status::Complete {
                 return Ok(Acquire::Complete);
             }
@@ -158,9 +168,25 @@ impl StateStore for RedbStore {
                     return Ok(Acquire::Conflict { offset: rec.offset });
                 }
             }
-            let fence = inner.next_fence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            leases.insert(id.clone(), Held { holder: req.holder.clone(), fence, until: now + req.ttl });
-            Ok(Acquire::Granted(Lease { id, holder: req.holder, fence }, Box::new(rec)))
+            let fence = inner
+                .next_fence
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            leases.insert(
+                id.clone(),
+                Held {
+                    holder: req.holder.clone(),
+                    fence,
+                    until: now + req.ttl,
+                },
+            );
+            Ok(Acquire::Granted(
+                Lease {
+                    id,
+                    holder: req.holder,
+                    fence,
+                },
+                Box::new(rec),
+            ))
         })
         .await
     }
@@ -169,7 +195,10 @@ impl StateStore for RedbStore {
         let lease = lease.clone();
         self.run(move |inner| {
             let mut leases = inner.leases();
-            if leases.get(&lease.id).is_some_and(|h| h.fence == lease.fence) {
+            if leases
+                .get(&lease.id)
+                .is_some_and(|h| h.fence == lease.fence)
+            {
                 leases.remove(&lease.id);
             }
             Ok(())
@@ -177,7 +206,12 @@ impl StateStore for RedbStore {
         .await
     }
 
-    async fn commit(&self, lease: &Lease, c: &Commit, ttl: Duration) -> Result<CommitOutcome, StateError> {
+    async fn commit(
+        &self,
+        lease: &Lease,
+        c: &Commit,
+        ttl: Duration,
+    ) -> Result<CommitOutcome, StateError> {
         let (lease, c) = (lease.clone(), c.clone());
         self.run(move |inner| {
             let mut leases = inner.leases();
@@ -186,7 +220,9 @@ impl StateStore for RedbStore {
                 _ => return Ok(CommitOutcome::Fenced),
             }
             inner.update(&lease.id, |cur| {
-                let Some(mut rec) = cur else { return (None, CommitOutcome::Missing) };
+                let Some(mut rec) = cur else {
+                    return (None, CommitOutcome::Missing);
+                };
                 if rec.offset != c.expected_offset {
                     return (None, CommitOutcome::Conflict { offset: rec.offset });
                 }
@@ -291,8 +327,13 @@ pub(crate) fn check_set_length(rec: &UploadRecord, length: u64) -> Result<(), St
     match rec.length {
         Some(l) if l == length => Ok(()),
         Some(l) => Err(format!("length already declared as {l}")),
-        None if length < rec.offset => Err(format!("length {length} is below the stored {}", rec.offset)),
-        None if rec.ranges.iter().any(|r| r.end > length) => Err("length is below a stored range".into()),
+        None if length < rec.offset => Err(format!(
+            "length {length} is below the stored {}",
+            rec.offset
+        )),
+        None if rec.ranges.iter().any(|r| r.end > length) => {
+            Err("length is below a stored range".into())
+        }
         None => Ok(()),
     }
 }

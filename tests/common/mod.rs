@@ -39,8 +39,15 @@ impl Gateway {
         let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
         let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
         let service = UploadService::new(state, blobs, core);
-        let files = FilesApi { service: service.clone(), body_timeout, cors: Cors::Any };
-        let router = Arc::new(Router { files, service: service.clone() });
+        let files = FilesApi {
+            service: service.clone(),
+            body_timeout,
+            cors: Cors::Any,
+        };
+        let router = Arc::new(Router {
+            files,
+            service: service.clone(),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -56,7 +63,14 @@ impl Gateway {
             .await
             .unwrap();
         });
-        Self { addr, base: format!("http://{addr}"), service, dir, stop: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            service,
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -95,9 +109,16 @@ impl ChildGateway {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("bad first line {line:?}"));
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("bad first line {line:?}"));
         let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
-        Self { child, base: url.to_owned(), addr }
+        Self {
+            child,
+            base: url.to_owned(),
+            addr,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -124,7 +145,10 @@ impl ChildGateway {
     }
 
     pub fn sigterm(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         self.child.wait().unwrap()
     }
 }
@@ -147,12 +171,18 @@ fn rss_field(pid: u32, field: &str) -> u64 {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
 }
 
 /// Deterministic pseudo-random bytes.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         x ^= x << 13;
@@ -189,7 +219,13 @@ pub async fn create(c: &reqwest::Client, base: &str, len: u64) -> String {
     header(&r, "location").unwrap().to_owned()
 }
 
-pub async fn patch(c: &reqwest::Client, base: &str, path: &str, offset: u64, body: Vec<u8>) -> reqwest::Response {
+pub async fn patch(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    offset: u64,
+    body: Vec<u8>,
+) -> reqwest::Response {
     c.patch(format!("{base}{path}"))
         .header("Tus-Resumable", "1.0.0")
         .header("Upload-Offset", offset.to_string())
@@ -201,7 +237,12 @@ pub async fn patch(c: &reqwest::Client, base: &str, path: &str, offset: u64, bod
 }
 
 pub async fn head_offset(c: &reqwest::Client, base: &str, path: &str) -> u64 {
-    let r = c.head(format!("{base}{path}")).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    let r = c
+        .head(format!("{base}{path}"))
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "HEAD {path}");
     header(&r, "upload-offset").unwrap().parse().unwrap()
 }
@@ -229,7 +270,13 @@ pub async fn cut_patch(addr: SocketAddr, path: &str, offset: u64, body: &[u8], t
 
 /// Opens a PATCH and streams `body` slowly without finishing; returns the stream so
 /// the caller decides when it dies.
-pub async fn open_patch(addr: SocketAddr, path: &str, offset: u64, first: &[u8], total: usize) -> TcpStream {
+pub async fn open_patch(
+    addr: SocketAddr,
+    path: &str,
+    offset: u64,
+    first: &[u8],
+    total: usize,
+) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
@@ -253,7 +300,10 @@ pub async fn read_status(s: &mut TcpStream) -> u16 {
         buf.extend_from_slice(&b[..n]);
     }
     let text = String::from_utf8_lossy(&buf);
-    text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Polls until `f` is true or ~10 s pass.
@@ -295,8 +345,12 @@ impl CutProxy {
         let (cut2, up2) = (cut.clone(), upstream_bytes.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
-                let Ok(server) = TcpStream::connect(target).await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(server) = TcpStream::connect(target).await else {
+                    return;
+                };
                 let (cut, up) = (cut2.clone(), up2.clone());
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
@@ -322,7 +376,11 @@ impl CutProxy {
                 });
             }
         });
-        Self { addr, cut, upstream_bytes }
+        Self {
+            addr,
+            cut,
+            upstream_bytes,
+        }
     }
 
     pub fn was_cut(&self) -> bool {

@@ -20,13 +20,22 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
             for u in &urls {
                 match upload_id_from_url(u) {
                     Some(id) => parts.push(id.to_owned()),
-                    None => return core_error(&Error::BadRequest(format!("bad partial upload URL {u:?}"))),
+                    None => {
+                        return core_error(&Error::BadRequest(format!(
+                            "bad partial upload URL {u:?}"
+                        )))
+                    }
                 }
             }
             ConcatRole::Final { parts }
         }
     };
-    let req = CreateRequest { length: c.length, metadata: c.metadata, concat, owner: None };
+    let req = CreateRequest {
+        length: c.length,
+        metadata: c.metadata,
+        concat,
+        owner: None,
+    };
     let rec = match api.service.create(req).await {
         Ok(r) => r,
         Err(e) => return core_error(&e),
@@ -36,7 +45,12 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
     if c.with_body {
         let svc = api.service.clone();
         let id = rec.id.clone();
-        let append = AppendRequest { offset: 0, declared_len: c.content_length, checksum: c.checksum, set_length: None };
+        let append = AppendRequest {
+            offset: 0,
+            declared_len: c.content_length,
+            checksum: c.checksum,
+            set_length: None,
+        };
         let mut body = api.body(body);
         let task = tokio::spawn(async move {
             let out = svc.append(&id, append, &mut body).await;

@@ -77,12 +77,19 @@ fn tus_version(h: &HeaderMap) -> Result<(), ParseFail> {
 }
 
 fn number(h: &HeaderMap, name: &'static str) -> Result<Option<u64>, ParseFail> {
-    header(h, name)?.map(|v| parse_number(name, v)).transpose().map_err(Into::into)
+    header(h, name)?
+        .map(|v| parse_number(name, v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 fn is_offset_stream(h: &HeaderMap) -> Result<bool, ParseFail> {
-    Ok(header(h, "content-type")?
-        .is_some_and(|ct| ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/offset+octet-stream"))))
+    Ok(header(h, "content-type")?.is_some_and(|ct| {
+        ct.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/offset+octet-stream")
+        })
+    }))
 }
 
 /// Parses method, path and headers.
@@ -90,12 +97,16 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
     let overridden;
     let method = match header(h, "x-http-method-override")? {
         Some(m) if method == Method::POST => {
-            overridden = Method::from_bytes(m.trim().as_bytes()).map_err(|_| ParseFail::MethodNotAllowed)?;
+            overridden =
+                Method::from_bytes(m.trim().as_bytes()).map_err(|_| ParseFail::MethodNotAllowed)?;
             &overridden
         }
         _ => method,
     };
-    let rest = path.strip_prefix("/files").unwrap_or(path).trim_start_matches('/');
+    let rest = path
+        .strip_prefix("/files")
+        .unwrap_or(path)
+        .trim_start_matches('/');
     if rest.is_empty() {
         return match *method {
             Method::OPTIONS => Ok(Endpoint::Options),
@@ -124,7 +135,9 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
                 id,
                 offset,
                 content_length: number(h, "content-length")?,
-                checksum: header(h, "upload-checksum")?.map(parse_checksum).transpose()?,
+                checksum: header(h, "upload-checksum")?
+                    .map(parse_checksum)
+                    .transpose()?,
                 set_length: number(h, "upload-length")?,
             }))
         }
@@ -142,7 +155,10 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
             }
             Ok(Endpoint::Put { id, range })
         }
-        Method::GET => Ok(Endpoint::Get { id, range: header(h, "range")?.map(str::to_owned) }),
+        Method::GET => Ok(Endpoint::Get {
+            id,
+            range: header(h, "range")?.map(str::to_owned),
+        }),
         Method::DELETE => {
             tus_version(h)?;
             Ok(Endpoint::Delete { id })
@@ -154,22 +170,34 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
 fn parse_create(h: &HeaderMap) -> Result<Create, ParseFail> {
     tus_version(h)?;
     let length = number(h, "upload-length")?;
-    let defer = header(h, "upload-defer-length")?.map(parse_defer_length).transpose()?.is_some();
+    let defer = header(h, "upload-defer-length")?
+        .map(parse_defer_length)
+        .transpose()?
+        .is_some();
     let concat = header(h, "upload-concat")?.map(parse_concat).transpose()?;
     match (&concat, length, defer) {
         (Some(Concat::Final(_)), Some(_), _) => {
-            return Err(ParseFail::BadRequest("a final upload must not carry Upload-Length".into()))
+            return Err(ParseFail::BadRequest(
+                "a final upload must not carry Upload-Length".into(),
+            ))
         }
         (Some(Concat::Final(_)), None, _) => {}
         (_, Some(_), true) => {
-            return Err(ParseFail::BadRequest("Upload-Length and Upload-Defer-Length are exclusive".into()))
+            return Err(ParseFail::BadRequest(
+                "Upload-Length and Upload-Defer-Length are exclusive".into(),
+            ))
         }
         (_, None, false) => {
-            return Err(ParseFail::BadRequest("missing Upload-Length or Upload-Defer-Length".into()))
+            return Err(ParseFail::BadRequest(
+                "missing Upload-Length or Upload-Defer-Length".into(),
+            ))
         }
         _ => {}
     }
-    let metadata = header(h, "upload-metadata")?.unwrap_or("").trim().to_owned();
+    let metadata = header(h, "upload-metadata")?
+        .unwrap_or("")
+        .trim()
+        .to_owned();
     parse_metadata(&metadata)?;
     let content_length = number(h, "content-length")?;
     let with_body = is_offset_stream(h)? && content_length != Some(0);
@@ -182,7 +210,9 @@ fn parse_create(h: &HeaderMap) -> Result<Create, ParseFail> {
         concat,
         with_body,
         content_length,
-        checksum: header(h, "upload-checksum")?.map(parse_checksum).transpose()?,
+        checksum: header(h, "upload-checksum")?
+            .map(parse_checksum)
+            .transpose()?,
     })
 }
 
@@ -205,26 +235,109 @@ mod tests {
         type Case<'a> = (&'a str, &'a str, Vec<(&'static str, &'a str)>, &'a str);
         let cases: Vec<Case> = vec![
             ("OPTIONS", "/files/", vec![], "Options"),
-            ("POST", "/files/", vec![V, ("upload-length", "10")], "Create"),
-            ("POST", "/files", vec![V, ("upload-defer-length", "1")], "Create"),
+            (
+                "POST",
+                "/files/",
+                vec![V, ("upload-length", "10")],
+                "Create",
+            ),
+            (
+                "POST",
+                "/files",
+                vec![V, ("upload-defer-length", "1")],
+                "Create",
+            ),
             ("POST", "/files/", vec![V], "BadRequest"),
             ("POST", "/files/", vec![("upload-length", "10")], "Version"),
-            ("POST", "/files/", vec![V, ("upload-length", "-3")], "BadRequest"),
-            ("POST", "/files/", vec![V, ("upload-length", "3"), ("upload-defer-length", "1")], "BadRequest"),
-            ("POST", "/files/", vec![V, ("upload-concat", "final;/files/a"), ("upload-length", "3")], "BadRequest"),
-            ("POST", "/files/", vec![V, ("upload-concat", "final;/files/a")], "Create"),
-            ("POST", "/files/", vec![V, ("upload-length", "1"), ("upload-metadata", "a b c")], "BadRequest"),
+            (
+                "POST",
+                "/files/",
+                vec![V, ("upload-length", "-3")],
+                "BadRequest",
+            ),
+            (
+                "POST",
+                "/files/",
+                vec![V, ("upload-length", "3"), ("upload-defer-length", "1")],
+                "BadRequest",
+            ),
+            (
+                "POST",
+                "/files/",
+                vec![
+                    V,
+                    ("upload-concat", "final;/files/a"),
+                    ("upload-length", "3"),
+                ],
+                "BadRequest",
+            ),
+            (
+                "POST",
+                "/files/",
+                vec![V, ("upload-concat", "final;/files/a")],
+                "Create",
+            ),
+            (
+                "POST",
+                "/files/",
+                vec![V, ("upload-length", "1"), ("upload-metadata", "a b c")],
+                "BadRequest",
+            ),
             ("HEAD", "/files/abc", vec![V], "Head"),
             ("HEAD", "/files/a/b", vec![V], "NotFound"),
             ("HEAD", "/files/..", vec![V], "NotFound"),
-            ("PATCH", "/files/abc", vec![V, ("upload-offset", "0")], "MediaType"),
-            ("PATCH", "/files/abc", vec![V, ("content-type", "application/offset+octet-stream")], "BadRequest"),
-            ("PATCH", "/files/abc", vec![V, ("content-type", "application/offset+octet-stream"), ("upload-offset", "5")], "Patch"),
-            ("POST", "/files/abc", vec![V, ("x-http-method-override", "PATCH"), ("content-type", "application/offset+octet-stream"), ("upload-offset", "5")], "Patch"),
-            ("PUT", "/files/abc", vec![("content-range", "bytes 0-9/10")], "Put"),
-            ("PUT", "/files/abc", vec![("content-range", "bytes 0-9/10"), ("content-length", "9")], "BadRequest"),
+            (
+                "PATCH",
+                "/files/abc",
+                vec![V, ("upload-offset", "0")],
+                "MediaType",
+            ),
+            (
+                "PATCH",
+                "/files/abc",
+                vec![V, ("content-type", "application/offset+octet-stream")],
+                "BadRequest",
+            ),
+            (
+                "PATCH",
+                "/files/abc",
+                vec![
+                    V,
+                    ("content-type", "application/offset+octet-stream"),
+                    ("upload-offset", "5"),
+                ],
+                "Patch",
+            ),
+            (
+                "POST",
+                "/files/abc",
+                vec![
+                    V,
+                    ("x-http-method-override", "PATCH"),
+                    ("content-type", "application/offset+octet-stream"),
+                    ("upload-offset", "5"),
+                ],
+                "Patch",
+            ),
+            (
+                "PUT",
+                "/files/abc",
+                vec![("content-range", "bytes 0-9/10")],
+                "Put",
+            ),
+            (
+                "PUT",
+                "/files/abc",
+                vec![("content-range", "bytes 0-9/10"), ("content-length", "9")],
+                "BadRequest",
+            ),
             ("PUT", "/files/abc", vec![], "BadRequest"),
-            ("PUT", "/files/abc", vec![("content-range", "bytes 9-0/10")], "BadRequest"),
+            (
+                "PUT",
+                "/files/abc",
+                vec![("content-range", "bytes 9-0/10")],
+                "BadRequest",
+            ),
             ("GET", "/files/abc", vec![], "Get"),
             ("DELETE", "/files/abc", vec![V], "Delete"),
             ("TRACE", "/files/abc", vec![], "MethodNotAllowed"),

@@ -24,8 +24,12 @@ pub fn parse_failure(e: ParseFail) -> Resp {
             r
         }
         ParseFail::Version => {
-            let mut r = plain(StatusCode::PRECONDITION_FAILED, "unsupported or missing Tus-Resumable (1.0.0 required)\n");
-            r.headers_mut().insert("tus-version", HeaderValue::from_static("1.0.0"));
+            let mut r = plain(
+                StatusCode::PRECONDITION_FAILED,
+                "unsupported or missing Tus-Resumable (1.0.0 required)\n",
+            );
+            r.headers_mut()
+                .insert("tus-version", HeaderValue::from_static("1.0.0"));
             r
         }
         ParseFail::BadRequest(why) => plain(StatusCode::BAD_REQUEST, &format!("{why}\n")),
@@ -41,13 +45,18 @@ pub fn core_error(e: &Error) -> Resp {
     let status = match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Expired => StatusCode::GONE,
-        Error::OffsetMismatch { .. } | Error::Complete | Error::RangeConflict { .. } | Error::NotComplete => {
-            StatusCode::CONFLICT
-        }
+        Error::OffsetMismatch { .. }
+        | Error::Complete
+        | Error::RangeConflict { .. }
+        | Error::NotComplete => StatusCode::CONFLICT,
         Error::Locked => StatusCode::LOCKED,
         Error::TooLarge { .. } | Error::PastLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::InvalidLength(_) | Error::BadRequest(_) | Error::Interrupted { .. } => StatusCode::BAD_REQUEST,
-        Error::ChecksumMismatch => StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST),
+        Error::InvalidLength(_) | Error::BadRequest(_) | Error::Interrupted { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        Error::ChecksumMismatch => {
+            StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST)
+        }
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -32,11 +32,24 @@ pub async fn handle(api: &FilesApi, id: &str, range: Option<&str>) -> Resp {
     };
     let mut r = hyper::Response::new(stream(dl.stream, dl.end - dl.start));
     let h = r.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(http::header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(dl.end - dl.start));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        http::header::ACCEPT_RANGES,
+        HeaderValue::from_static("bytes"),
+    );
+    h.insert(
+        http::header::CONTENT_LENGTH,
+        HeaderValue::from(dl.end - dl.start),
+    );
     if partial {
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{len}", dl.start, dl.end.saturating_sub(1))) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "bytes {}-{}/{len}",
+            dl.start,
+            dl.end.saturating_sub(1)
+        )) {
             h.insert(http::header::CONTENT_RANGE, v);
         }
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;

@@ -15,7 +15,10 @@ pub async fn handle(api: &FilesApi, id: &str) -> Resp {
     let mut r = hyper::Response::new(empty());
     let h = r.headers_mut();
     state_headers(h, &rec);
-    h.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     match rec.length {
         Some(l) => h.insert("upload-length", HeaderValue::from(l)),
         None => h.insert("upload-defer-length", HeaderValue::from_static("1")),
@@ -28,9 +31,14 @@ pub async fn handle(api: &FilesApi, id: &str) -> Resp {
     let concat = match &rec.concat {
         ConcatRole::None => None,
         ConcatRole::Partial => Some("partial".to_owned()),
-        ConcatRole::Final { parts } => {
-            Some(format!("final;{}", parts.iter().map(|p| format!("/files/{p}")).collect::<Vec<_>>().join(" ")))
-        }
+        ConcatRole::Final { parts } => Some(format!(
+            "final;{}",
+            parts
+                .iter()
+                .map(|p| format!("/files/{p}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
     };
     if let Some(v) = concat.and_then(|c| HeaderValue::from_str(&c).ok()) {
         h.insert("upload-concat", v);

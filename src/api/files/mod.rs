@@ -57,7 +57,9 @@ impl FilesApi {
     pub async fn handle(&self, req: Req) -> Resp {
         let origin = req.headers().get(http::header::ORIGIN).cloned();
         let preflight = req.method() == Method::OPTIONS
-            && req.headers().contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+            && req
+                .headers()
+                .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
         let (parts, body) = req.into_parts();
         let mut resp = match endpoint::parse(&parts.method, parts.uri.path(), &parts.headers) {
             Err(e) => error::parse_failure(e),
@@ -96,16 +98,28 @@ impl FilesApi {
                     return;
                 }
                 h.insert("access-control-allow-origin", origin.clone());
-                h.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
+                h.insert(
+                    "access-control-allow-credentials",
+                    HeaderValue::from_static("true"),
+                );
                 h.insert("vary", HeaderValue::from_static("Origin"));
             }
         }
         if preflight {
-            h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW_METHODS));
-            h.insert("access-control-allow-headers", HeaderValue::from_static(ALLOW_HEADERS));
+            h.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static(ALLOW_METHODS),
+            );
+            h.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static(ALLOW_HEADERS),
+            );
             h.insert("access-control-max-age", HeaderValue::from_static("86400"));
         } else {
-            h.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE));
+            h.insert(
+                "access-control-expose-headers",
+                HeaderValue::from_static(EXPOSE),
+            );
         }
     }
 }

@@ -15,7 +15,10 @@ pub fn handle(api: &FilesApi) -> Resp {
     let h = r.headers_mut();
     h.insert("tus-version", HeaderValue::from_static("1.0.0"));
     h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
-    h.insert("tus-max-size", HeaderValue::from(api.service.config().max_upload_size));
+    h.insert(
+        "tus-max-size",
+        HeaderValue::from(api.service.config().max_upload_size),
+    );
     if let Ok(v) = HeaderValue::from_str(&Algorithm::advertised()) {
         h.insert("tus-checksum-algorithm", v);
     }

@@ -33,7 +33,9 @@ pub async fn handle(api: &FilesApi, id: String, range: ContentRange, body: Incom
         *r.status_mut() = StatusCode::CREATED;
     } else {
         *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
-        if let Some(v) = format_stored_range(rec.offset).and_then(|s| HeaderValue::from_str(&s).ok()) {
+        if let Some(v) =
+            format_stored_range(rec.offset).and_then(|s| HeaderValue::from_str(&s).ok())
+        {
             r.headers_mut().insert(http::header::RANGE, v);
         }
     }
