@@ -21,8 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
 use crate::core::record::{is_valid_id, new_id, StagedRange};
 
-/// Frames queued between the async side and the writer thread.
-const QUEUE: usize = 64;
+/// Batches queued between the async side and the writer thread.
+const QUEUE: usize = 2;
+/// Frames are gathered into batches of this many bytes, written with one `writev`.
+const BATCH: usize = 128 * 1024;
 /// Read size for downloads.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -72,7 +74,7 @@ impl LocalAssembler {
 }
 
 enum Cmd {
-    Write(Bytes),
+    Write(Vec<Bytes>),
     Copy { path: PathBuf, from: u64, len: u64 },
     Sync(oneshot::Sender<std::io::Result<()>>),
 }
@@ -83,8 +85,8 @@ fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>) {
     let mut failed: Option<std::io::Error> = None;
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
-            Cmd::Write(data) if failed.is_none() => {
-                if let Err(e) = file.write_all(&data) {
+            Cmd::Write(batch) if failed.is_none() => {
+                if let Err(e) = write_all_vectored(&mut file, &batch) {
                     failed = Some(e);
                 }
             }
@@ -115,17 +117,50 @@ fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>) {
     }
 }
 
-/// Async handle to a writer thread, tracking the absolute position.
+/// Writes every byte of `batch` with as few `writev` calls as the kernel allows.
+fn write_all_vectored(file: &mut File, batch: &[Bytes]) -> std::io::Result<()> {
+    let mut slices: Vec<std::io::IoSlice<'_>> =
+        batch.iter().map(|b| std::io::IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Async handle to a writer thread, tracking the absolute position. Frames are
+/// gathered into `BATCH`-sized batches (no copy: `Bytes` handles) before crossing.
 struct ThreadWriter {
     tx: mpsc::Sender<Cmd>,
     pos: u64,
+    pending: Vec<Bytes>,
+    pending_len: usize,
 }
 
 impl ThreadWriter {
     fn spawn(file: File, pos: u64) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::task::spawn_blocking(move || writer_thread(file, rx));
-        Self { tx, pos }
+        Self {
+            tx,
+            pos,
+            pending: Vec::new(),
+            pending_len: 0,
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), BlobError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        self.send(Cmd::Write(batch)).await
     }
 
     async fn send(&self, cmd: Cmd) -> Result<(), BlobError> {
@@ -136,13 +171,25 @@ impl ThreadWriter {
     }
 
     async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
-        let n = data.len() as u64;
-        self.send(Cmd::Write(data)).await?;
-        self.pos += n;
+        self.pos += data.len() as u64;
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len >= BATCH {
+            self.flush().await?;
+        }
         Ok(())
     }
 
-    async fn sync(&self) -> Result<(), BlobError> {
+    /// Appends `len` bytes of the file at `path` from `from` (copy_file_range).
+    async fn copy(&mut self, path: PathBuf, from: u64, len: u64) -> Result<(), BlobError> {
+        self.flush().await?;
+        self.send(Cmd::Copy { path, from, len }).await?;
+        self.pos += len;
+        Ok(())
+    }
+
+    async fn sync(&mut self) -> Result<(), BlobError> {
+        self.flush().await?;
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Sync(tx)).await?;
         rx.await
@@ -171,22 +218,12 @@ impl BlobWriter for LocalWriter {
         }
         let path = self.root.staged(&range.key)?;
         let len = range.end - from;
-        self.inner
-            .send(Cmd::Copy {
-                path,
-                from: from - range.start,
-                len,
-            })
-            .await?;
-        self.inner.pos += len;
-        Ok(())
+        self.inner.copy(path, from - range.start, len).await
     }
 
     async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError> {
         let path = self.root.complete_path(other_id)?;
-        self.inner.send(Cmd::Copy { path, from: 0, len }).await?;
-        self.inner.pos += len;
-        Ok(())
+        self.inner.copy(path, 0, len).await
     }
 
     async fn commit(&mut self) -> Result<CommitPoint, BlobError> {
@@ -213,7 +250,7 @@ impl StageWriter for LocalStage {
         self.inner.write(data).await
     }
 
-    async fn finish(self: Box<Self>) -> Result<String, BlobError> {
+    async fn finish(mut self: Box<Self>) -> Result<String, BlobError> {
         self.inner.sync().await?;
         Ok(self.key)
     }

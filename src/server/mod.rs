@@ -3,7 +3,7 @@
 //!
 //! Limits (defaults live in [`crate::config`], with the reasons):
 //! - at most `max_connections` connections are served; further accepts wait;
-//! - a request head must arrive within `header_timeout` (slowloris), at most 64 KiB;
+//! - a request head must arrive within `header_timeout` (slowloris), at most 256 KiB;
 //! - each body frame must arrive within `body_timeout` ([`body::HyperBody`]); hyper has
 //!   no body timeout of its own.
 //!
@@ -26,6 +26,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use body::{empty, full, HyperBody, Resp, RespBody};
+
+/// hyper's per-connection read buffer limit: bounds a request head (431 beyond it)
+/// and the size of body reads. 256 KiB lets uploads arrive in large frames (fewer
+/// syscalls) while a head stays far below it.
+const MAX_BUF: usize = 256 * 1024;
 
 /// An incoming request.
 pub type Req = hyper::Request<Incoming>;
@@ -81,7 +86,7 @@ pub async fn serve<H: Handler>(
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .max_buf_size(64 * 1024)
+            .max_buf_size(MAX_BUF)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);
