@@ -272,15 +272,9 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[async_trait]
 impl Assembler for LocalAssembler {
     async fn create(&self, id: &str, _length: Option<u64>) -> Result<String, BlobError> {
-        let path = self.partial(id)?;
-        blocking(move || {
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            Ok(())
-        })
-        .await?;
+        // The data file is created by the first writer (or at completion of an empty
+        // upload): creation stays one state-store insert, no file system work.
+        self.partial(id)?;
         Ok(String::new())
     }
 
@@ -333,7 +327,11 @@ impl Assembler for LocalAssembler {
             if !from.exists() && to.exists() {
                 return Ok(()); // already done (crash after the rename)
             }
-            let f = OpenOptions::new().write(true).open(&from)?;
+            let f = OpenOptions::new()
+                .write(true)
+                .create(true) // an empty upload never had a writer
+                .truncate(false)
+                .open(&from)?;
             if f.metadata()?.len() != length {
                 f.set_len(length)?; // drop uncommitted bytes past the end
             }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Buf;
 use upgate_proto::checksum::Checksum;
 
-use super::body::{ChunkBody, Hasher};
+use super::body::{ChunkBody, HashPipe};
 use super::record::{new_id, Status, UploadRecord};
 use super::writers::Active;
 use super::{Error, Result, UploadService};
@@ -229,7 +229,7 @@ impl UploadService {
         };
         let mut skip = opts.skip;
         let mut writer = self.blobs.open(&id, rec.offset, &rec.assembly).await?;
-        let mut hasher = opts.checksum.as_ref().map(|c| Hasher::new(c.algorithm));
+        let mut hasher = opts.checksum.as_ref().map(|c| HashPipe::spawn(c.algorithm));
         let mut committed = rec;
         let mut pos = committed.offset;
         let mut last_commit = Instant::now();
@@ -267,7 +267,7 @@ impl UploadService {
                 break Some(opts.overrun.error());
             }
             if let Some(h) = hasher.as_mut() {
-                h.update(&data);
+                h.update(&data).await;
             }
             pos += data.len() as u64;
             writer.write(data).await?;
@@ -289,7 +289,7 @@ impl UploadService {
                     None => Error::ChecksumMismatch,
                 });
             }
-            if h.finish() != want.digest {
+            if h.finish().await.as_deref() != Some(&want.digest[..]) {
                 return Err(Error::ChecksumMismatch);
             }
         }

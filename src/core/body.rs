@@ -79,3 +79,61 @@ impl Hasher {
         }
     }
 }
+
+/// A [`Hasher`] on its own blocking thread: frames are handed over (reference-counted,
+/// gathered into 256 KiB batches) so the digest is computed beside the network read
+/// and the disk write instead of between them.
+pub struct HashPipe {
+    tx: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    result: tokio::sync::oneshot::Receiver<Vec<u8>>,
+}
+
+impl HashPipe {
+    const BATCH: usize = 256 * 1024;
+
+    pub fn spawn(alg: Algorithm) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+        let (done, result) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let mut h = Hasher::new(alg);
+            while let Some(batch) = rx.blocking_recv() {
+                for b in &batch {
+                    h.update(b);
+                }
+            }
+            let _ = done.send(h.finish());
+        });
+        Self {
+            tx,
+            pending: Vec::new(),
+            pending_len: 0,
+            result,
+        }
+    }
+
+    async fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let batch = std::mem::take(&mut self.pending);
+            self.pending_len = 0;
+            // If the thread is gone, `finish` reports it by returning None.
+            let _ = self.tx.send(batch).await;
+        }
+    }
+
+    pub async fn update(&mut self, data: &Bytes) {
+        self.pending_len += data.len();
+        self.pending.push(data.clone());
+        if self.pending_len >= Self::BATCH {
+            self.flush().await;
+        }
+    }
+
+    /// The digest of everything passed to `update`, or `None` if the thread failed.
+    pub async fn finish(mut self) -> Option<Vec<u8>> {
+        self.flush().await;
+        drop(self.tx);
+        self.result.await.ok()
+    }
+}

@@ -6,13 +6,22 @@ use super::{Error, Result, UploadService};
 use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest};
 
 impl UploadService {
-    /// The current record. A stalled local writer of this upload is stopped first so the
-    /// offset reported includes the bytes it received (a client that reconnects asks
-    /// HEAD before resuming). A filled upload that is not finalized yet (a crash between
-    /// the last commit and the assembly) is finalized here.
+    /// The current record, settled: a client asks for the offset when it resumes, and
+    /// its old connection may still have a writer here. That writer is waited for while
+    /// it commits what it received; if it stays silent for `stall_after` it is stopped
+    /// (its bytes are committed too). Only a writer that keeps receiving for longer is
+    /// left alone, and the offset committed so far is answered. A filled upload that is
+    /// not finalized yet (a crash between the last commit and the assembly) is
+    /// finalized here.
     pub async fn status(&self, id: &str) -> Result<UploadRecord> {
-        if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
-            self.wait_writer_gone(id).await;
+        let patience = self.cfg.stall_after + std::time::Duration::from_millis(500);
+        let deadline = tokio::time::Instant::now() + patience;
+        while self.writers.is_active(id) && tokio::time::Instant::now() < deadline {
+            if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
+                self.wait_writer_gone(id).await;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         let rec = self.load(id).await?;
         if rec.status == Status::Open && rec.is_filled() && !self.writers.is_active(id) {
