@@ -9,6 +9,7 @@
 //! - [`tus`]: tus 1.0 numeric headers, `Upload-Concat`, `Tus-Resumable`.
 //! - [`metadata`]: `Upload-Metadata` (comma-separated `key base64value` pairs).
 //! - [`checksum`]: `Upload-Checksum` (`algo base64digest`).
+//! - [`kaltura`]: Kaltura API v3: KS v1/v2 codec, parameters, answer serializers, errors.
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
 
 pub mod checksum;
@@ -19,3 +20,4 @@ pub mod tus;
 
 mod error;
 pub use error::ParseError;
+pub mod kaltura;
