@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::api::files::{Cors, FilesApi};
+use crate::api::kaltura::KalturaApi;
 use crate::api::Router;
+use crate::auth::{dev_partner, Partners};
 use crate::blob::local::LocalAssembler;
 use crate::blob::Assembler;
 use crate::config::ServeArgs;
@@ -33,6 +35,32 @@ pub enum StartError {
     Blob(#[from] crate::blob::BlobError),
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
+    #[error("{0}")]
+    Partner(#[from] crate::auth::PartnerSpecError),
+    #[error("cannot keep the development partner: {0}")]
+    DevPartner(std::io::Error),
+}
+
+/// The configured partners, or the development partner (created once, printed on
+/// stderr at every start so the first README command gives a usable gateway).
+fn load_partners(args: &ServeArgs) -> Result<Partners, StartError> {
+    let mut partners = Partners::from_specs(&args.partners)?;
+    if partners.is_empty() {
+        let (p, created) =
+            dev_partner(&args.data_dir.join("dev-partner.json")).map_err(StartError::DevPartner)?;
+        let secret = p.admin_secrets.first().cloned().unwrap_or_default();
+        eprintln!(
+            "upgate: {} development partner {} (admin secret {}, user secret {}); a session:\n  upgate ks --partner-id {} --secret {} --user you@example.edu",
+            if created { "created" } else { "using" },
+            p.id,
+            secret,
+            p.user_secret.as_deref().unwrap_or(""),
+            p.id,
+            secret
+        );
+        partners.insert(p);
+    }
+    Ok(partners)
 }
 
 fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
@@ -97,7 +125,18 @@ impl App {
             body_timeout: args.body_timeout,
             cors,
         };
-        let router = Arc::new(Router { files, service });
+        let kaltura = KalturaApi {
+            service: service.clone(),
+            partners: Arc::new(load_partners(args)?),
+            final_chunk_wait: args.final_chunk_wait,
+            max_resume_secs: args.upload_expiry.as_secs() as i64,
+            body_timeout: args.body_timeout,
+        };
+        let router = Arc::new(Router {
+            files,
+            kaltura,
+            service,
+        });
         let listener = TcpListener::bind(args.listen)
             .await
             .map_err(StartError::Listen)?;

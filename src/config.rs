@@ -25,6 +25,34 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// Print a Kaltura session (KS) signed with a partner's admin secret.
+    Ks(KsArgs),
+}
+
+/// Flags of `upgate ks`.
+#[derive(Debug, Clone, Args)]
+pub struct KsArgs {
+    /// Partner id.
+    #[arg(long)]
+    pub partner_id: i64,
+    /// The partner's admin secret (signs the KS).
+    #[arg(long, env = "UPGATE_KS_SECRET")]
+    pub secret: String,
+    /// User id the session acts for.
+    #[arg(long, default_value = "")]
+    pub user: String,
+    /// An ADMIN session (type 2) instead of a USER session (type 0).
+    #[arg(long)]
+    pub admin: bool,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub expiry: i64,
+    /// Privileges, e.g. `edit:*,sview:*`.
+    #[arg(long, default_value = "")]
+    pub privileges: String,
+    /// Issue a v1 KS (default v2).
+    #[arg(long)]
+    pub v1: bool,
 }
 
 fn size(s: &str) -> Result<u64, String> {
@@ -99,10 +127,33 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_CORS_ORIGINS", default_value = "*")]
     pub cors_origins: String,
 
+    /// Kaltura partners: `ID:ADMIN_SECRET[:USER_SECRET[:v1|v2]]`, repeatable (env:
+    /// comma-separated). The same id twice adds an admin secret. With none, a
+    /// development partner is created once in the data dir and printed at start.
+    #[arg(long = "partner", env = "UPGATE_PARTNERS", value_delimiter = ',')]
+    #[serde(serialize_with = "ser_partners")]
+    pub partners: Vec<String>,
+
+    /// How long a Kaltura final chunk sent with `resumeAt > 0` waits for the missing
+    /// chunks before answering `UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE`. Default 45 s,
+    /// the Kaltura server's own.
+    #[arg(long, env = "UPGATE_FINAL_CHUNK_WAIT", default_value = "45s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub final_chunk_wait: Duration,
+
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]
     #[serde(skip)]
     pub print_config: bool,
+}
+
+/// Partners are printed without their secrets.
+fn ser_partners<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    let ids: Vec<String> = v
+        .iter()
+        .map(|p| format!("{}:***", p.split(':').next().unwrap_or("")))
+        .collect();
+    ids.serialize(s)
 }
 
 fn ser_u64<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {

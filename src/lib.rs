@@ -5,12 +5,14 @@
 //! - [`app`]: wiring only: which state store and assembler back the service.
 //! - [`server`]: hyper plumbing: accept loop, limits, timeouts, graceful shutdown, routing by prefix.
 //! - [`api`]: one folder per wire protocol; `files` is the native tus + ranged-PUT protocol.
+//! - [`auth`]: partners, their secrets, and KS checks.
 //! - [`core`]: protocol-neutral upload logic ([`core::UploadService`]) and `core::Error`.
 //! - [`state`]: trait `StateStore` (offsets, leases, staged ranges); redb embedded default.
 //! - [`blob`]: trait `Assembler` (file data); local directory default.
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod blob;
 pub mod config;
 pub mod core;

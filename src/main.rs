@@ -41,6 +41,23 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Ks(args) => {
+            let fields = upgate_proto::kaltura::ks::KsFields {
+                partner_id: args.partner_id,
+                expiry: upgate::core::record::now_secs() as i64 + args.expiry,
+                session_type: if args.admin { 2 } else { 0 },
+                user: args.user,
+                privileges: args.privileges,
+            };
+            let partner = upgate::auth::Partner {
+                id: args.partner_id,
+                admin_secrets: vec![args.secret],
+                user_secret: None,
+                ks_version: if args.v1 { 1 } else { 2 },
+            };
+            println!("{}", upgate::auth::mint(&partner, &fields));
+            std::process::ExitCode::SUCCESS
+        }
         Command::Serve(args) => {
             if args.print_config {
                 println!("{}", args.to_json());

@@ -31,6 +31,7 @@ async fn redb_state_survives_reopen() {
             ranges: vec![],
             assembly: String::new(),
             owner: None,
+            attrs: Default::default(),
         };
         store.insert(&svc_rec).await.unwrap();
         let req = LeaseRequest {

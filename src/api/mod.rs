@@ -5,6 +5,7 @@
 //! [`Router`] dispatches by path prefix; it is the [`crate::server::Handler`].
 
 pub mod files;
+pub mod kaltura;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use crate::server::{full, Handler, Req, Resp};
 /// Dispatches requests to the protocol adapters by path prefix.
 pub struct Router {
     pub files: files::FilesApi,
+    pub kaltura: kaltura::KalturaApi,
     pub service: UploadService,
 }
 
@@ -25,6 +27,9 @@ impl Handler for Router {
             let path = req.uri().path();
             if path == "/files" || path.starts_with("/files/") {
                 return self.files.handle(req).await;
+            }
+            if kaltura::endpoint::is_api_path(path) {
+                return self.kaltura.handle(req).await;
             }
             if path == "/healthz" {
                 return plain(hyper::StatusCode::OK, "ok\n");

@@ -15,11 +15,22 @@ pub struct CreateRequest {
     /// `Partial`, or `Final` with the ids of the partial uploads in order.
     pub concat: ConcatRole,
     pub owner: Option<Owner>,
+    /// Adapter attributes stored with the record.
+    pub attrs: std::collections::BTreeMap<String, String>,
 }
 
 impl UploadService {
     /// Creates an upload and returns its record.
     pub async fn create(&self, req: CreateRequest) -> Result<UploadRecord> {
+        self.create_with_id_prefix("", req).await
+    }
+
+    /// Creates an upload whose id starts with `prefix` (Kaltura tokens: `0_`).
+    pub async fn create_with_id_prefix(
+        &self,
+        prefix: &str,
+        req: CreateRequest,
+    ) -> Result<UploadRecord> {
         if let Some(len) = req.length {
             if len > self.cfg.max_upload_size {
                 return Err(Error::TooLarge {
@@ -27,7 +38,7 @@ impl UploadService {
                 });
             }
         }
-        let id = new_id();
+        let id = format!("{prefix}{}", new_id());
         let mut rec = UploadRecord {
             id: id.clone(),
             length: req.length,
@@ -40,6 +51,7 @@ impl UploadService {
             ranges: Vec::new(),
             assembly: String::new(),
             owner: req.owner.clone(),
+            attrs: req.attrs.clone(),
         };
         let parts = match &req.concat {
             ConcatRole::Final { parts } => {

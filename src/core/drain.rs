@@ -153,6 +153,7 @@ mod tests {
                 .collect(),
             assembly: String::new(),
             owner: None,
+            attrs: Default::default(),
         }
     }
 

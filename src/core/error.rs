@@ -38,6 +38,9 @@ pub enum Error {
     /// Re-sent bytes differ from the bytes already stored at that position.
     #[error("range conflicts with stored bytes at offset {at}")]
     RangeConflict { at: u64 },
+    /// The contiguous bytes did not reach (or passed) the size a client declared final.
+    #[error("stored size {offset} does not match the expected size")]
+    SizeMismatch { offset: u64 },
     /// The upload is not complete yet (download of an unfinished upload).
     #[error("upload is not complete")]
     NotComplete,

@@ -15,6 +15,7 @@
 //! storage write half-way: the body ends with an error and what arrived is committed.
 
 pub mod body;
+pub mod entry;
 pub mod error;
 pub mod record;
 pub mod writers;
@@ -22,6 +23,7 @@ pub mod writers;
 mod append;
 mod create;
 mod drain;
+mod finalize;
 mod put_range;
 mod read;
 mod status;
@@ -119,6 +121,26 @@ impl UploadService {
             return Err(Error::Expired);
         }
         Ok(rec)
+    }
+
+    /// The record as stored, without waiting for writers (`None`: unknown id).
+    pub async fn peek(&self, id: &str) -> Result<Option<UploadRecord>> {
+        match self.load(id).await {
+            Ok(r) => Ok(Some(r)),
+            Err(Error::NotFound) | Err(Error::Expired) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a marker document (a revoked session, say).
+    pub async fn mark(&self, kind: &str, id: &str) -> Result<()> {
+        let _ = self.state.doc_put(kind, id, "", None).await?;
+        Ok(())
+    }
+
+    /// Whether a marker document exists.
+    pub async fn is_marked(&self, kind: &str, id: &str) -> Result<bool> {
+        Ok(self.state.doc_get(kind, id).await?.is_some())
     }
 
     /// The largest length an upload may reach.

@@ -1,7 +1,9 @@
-//! Ranged PUT (`Content-Range: bytes a-b/total`): chunks in any order and in parallel.
-//! A chunk at or before the offset is appended under the lease (re-sent leading bytes
-//! are compared with what is stored); a chunk past the offset, or one that finds the
-//! lease busy, is staged durably on its own and merged when the prefix reaches it.
+//! Positional writes: ranged PUT (`Content-Range: bytes a-b/total`) and Kaltura's
+//! `resumeAt` chunks, in any order and in parallel. A chunk at or before the offset is
+//! appended under the lease (re-sent leading bytes are compared with what is stored);
+//! a chunk past the offset, or one that finds the lease busy, is staged durably on its
+//! own and merged when the prefix reaches it. The chunk's end may be unknown until its
+//! body ends (multipart file parts carry no length).
 
 use upgate_proto::content_range::ContentRange;
 
@@ -19,31 +21,59 @@ impl UploadService {
         cr: ContentRange,
         body: &mut B,
     ) -> Result<UploadRecord> {
-        let mut rec = self.load(id).await?;
         if let Some(total) = cr.total {
-            if rec.length != Some(total) {
-                if let Some(l) = rec.length {
-                    return Err(Error::InvalidLength(format!(
-                        "upload length is {l}, not {total}"
-                    )));
-                }
-                if total > self.cfg.max_upload_size {
-                    return Err(Error::TooLarge {
-                        limit: self.cfg.max_upload_size,
-                    });
-                }
-                rec = match self.state.set_length(id, total).await? {
-                    Update::Done(r) => *r,
-                    Update::Missing => return Err(Error::NotFound),
-                    Update::Refused(why) => return Err(Error::InvalidLength(why)),
-                };
-            }
+            self.declare_length(id, total).await?;
         }
-        let Some((start, end)) = cr.span else {
-            return self.status(id).await;
-        };
+        match cr.span {
+            None => self.status(id).await,
+            Some((start, end)) => self.put_at(id, start, Some(end), body).await,
+        }
+    }
+
+    /// Declares the total length (idempotent for the same value).
+    pub async fn declare_length(&self, id: &str, total: u64) -> Result<UploadRecord> {
+        let rec = self.load(id).await?;
+        if rec.length == Some(total) {
+            return Ok(rec);
+        }
+        if let Some(l) = rec.length {
+            return Err(Error::InvalidLength(format!(
+                "upload length is {l}, not {total}"
+            )));
+        }
+        if total > self.cfg.max_upload_size {
+            return Err(Error::TooLarge {
+                limit: self.cfg.max_upload_size,
+            });
+        }
+        match self.state.set_length(id, total).await? {
+            Update::Done(r) => {
+                if r.is_filled() {
+                    return self.try_drain(id).await;
+                }
+                Ok(*r)
+            }
+            Update::Missing => Err(Error::NotFound),
+            Update::Refused(why) => Err(Error::InvalidLength(why)),
+        }
+    }
+
+    /// Stores bytes starting at `start`; `end` is exclusive, `None` when the body's
+    /// length is not known in advance. Returns the record once merged (or staged).
+    pub async fn put_at<B: ChunkBody>(
+        &self,
+        id: &str,
+        start: u64,
+        end: Option<u64>,
+        body: &mut B,
+    ) -> Result<UploadRecord> {
+        let rec = self.load(id).await?;
         let limit = self.limit_of(&rec);
-        if end > limit {
+        let overrun = match rec.length {
+            Some(length) => Overrun::Length(length),
+            None => Overrun::Max(limit),
+        };
+        if end.unwrap_or(start) > limit {
             return Err(match rec.length {
                 Some(length) => Error::PastLength { length },
                 None => Error::TooLarge { limit },
@@ -63,7 +93,7 @@ impl UploadService {
                 Acquire::Granted(lease, rec) => {
                     let rec = *rec;
                     let active = self.writers.register(id, &lease.holder);
-                    let out = if rec.offset >= end {
+                    let out = if end.is_some_and(|e| rec.offset >= e) {
                         self.verify_stored(id, start, end, body, false)
                             .await
                             .map(|()| rec)
@@ -71,8 +101,12 @@ impl UploadService {
                         let opts = WriteOpts {
                             checksum: None,
                             skip: rec.offset - start,
-                            max_end: end,
-                            overrun: Overrun::Range,
+                            max_end: end.unwrap_or(limit),
+                            overrun: if end.is_some() {
+                                Overrun::Range
+                            } else {
+                                overrun
+                            },
                         };
                         self.write_and_drain(&lease, &active, rec, body, opts).await
                     };
@@ -80,9 +114,11 @@ impl UploadService {
                     self.release(lease).await;
                     drop(active);
                     let rec = out?;
-                    return match rec.offset < end && rec.status == Status::Open {
-                        true => Err(Error::Interrupted { offset: rec.offset }),
-                        false => self.settle(id).await,
+                    return match end {
+                        Some(e) if rec.offset < e && rec.status == Status::Open => {
+                            Err(Error::Interrupted { offset: rec.offset })
+                        }
+                        _ => self.settle(id).await,
                     };
                 }
                 Acquire::Missing => return Err(Error::NotFound),
@@ -93,7 +129,7 @@ impl UploadService {
                 Acquire::Held { .. } | Acquire::Conflict { .. } => {} // stage it instead
             }
         }
-        self.stage_range(id, start, end, body).await?;
+        self.stage_range(id, start, end, limit, body).await?;
         self.settle(id).await
     }
 
@@ -102,17 +138,22 @@ impl UploadService {
         &self,
         id: &str,
         start: u64,
-        end: u64,
+        end: Option<u64>,
+        limit: u64,
         body: &mut B,
     ) -> Result<()> {
         let mut w = self.blobs.stage(id, start).await?;
+        let max_end = end.unwrap_or(limit);
         let mut pos = start;
         let failure = loop {
             match body.next_chunk().await {
-                Ok(Some(d)) if pos + d.len() as u64 > end => {
-                    break Some(Error::BadRequest(
-                        "body is longer than its Content-Range".into(),
-                    ))
+                Ok(Some(d)) if pos + d.len() as u64 > max_end => {
+                    break Some(match end {
+                        Some(_) => {
+                            Error::BadRequest("body is longer than its Content-Range".into())
+                        }
+                        None => Error::TooLarge { limit },
+                    })
                 }
                 Ok(Some(d)) => {
                     pos += d.len() as u64;
@@ -120,25 +161,26 @@ impl UploadService {
                         break Some(e.into());
                     }
                 }
-                Ok(None) if pos == end => break None,
+                Ok(None) if end.is_none_or(|e| pos == e) => break None,
                 Ok(None) | Err(_) => break Some(Error::Interrupted { offset: 0 }),
             }
         };
-        if let Some(e) = failure {
+        if failure.is_some() || pos == start {
             let key = w.key().to_owned();
             drop(w);
             let _ = self.blobs.discard_staged(id, &key).await;
-            return Err(match e {
-                Error::Interrupted { .. } => Error::Interrupted {
+            return match failure {
+                None => Ok(()), // an empty chunk stores nothing
+                Some(Error::Interrupted { .. }) => Err(Error::Interrupted {
                     offset: self.load(id).await?.offset,
-                },
-                other => other,
-            });
+                }),
+                Some(other) => Err(other),
+            };
         }
         let key = w.finish().await?;
         let range = StagedRange {
             start,
-            end,
+            end: pos,
             key: key.clone(),
         };
         match self.state.add_range(id, &range).await? {
@@ -155,32 +197,38 @@ impl UploadService {
         }
     }
 
-    /// Checks that a re-sent chunk equals the stored bytes `[start, end)`.
+    /// Checks that a re-sent chunk equals the stored bytes from `start` (up to `end`
+    /// when known; else up to where the body ends).
     async fn verify_stored<B: ChunkBody>(
         &self,
         id: &str,
         start: u64,
-        end: u64,
+        end: Option<u64>,
         body: &mut B,
         complete: bool,
     ) -> Result<()> {
-        let mut stored = self.blobs.read(id, start, end, complete).await?;
+        let stored_end = match end {
+            Some(e) => e,
+            None => self.load(id).await?.offset,
+        };
+        let mut stored = self.blobs.read(id, start, stored_end, complete).await?;
         let mut buf = bytes::Bytes::new();
         let mut pos = start;
         loop {
             let mut data = match body.next_chunk().await {
                 Ok(Some(d)) => d,
-                Ok(None) if pos == end => return Ok(()),
+                Ok(None) if end.is_none_or(|e| pos == e) => return Ok(()),
                 Ok(None) | Err(_) => {
                     return Err(Error::Interrupted {
                         offset: self.load(id).await?.offset,
                     })
                 }
             };
-            if pos + data.len() as u64 > end {
-                return Err(Error::BadRequest(
-                    "body is longer than its Content-Range".into(),
-                ));
+            if pos + data.len() as u64 > stored_end {
+                return Err(match end {
+                    Some(_) => Error::BadRequest("body is longer than its Content-Range".into()),
+                    None => Error::RangeConflict { at: stored_end },
+                });
             }
             while !data.is_empty() {
                 if buf.is_empty() {

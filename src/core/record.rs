@@ -67,6 +67,10 @@ pub struct UploadRecord {
     pub assembly: String,
     #[serde(default)]
     pub owner: Option<Owner>,
+    /// Small attributes owned by a protocol adapter (e.g. a Kaltura token's file name
+    /// and status flags). The core stores them and never interprets them.
+    #[serde(default)]
+    pub attrs: std::collections::BTreeMap<String, String>,
 }
 
 impl UploadRecord {

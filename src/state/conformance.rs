@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Acquire, Commit, CommitOutcome, LeaseRequest, StateError, StateStore, Update};
-use crate::core::record::{new_id, now_secs, StagedRange, Status, UploadRecord};
+use super::{
+    Acquire, Commit, CommitOutcome, LeaseRequest, ListFilter, StateError, StateStore, Update,
+};
+use crate::core::record::{new_id, now_secs, Owner, StagedRange, Status, UploadRecord};
 
 fn record(length: Option<u64>) -> UploadRecord {
     UploadRecord {
@@ -22,6 +24,7 @@ fn record(length: Option<u64>) -> UploadRecord {
         ranges: vec![],
         assembly: String::new(),
         owner: None,
+        attrs: Default::default(),
     }
 }
 
@@ -41,6 +44,9 @@ pub async fn run_all(store: Arc<dyn StateStore>) {
     concurrent_acquire_has_one_winner(store.clone()).await;
     ranges_and_length(&*store).await;
     expiry_listing(&*store).await;
+    attrs_compare_and_set(&*store).await;
+    listing_by_owner(&*store).await;
+    documents(store.clone()).await;
 }
 
 pub async fn insert_get_delete(s: &dyn StateStore) {
@@ -246,4 +252,120 @@ pub async fn expiry_listing(s: &dyn StateStore) {
     let ids = s.expired(now_secs(), 100).await.expect("expired");
     assert!(ids.contains(&old.id));
     assert!(!ids.contains(&fresh.id));
+}
+
+pub async fn attrs_compare_and_set(s: &dyn StateStore) {
+    let rec = record(None);
+    s.insert(&rec).await.expect("insert");
+    let set = vec![("closed".to_owned(), "0_entry".to_owned())];
+    let expect_absent = Some(("closed".to_owned(), None));
+    assert!(matches!(
+        s.update_attrs(&rec.id, expect_absent.clone(), set.clone())
+            .await
+            .expect("attrs"),
+        Update::Done(_)
+    ));
+    // Exactly once: the second compare-and-set is refused.
+    assert!(matches!(
+        s.update_attrs(&rec.id, expect_absent, set)
+            .await
+            .expect("attrs"),
+        Update::Refused(_)
+    ));
+    let got = s.get(&rec.id).await.expect("get").expect("exists");
+    assert_eq!(got.attrs.get("closed").map(String::as_str), Some("0_entry"));
+    assert_eq!(
+        s.update_attrs("missing", None, vec![])
+            .await
+            .expect("attrs"),
+        Update::Missing
+    );
+}
+
+pub async fn listing_by_owner(s: &dyn StateStore) {
+    let partner = 900_000 + (now_secs() % 1000) as i64;
+    let mut ids = Vec::new();
+    for user in ["ann", "bob", "ann"] {
+        let mut rec = record(Some(1));
+        rec.owner = Some(Owner {
+            partner,
+            user: user.into(),
+        });
+        s.insert(&rec).await.expect("insert");
+        ids.push(rec.id);
+    }
+    let ann = s
+        .list(&ListFilter {
+            partner: Some(partner),
+            user: Some("ann".into()),
+        })
+        .await
+        .expect("list");
+    assert_eq!(ann.len(), 2);
+    let all = s
+        .list(&ListFilter {
+            partner: Some(partner),
+            user: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 3);
+    let other = s
+        .list(&ListFilter {
+            partner: Some(partner + 1),
+            user: None,
+        })
+        .await
+        .expect("list");
+    assert!(other.is_empty());
+}
+
+pub async fn documents(s: Arc<dyn StateStore>) {
+    let kind = "entry";
+    let id = new_id();
+    assert_eq!(s.doc_get(kind, &id).await.expect("get"), None);
+    assert_eq!(
+        s.doc_put(kind, &id, "v1", None).await.expect("put"),
+        Some(1)
+    );
+    assert_eq!(
+        s.doc_put(kind, &id, "again", None).await.expect("put"),
+        None,
+        "create twice"
+    );
+    assert_eq!(
+        s.doc_put(kind, &id, "v2", Some(1)).await.expect("put"),
+        Some(2)
+    );
+    assert_eq!(
+        s.doc_put(kind, &id, "stale", Some(1)).await.expect("put"),
+        None,
+        "stale version"
+    );
+    let d = s.doc_get(kind, &id).await.expect("get").expect("exists");
+    assert_eq!((d.version, d.body.as_str()), (2, "v2"));
+    s.doc_put("other", &id, "x", None).await.expect("put");
+    let listed = s.doc_list(kind).await.expect("list");
+    assert!(listed.iter().any(|(k, d)| k == &id && d.body == "v2"));
+    assert!(
+        !listed.iter().any(|(_, d)| d.body == "x"),
+        "kinds are separate"
+    );
+    // Racing writers on one version: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, id) = (s.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            s.doc_put("entry", &id, &format!("w{i}"), Some(2)).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.expect("join").expect("put").is_some() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    assert!(s.doc_delete(kind, &id).await.expect("delete"));
+    assert!(!s.doc_delete(kind, &id).await.expect("delete"));
 }

@@ -106,6 +106,21 @@ pub enum Update {
     Refused(String),
 }
 
+/// A versioned document of the generic store (media entries, partners, API tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    /// Increases with every write; used for compare-and-set.
+    pub version: u64,
+    pub body: String,
+}
+
+/// Which uploads [`StateStore::list`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub partner: Option<i64>,
+    pub user: Option<String>,
+}
+
 /// Durable upload state. Implementations: [`redb::RedbStore`] (embedded, one process)
 /// and Redis (several gateways). Both pass [`conformance`].
 #[async_trait]
@@ -133,4 +148,30 @@ pub trait StateStore: Send + Sync + 'static {
     async fn delete(&self, id: &str) -> Result<Option<UploadRecord>, StateError>;
     /// Ids of uploads whose `expires_at` is before `now` (unix seconds), at most `limit`.
     async fn expired(&self, now: u64, limit: usize) -> Result<Vec<String>, StateError>;
+    /// Sets adapter attributes atomically; with `expect`, only if attribute `expect.0`
+    /// currently has value `expect.1` (`None`: absent), else `Refused`.
+    async fn update_attrs(
+        &self,
+        id: &str,
+        expect: Option<(String, Option<String>)>,
+        set: Vec<(String, String)>,
+    ) -> Result<Update, StateError>;
+    /// Uploads of one owner (or all), oldest first.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<UploadRecord>, StateError>;
+
+    /// Reads a document of `kind`.
+    async fn doc_get(&self, kind: &str, id: &str) -> Result<Option<Doc>, StateError>;
+    /// Writes a document if its version is still `expect` (`None`: it must not exist).
+    /// Returns the new version, or `None` when the compare-and-set failed.
+    async fn doc_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+        expect: Option<u64>,
+    ) -> Result<Option<u64>, StateError>;
+    /// Removes a document; true when it existed.
+    async fn doc_delete(&self, kind: &str, id: &str) -> Result<bool, StateError>;
+    /// Every document of `kind`, by id.
+    async fn doc_list(&self, kind: &str) -> Result<Vec<(String, Doc)>, StateError>;
 }

@@ -18,10 +18,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest, StateError, StateStore, Update};
+use super::{
+    Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, ListFilter, StateError, StateStore,
+    Update,
+};
 use crate::core::record::{StagedRange, Status, UploadRecord};
 
 const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
+/// Generic documents: key `kind \0 id`, value = 8-byte little-endian version ‖ body.
+const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
 
 struct Held {
     holder: String,
@@ -62,6 +67,7 @@ impl RedbStore {
         let db = Database::create(path).map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(UPLOADS).map_err(unavailable)?;
+        txn.open_table(DOCS).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -302,6 +308,157 @@ impl StateStore for RedbStore {
         })
         .await
     }
+
+    async fn update_attrs(
+        &self,
+        id: &str,
+        expect: Option<(String, Option<String>)>,
+        set: Vec<(String, String)>,
+    ) -> Result<Update, StateError> {
+        let id = id.to_owned();
+        self.run(move |inner| {
+            inner.update(&id, |cur| match cur {
+                None => (None, Update::Missing),
+                Some(mut rec) => {
+                    if let Some((k, want)) = &expect {
+                        if rec.attrs.get(k) != want.as_ref() {
+                            return (None, Update::Refused(format!("attribute {k} changed")));
+                        }
+                    }
+                    rec.attrs.extend(set);
+                    (Some(rec.clone()), Update::Done(Box::new(rec)))
+                }
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<UploadRecord>, StateError> {
+        let filter = filter.clone();
+        self.run(move |inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(UPLOADS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for item in table.iter().map_err(unavailable)? {
+                let (_, v) = item.map_err(unavailable)?;
+                let rec = decode(v.value())?;
+                let owner = rec.owner.as_ref();
+                if filter
+                    .partner
+                    .is_some_and(|p| owner.map(|o| o.partner) != Some(p))
+                {
+                    continue;
+                }
+                if filter
+                    .user
+                    .as_ref()
+                    .is_some_and(|u| owner.map(|o| &o.user) != Some(u))
+                {
+                    continue;
+                }
+                out.push(rec);
+            }
+            out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn doc_get(&self, kind: &str, id: &str) -> Result<Option<Doc>, StateError> {
+        let key = doc_key(kind, id);
+        self.run(move |inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(DOCS).map_err(unavailable)?;
+            let got = table.get(key.as_str()).map_err(unavailable)?;
+            got.map(|v| decode_doc(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn doc_put(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &str,
+        expect: Option<u64>,
+    ) -> Result<Option<u64>, StateError> {
+        let (key, body) = (doc_key(kind, id), body.to_owned());
+        self.run(move |inner| {
+            let txn = inner.db.begin_write().map_err(unavailable)?;
+            let out = {
+                let mut table = txn.open_table(DOCS).map_err(unavailable)?;
+                let current = table
+                    .get(key.as_str())
+                    .map_err(unavailable)?
+                    .map(|v| decode_doc(v.value()))
+                    .transpose()?;
+                if current.as_ref().map(|d| d.version) != expect {
+                    None
+                } else {
+                    let version = expect.unwrap_or(0) + 1;
+                    let mut bytes = version.to_le_bytes().to_vec();
+                    bytes.extend_from_slice(body.as_bytes());
+                    table
+                        .insert(key.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                    Some(version)
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn doc_delete(&self, kind: &str, id: &str) -> Result<bool, StateError> {
+        let key = doc_key(kind, id);
+        self.run(move |inner| {
+            let txn = inner.db.begin_write().map_err(unavailable)?;
+            let existed = {
+                let mut table = txn.open_table(DOCS).map_err(unavailable)?;
+                let removed = table.remove(key.as_str()).map_err(unavailable)?;
+                removed.is_some()
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(existed)
+        })
+        .await
+    }
+
+    async fn doc_list(&self, kind: &str) -> Result<Vec<(String, Doc)>, StateError> {
+        let prefix = doc_key(kind, "");
+        self.run(move |inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(DOCS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for item in table.range(prefix.as_str()..).map_err(unavailable)? {
+                let (k, v) = item.map_err(unavailable)?;
+                let Some(id) = k.value().strip_prefix(prefix.as_str()).map(str::to_owned) else {
+                    break;
+                };
+                out.push((id, decode_doc(v.value())?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn doc_key(kind: &str, id: &str) -> String {
+    format!("{kind}\0{id}")
+}
+
+fn decode_doc(bytes: &[u8]) -> Result<Doc, StateError> {
+    if bytes.len() < 8 {
+        return Err(StateError::Corrupt("short document".into()));
+    }
+    let (v, body) = bytes.split_at(8);
+    let mut ver = [0u8; 8];
+    ver.copy_from_slice(v);
+    Ok(Doc {
+        version: u64::from_le_bytes(ver),
+        body: String::from_utf8(body.to_vec()).map_err(|e| StateError::Corrupt(e.to_string()))?,
+    })
 }
 
 /// Applies a checked commit to a record (shared with other backends' tests).

@@ -19,6 +19,14 @@ use upgate::core::{CoreConfig, UploadService};
 use upgate::server::{self, Limits};
 use upgate::state::redb::RedbStore;
 
+/// The test partner (secrets from the spec's KS vectors).
+pub const PARTNER: i64 = 12345;
+pub const ADMIN_SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub const USER_SECRET: &str = "usersecret0123456789";
+/// A second partner that issues v1 sessions.
+pub const PARTNER_V1: i64 = 98765;
+pub const ADMIN_SECRET_V1: &str = "fedcba9876543210fedcba9876543210";
+
 /// A gateway served by a task of the test's own runtime.
 pub struct Gateway {
     pub addr: SocketAddr,
@@ -44,8 +52,21 @@ impl Gateway {
             body_timeout,
             cors: Cors::Any,
         };
+        let partners = upgate::auth::Partners::from_specs(&[
+            format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}"),
+            format!("{PARTNER_V1}:{ADMIN_SECRET_V1}::v1"),
+        ])
+        .unwrap();
+        let kaltura = upgate::api::kaltura::KalturaApi {
+            service: service.clone(),
+            partners: Arc::new(partners),
+            final_chunk_wait: Duration::from_secs(10),
+            max_resume_secs: 7 * 86400,
+            body_timeout,
+        };
         let router = Arc::new(Router {
             files,
+            kaltura,
             service: service.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -35,6 +35,7 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
         metadata: c.metadata,
         concat,
         owner: None,
+        attrs: Default::default(),
     };
     let rec = match api.service.create(req).await {
         Ok(r) => r,

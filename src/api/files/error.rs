@@ -48,7 +48,8 @@ pub fn core_error(e: &Error) -> Resp {
         Error::OffsetMismatch { .. }
         | Error::Complete
         | Error::RangeConflict { .. }
-        | Error::NotComplete => StatusCode::CONFLICT,
+        | Error::NotComplete
+        | Error::SizeMismatch { .. } => StatusCode::CONFLICT,
         Error::Locked => StatusCode::LOCKED,
         Error::TooLarge { .. } | Error::PastLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::InvalidLength(_) | Error::BadRequest(_) | Error::Interrupted { .. } => {

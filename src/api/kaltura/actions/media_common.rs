@@ -1,0 +1,138 @@
+//! Shared pieces of the `media` actions: reading `KalturaMediaEntry` properties from
+//! parameters (refusing read-only ones), looking entries up with ownership checks, and
+//! attaching a finished upload token to an entry exactly once.
+
+use upgate_proto::kaltura::ks::Ks;
+use upgate_proto::kaltura::params::{to_int, Params};
+
+use crate::api::kaltura::call::{check_owner, Call};
+use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
+use crate::api::kaltura::objects::{attr, token_status};
+use crate::core::entry::{EntryStatus, MediaEntry};
+use crate::core::Error;
+
+const READONLY: [&str; 12] = [
+    "id",
+    "partnerId",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "creatorId",
+    "rootEntryId",
+    "downloadUrl",
+    "dataUrl",
+    "moderationStatus",
+    "version",
+    "type",
+];
+
+/// Insertable/updatable text properties: applied to `e`.
+pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
+    for key in p.keys() {
+        if READONLY.contains(&key) {
+            return Err(not_updatable("KalturaMediaEntry", key));
+        }
+    }
+    if let Some(v) = p.str("name") {
+        e.name = v.to_owned();
+    }
+    if let Some(v) = p.str("description") {
+        e.description = v.to_owned();
+    }
+    if let Some(v) = p.str("tags") {
+        e.tags = v.to_owned();
+    }
+    if let Some(v) = p.str("partnerData") {
+        e.partner_data = Some(v.to_owned());
+    }
+    if let Some(v) = p.str("referenceId") {
+        e.reference_id = Some(v.to_owned());
+    }
+    if let Some(v) = p.str("categories") {
+        e.categories = Some(v.to_owned());
+    }
+    if let Some(v) = p.str("mediaType") {
+        let t = to_int(v);
+        if ![1, 2, 5, 201, 202, 203, 204].contains(&t) {
+            return Err(crate::api::kaltura::error::invalid_enum(
+                v,
+                "mediaType",
+                "KalturaMediaType",
+            ));
+        }
+        e.media_type = t as i32;
+    }
+    if let Some(u) = p.str("userId").filter(|u| !u.is_empty() && *u != e.user) {
+        if !ks.is_admin() {
+            return Err(not_updatable("KalturaMediaEntry", "userId"));
+        }
+        e.user = u.to_owned();
+    }
+    Ok(())
+}
+
+/// An entry the session may touch: `ENTRY_ID_NOT_FOUND` when absent or of another
+/// partner, `INVALID_KS "" -4` when a user KS is not its owner.
+pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str) -> KResult<MediaEntry> {
+    let e = c.api.service.get_entry(id).await.map_err(from_core)?;
+    let e = e
+        .filter(|e| e.partner == ks.partner_id)
+        .ok_or_else(|| err1("ENTRY_ID_NOT_FOUND", id))?;
+    check_owner(ks, e.partner, &e.user)?;
+    Ok(e)
+}
+
+/// Attaches a FULL_UPLOAD token's file to an entry that has no content: the token is
+/// closed (compare-and-set, so only once), then the entry is made READY.
+pub async fn attach_token(
+    c: &Call<'_>,
+    ks: &Ks,
+    entry_id: &str,
+    token_id: &str,
+) -> KResult<MediaEntry> {
+    let svc = &c.api.service;
+    let rec = c.visible_token(ks, token_id).await?;
+    if token_status(&rec) != 2 {
+        return Err(err("UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY"));
+    }
+    let close = vec![(attr::CLOSED.to_owned(), entry_id.to_owned())];
+    let closed = svc
+        .set_attrs(token_id, Some((attr::CLOSED.to_owned(), None)), close)
+        .await
+        .map_err(from_core)?;
+    if closed.is_none() {
+        return Err(err("UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY"));
+    }
+    let file_name = rec.attrs.get(attr::FILE_NAME).cloned();
+    let updated = svc
+        .update_entry(entry_id, |e| {
+            if e.status != EntryStatus::NoContent {
+                return Err(Error::Complete);
+            }
+            e.status = EntryStatus::Ready;
+            e.upload_id = Some(token_id.to_owned());
+            e.size = Some(rec.offset);
+            e.file_name.clone_from(&file_name);
+            Ok(())
+        })
+        .await;
+    match updated {
+        Ok(e) => Ok(e),
+        Err(e) => {
+            // Give the token back: the entry could not take it.
+            let reopen = vec![(attr::CLOSED.to_owned(), String::new())];
+            let _ = svc
+                .set_attrs(
+                    token_id,
+                    Some((attr::CLOSED.to_owned(), Some(entry_id.to_owned()))),
+                    reopen,
+                )
+                .await;
+            Err(match e {
+                Error::Complete => err("ENTRY_ALREADY_WITH_CONTENT"),
+                Error::NotFound => err1("ENTRY_ID_NOT_FOUND", entry_id),
+                other => from_core(other),
+            })
+        }
+    }
+}

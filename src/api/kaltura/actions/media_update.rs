@@ -1,0 +1,35 @@
+//! `media.update`: name, description, tags (and the other text properties) of an
+//! entry the session owns.
+
+use upgate_proto::kaltura::value::Value;
+
+use super::media_common::{apply_props, owned_entry};
+use crate::api::kaltura::call::Call;
+use crate::api::kaltura::error::{err1, from_core, missing, KResult};
+use crate::api::kaltura::objects::entry;
+use crate::core::Error;
+
+pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
+    let ks = c.writer_session().await?;
+    let id = c.required("entryId")?.to_owned();
+    owned_entry(c, &ks, &id).await?;
+    let props = c
+        .obj("mediaEntry")
+        .ok_or_else(|| missing("mediaEntry"))?
+        .clone();
+    // Validate once up front so a refusal is a Kaltura error, not a retry.
+    let mut probe = owned_entry(c, &ks, &id).await?;
+    apply_props(&mut probe, &props, &ks)?;
+    let updated = c
+        .api
+        .service
+        .update_entry(&id, |e| {
+            apply_props(e, &props, &ks).map_err(|_| Error::BadRequest("props".into()))
+        })
+        .await;
+    match updated {
+        Ok(e) => Ok(entry(&e, c.base_url)),
+        Err(Error::NotFound) => Err(err1("ENTRY_ID_NOT_FOUND", &id)),
+        Err(e) => Err(from_core(e)),
+    }
+}

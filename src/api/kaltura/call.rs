@@ -1,0 +1,159 @@
+//! One API call being served: its parameters, the file parts it may consume, the
+//! session check, and typed parameter access with PHP's coercions (spec §1.5).
+
+use upgate_proto::kaltura::ks::Ks;
+use upgate_proto::kaltura::params::{to_bool, to_float, to_int, Param, Params};
+use upgate_proto::kaltura::value::ApiError;
+
+use super::error::{err, forbidden, invalid_ks, missing, not_owner, KResult};
+use super::objects::attr;
+use super::request::{FilePart, Files};
+use super::KalturaApi;
+use crate::auth::KsFailure;
+use crate::core::UploadRecord;
+
+/// Documents of this kind mark KSs ended with `session.end`.
+pub const REVOKED: &str = "ks-revoked";
+
+pub struct Call<'a> {
+    pub api: &'a KalturaApi,
+    pub service: String,
+    pub action: String,
+    pub params: Params,
+    pub files: &'a mut Files,
+    /// `""`, or `"N:"` inside a multi-request (file parts are named `N:fileData`).
+    pub file_prefix: String,
+    pub base_url: &'a str,
+    pub now: i64,
+}
+
+/// SHA-1 hex of a KS, the id of its revocation document.
+pub fn ks_digest(ks: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(ks.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Call<'_> {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.params.str(name)
+    }
+
+    pub fn required(&self, name: &str) -> KResult<&str> {
+        match self.params.get(name) {
+            Some(Param::Str(s)) => Ok(s),
+            _ => Err(missing(name)),
+        }
+    }
+
+    pub fn bool_or(&self, name: &str, default: bool) -> bool {
+        self.str(name).map_or(default, to_bool)
+    }
+
+    pub fn float_or(&self, name: &str, default: f64) -> f64 {
+        self.str(name).map_or(default, to_float)
+    }
+
+    pub fn int_or(&self, name: &str, default: i64) -> i64 {
+        self.str(name).map_or(default, to_int)
+    }
+
+    pub fn obj(&self, name: &str) -> Option<&Params> {
+        self.params.obj(name)
+    }
+
+    /// The caller's verified session. No KS: `MISSING_KS` (or `SERVICE_FORBIDDEN` when a
+    /// partner id was given); a KS of another partner than `partnerId`: forbidden.
+    pub async fn session(&self) -> KResult<Ks> {
+        let Some(text) = self.str("ks").filter(|s| !s.trim().is_empty()) else {
+            return Err(match self.str("partnerId") {
+                Some(_) => forbidden(&self.service, &self.action),
+                None => err("MISSING_KS"),
+            });
+        };
+        let ks = self
+            .api
+            .partners
+            .verify(text, self.now)
+            .map_err(|e| invalid_ks(text, &e))?;
+        let revoked = self
+            .api
+            .service
+            .is_marked(REVOKED, &ks_digest(text))
+            .await
+            .map_err(super::error::from_core)?;
+        if revoked {
+            return Err(invalid_ks(text, &KsFailure::Logout));
+        }
+        if let Some(pid) = self
+            .str("partnerId")
+            .or(self.str("p"))
+            .filter(|p| !p.is_empty())
+        {
+            if to_int(pid) != ks.partner_id {
+                return Err(forbidden(&self.service, &self.action));
+            }
+        }
+        Ok(ks)
+    }
+
+    /// A session that may write (not a widget/anonymous one).
+    pub async fn writer_session(&self) -> KResult<Ks> {
+        let ks = self.session().await?;
+        if ks.is_widget() {
+            return Err(forbidden(&self.service, &self.action));
+        }
+        Ok(ks)
+    }
+
+    /// Takes the file parameter `name` (multipart part with a filename). `Ok(None)` when
+    /// the request has no such parameter at all.
+    pub async fn take_file(&mut self, name: &str) -> KResult<Option<FilePart>> {
+        let part_name = format!("{}{name}", self.file_prefix);
+        match self.files.take(&part_name).await {
+            Some(Ok(part)) => Ok(Some(part)),
+            Some(Err(_)) => Err(err("UPLOAD_ERROR")),
+            // A plain form field of that name is not a file.
+            None if self.params.get(name).is_some() => Err(err("UPLOAD_ERROR")),
+            None => Ok(None),
+        }
+    }
+
+    /// Gives a consumed file part back so the next file part can be read.
+    pub async fn done_with(&mut self, part: FilePart) {
+        self.files.resume(part).await;
+    }
+
+    /// An upload token the session may see: same partner, and the same user unless the
+    /// KS is an admin KS. Anything else is `UPLOAD_TOKEN_NOT_FOUND`.
+    pub async fn visible_token(&self, ks: &Ks, id: &str) -> KResult<UploadRecord> {
+        let not_found = || err("UPLOAD_TOKEN_NOT_FOUND");
+        let rec = match self.api.service.peek(id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(not_found()),
+            Err(e) => return Err(super::error::from_core(e)),
+        };
+        if !rec.attrs.contains_key(attr::TOKEN) {
+            return Err(not_found());
+        }
+        let owner = rec.owner.as_ref().ok_or_else(not_found)?;
+        if owner.partner != ks.partner_id || (!ks.is_admin() && owner.user != ks.user) {
+            return Err(not_found());
+        }
+        Ok(rec)
+    }
+}
+
+/// A user KS may only touch its own objects (`INVALID_KS "" -4`), an admin KS any of
+/// its partner's.
+pub fn check_owner(ks: &Ks, partner: i64, user: &str) -> Result<(), ApiError> {
+    if partner != ks.partner_id {
+        return Err(not_owner());
+    }
+    if !ks.is_admin() && user != ks.user {
+        return Err(not_owner());
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Turning records into Kaltura objects (`KalturaUploadToken`, `KalturaMediaEntry`,
+//! list responses), field by field as spec §4.1 and §7.4 describe them, and the token
+//! attributes upgate keeps on an upload record.
+
+use upgate_proto::kaltura::value::{Object, Value};
+
+use crate::core::entry::{EntryStatus, MediaEntry};
+use crate::core::{Status, UploadRecord};
+
+/// Attribute keys of a Kaltura upload token (stored in `UploadRecord::attrs`).
+pub mod attr {
+    pub const TOKEN: &str = "k.token";
+    pub const FILE_NAME: &str = "k.fileName";
+    pub const FILE_SIZE: &str = "k.fileSize";
+    pub const AUTO_FINALIZE: &str = "k.autoFinalize";
+    pub const UPLOADED: &str = "k.uploaded";
+    pub const CLOSED: &str = "k.closed";
+    pub const FINALIZED: &str = "k.finalized";
+    pub const UPDATED_AT: &str = "k.updatedAt";
+}
+
+/// `KalturaUploadTokenStatus`.
+pub mod token_status {
+    pub const PENDING: i64 = 0;
+    pub const PARTIAL_UPLOAD: i64 = 1;
+    pub const FULL_UPLOAD: i64 = 2;
+    pub const CLOSED: i64 = 3;
+}
+
+fn attr<'a>(rec: &'a UploadRecord, key: &str) -> Option<&'a str> {
+    rec.attrs
+        .get(key)
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// The token's status, derived from the record.
+pub fn token_status(rec: &UploadRecord) -> i64 {
+    if attr(rec, attr::CLOSED).is_some() {
+        token_status::CLOSED
+    } else if rec.status == Status::Complete {
+        token_status::FULL_UPLOAD
+    } else if attr(rec, attr::UPLOADED).is_some() {
+        token_status::PARTIAL_UPLOAD
+    } else {
+        token_status::PENDING
+    }
+}
+
+/// When the token last changed (unix seconds).
+pub fn updated_at(rec: &UploadRecord) -> i64 {
+    attr(rec, attr::UPDATED_AT)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(rec.created_at as i64)
+}
+
+/// A whole number of bytes as the server prints a float size.
+pub fn size_text(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e18 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+pub fn token(rec: &UploadRecord) -> Value {
+    let owner = rec.owner.as_ref();
+    let uploaded = (token_status(rec) != token_status::PENDING).then(|| rec.offset.to_string());
+    Object::new("KalturaUploadToken")
+        .with("id", rec.id.as_str())
+        .with("partnerId", owner.map(|o| o.partner))
+        .with("userId", owner.map(|o| o.user.clone()))
+        .with("status", token_status(rec))
+        .with("fileName", attr(rec, attr::FILE_NAME))
+        .with("fileSize", attr(rec, attr::FILE_SIZE))
+        .with("uploadedFileSize", uploaded)
+        .with("createdAt", rec.created_at as i64)
+        .with("updatedAt", updated_at(rec))
+        .with("uploadUrl", Value::Null)
+        .with("autoFinalize", attr(rec, attr::AUTO_FINALIZE) == Some("1"))
+        .with(
+            "attachedObjectType",
+            attr(rec, attr::CLOSED).map(|_| "entry"),
+        )
+        .with("attachedObjectId", attr(rec, attr::CLOSED))
+        .into()
+}
+
+/// `KalturaEntryStatus` of an entry.
+pub fn entry_status(e: &MediaEntry) -> i64 {
+    match e.status {
+        EntryStatus::NoContent => 7,
+        EntryStatus::Ready => 2,
+    }
+}
+
+pub fn entry(e: &MediaEntry, base_url: &str) -> Value {
+    let download = e
+        .upload_id
+        .as_ref()
+        .map(|u| format!("{base_url}/files/{u}"));
+    Object::new("KalturaMediaEntry")
+        .with("id", e.id.as_str())
+        .with("name", e.name.as_str())
+        .with("description", e.description.as_str())
+        .with("partnerId", e.partner)
+        .with("userId", e.user.as_str())
+        .with("creatorId", e.creator.as_str())
+        .with("tags", e.tags.as_str())
+        .with("categories", e.categories.clone())
+        .with("partnerData", e.partner_data.clone())
+        .with("referenceId", e.reference_id.clone())
+        .with("status", entry_status(e))
+        .with("moderationStatus", 6i64)
+        .with("type", 1i64)
+        .with("createdAt", e.created_at as i64)
+        .with("updatedAt", e.updated_at as i64)
+        .with("rootEntryId", e.id.as_str())
+        .with("mediaType", i64::from(e.media_type))
+        .with("sourceType", "1")
+        .with("downloadUrl", download.clone())
+        .with("dataUrl", download)
+        .with("fileSize", e.size.map(|s| s.to_string()))
+        .into()
+}
+
+/// `Kaltura…ListResponse`.
+pub fn list(class: &str, objects: Vec<Value>, total: usize) -> Value {
+    Object::new(class)
+        .with("objects", Value::Array(objects))
+        .with("totalCount", total as i64)
+        .into()
+}
