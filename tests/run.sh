@@ -18,8 +18,8 @@ if [ ! -d tests/node/node_modules/tus-js-client ]; then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if ! tests/.venv/bin/python -c 'import tusclient' 2>/dev/null; then
-  say "installing tuspy into tests/.venv"
+if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient' 2>/dev/null; then
+  say "installing tuspy and KalturaApiClient into tests/.venv"
   python3 -m venv tests/.venv
   tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
 fi

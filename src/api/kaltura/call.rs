@@ -114,9 +114,15 @@ impl Call<'_> {
         let part_name = format!("{}{name}", self.file_prefix);
         match self.files.take(&part_name).await {
             Some(Ok(part)) => Ok(Some(part)),
-            Some(Err(_)) => Err(err("UPLOAD_ERROR")),
+            Some(Err(why)) => {
+                tracing::info!(part = %part_name, %why, "file parameter refused");
+                Err(err("UPLOAD_ERROR"))
+            }
             // A plain form field of that name is not a file.
-            None if self.params.get(name).is_some() => Err(err("UPLOAD_ERROR")),
+            None if self.params.get(name).is_some() => {
+                tracing::info!(part = %part_name, next = ?self.files.next_name(), "file parameter is not a file part");
+                Err(err("UPLOAD_ERROR"))
+            }
             None => Ok(None),
         }
     }

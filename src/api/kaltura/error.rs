@@ -62,6 +62,7 @@ pub fn from_core(e: Error) -> ApiError {
         }
         Error::Locked | Error::OffsetMismatch { .. } => err("LOCK_TIMED_OUT"),
         Error::Interrupted { .. } | Error::ChecksumMismatch | Error::BadRequest(_) => {
+            tracing::info!(error = %e, "upload chunk refused");
             err("UPLOAD_ERROR")
         }
         Error::RangeConflict { at } => {

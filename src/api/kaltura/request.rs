@@ -128,7 +128,10 @@ impl FilePart {
         loop {
             match tokio::time::timeout(self.timeout, self.field.chunk()).await {
                 Err(_) => return Err(BodyError::Timeout),
-                Ok(Err(e)) => return Err(BodyError::Disconnected(e.to_string())),
+                Ok(Err(e)) => {
+                    tracing::info!(error = %e, "multipart file part ended early");
+                    return Err(BodyError::Disconnected(e.to_string()));
+                }
                 Ok(Ok(Some(b))) if b.is_empty() => continue,
                 Ok(Ok(other)) => return Ok(other),
             }
@@ -170,13 +173,10 @@ pub async fn read_params(
     if lower.starts_with("multipart/form-data") {
         let boundary =
             multer::parse_boundary(&ctype).map_err(|e| ReadError::Malformed(e.to_string()))?;
-        let constraints = multer::Constraints::new().size_limit(
-            multer::SizeLimit::new()
-                .per_field(MAX_FIELD)
-                .whole_stream(u64::MAX),
-        );
+        // No multer size limit: it would apply to file parts too. Text fields are
+        // capped while they are read (`read_text_field`).
         let stream = body.into_data_stream();
-        let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
+        let mut mp = multer::Multipart::new(stream, boundary);
         let mut json_field: Option<String> = None;
         let mut fields = Params::new();
         loop {
@@ -191,10 +191,7 @@ pub async fn read_params(
                 break;
             }
             let name = field.name().unwrap_or("").to_owned();
-            let text = tokio::time::timeout(timeout, field.text())
-                .await
-                .map_err(|_| ReadError::Malformed("multipart field timed out".into()))?
-                .map_err(|e| ReadError::Malformed(e.to_string()))?;
+            let text = read_text_field(field, timeout).await?;
             if name == "json" {
                 json_field = Some(text);
             } else if !fields.insert_flat(&name, &text) {
@@ -233,6 +230,27 @@ pub async fn read_params(
     insert_pairs(&mut pp, path_pairs)?;
     params.merge(pp);
     Ok((params, files))
+}
+
+/// A text field, at most `MAX_FIELD` bytes.
+async fn read_text_field(
+    mut field: multer::Field<'static>,
+    timeout: Duration,
+) -> Result<String, ReadError> {
+    let mut buf = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout(timeout, field.chunk())
+            .await
+            .map_err(|_| ReadError::Malformed("multipart field timed out".into()))?
+            .map_err(|e| ReadError::Malformed(e.to_string()))?;
+        match chunk {
+            None => return Ok(String::from_utf8_lossy(&buf).into_owned()),
+            Some(b) if (buf.len() + b.len()) as u64 > MAX_FIELD => {
+                return Err(ReadError::Malformed("multipart field too large".into()))
+            }
+            Some(b) => buf.extend_from_slice(&b),
+        }
+    }
 }
 
 fn insert_pairs(p: &mut Params, pairs: Vec<(String, String)>) -> Result<(), ReadError> {

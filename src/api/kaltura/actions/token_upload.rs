@@ -60,7 +60,10 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         let set = vec![(attr::FILE_NAME.to_owned(), part.file_name.clone())];
         svc.set_attrs(&id, None, set).await.map_err(from_core)?;
     }
-    let empty = part.is_empty().await.map_err(|_| err("UPLOAD_ERROR"))?;
+    let empty = part.is_empty().await.map_err(|e| {
+        tracing::info!(error = %e, "chunk unreadable");
+        err("UPLOAD_ERROR")
+    })?;
     if empty && !final_chunk && resume_at > 0.0 {
         c.done_with(part).await;
         return Ok(token(&svc.status(&id).await.map_err(from_core)?));

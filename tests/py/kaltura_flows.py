@@ -1,0 +1,278 @@
+"""Drives upgate with the official Kaltura Python client (KalturaApiClient, XML format)
+as the protocol oracle. Each scenario asserts what the client sees; the script prints
+one JSON object (download URLs and the expected SHA-256 of each uploaded file) that the
+Rust test verifies against the server independently.
+
+Usage: python kaltura_flows.py BASE_URL PARTNER_ID USER_SECRET ADMIN_SECRET
+"""
+import concurrent.futures
+import hashlib
+import io
+import json
+import os
+import sys
+import threading
+
+from KalturaClient import KalturaClient, KalturaConfiguration
+from KalturaClient.exceptions import KalturaException
+from KalturaClient.Plugins.Core import (
+    KalturaFilterPager,
+    KalturaMediaEntry,
+    KalturaMediaEntryFilter,
+    KalturaMediaType,
+    KalturaSessionType,
+    KalturaUploadedFileTokenResource,
+    KalturaUploadToken,
+    KalturaUploadTokenFilter,
+    KalturaUploadTokenStatus,
+)
+
+BASE, PARTNER, USER_SECRET, ADMIN_SECRET = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+OUT = {"files": []}
+
+
+def client(ks=None):
+    c = KalturaClient(KalturaConfiguration(BASE))
+    if ks:
+        c.setKs(ks)
+    return c
+
+
+def start(user, secret=USER_SECRET, type_=KalturaSessionType.USER):
+    return client().session.start(secret, user, type_, PARTNER)
+
+
+def chunk(data, name="chunk.bin"):
+    f = io.BytesIO(data)
+    f.name = name  # the client sends it as the part's filename
+    return f
+
+
+def payload(n, seed):
+    out = bytearray()
+    block = hashlib.sha256(str(seed).encode()).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block * 64
+    return bytes(out[:n])
+
+
+def expect_error(code, fn, *args):
+    try:
+        fn(*args)
+    except KalturaException as e:
+        assert e.code == code, f"expected {code}, got {e.code}: {e}"
+        return
+    raise AssertionError(f"expected {code}, got success")
+
+
+def record(entry_or_token_url, data, what):
+    OUT["files"].append({"what": what, "url": entry_or_token_url, "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def attach(c, token_id, name, data, what):
+    entry = KalturaMediaEntry()
+    entry.name = name
+    entry.mediaType = KalturaMediaType.VIDEO
+    entry = c.media.add(entry)
+    assert entry.id.startswith("0_") and len(entry.id) == 10, entry.id
+    resource = KalturaUploadedFileTokenResource()
+    resource.token = token_id
+    entry = c.media.addContent(entry.id, resource)
+    assert entry.status.getValue() in (2, "2"), entry.status.getValue()
+    assert entry.downloadUrl, "entry has a download URL"
+    record(entry.downloadUrl, data, what)
+    return entry
+
+
+def scenario_sequential(ks):
+    """add + chunked upload with resume / resumeAt=-1 (the Python-style sequence)."""
+    c = client(ks)
+    data = payload(3 * 1024 * 1024 + 12345, 1)
+    t = KalturaUploadToken()
+    t.fileName = "lecture.mp4"
+    t.fileSize = len(data)
+    t = c.uploadToken.add(t)
+    assert t.status.getValue() == KalturaUploadTokenStatus.PENDING
+    size = 1024 * 1024
+    pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    t = c.uploadToken.upload(t.id, chunk(pieces[0]), False, False, -1)
+    assert t.status.getValue() == KalturaUploadTokenStatus.PARTIAL_UPLOAD
+    assert int(t.uploadedFileSize) == size
+    for i, p in enumerate(pieces[1:], 1):
+        t = c.uploadToken.upload(t.id, chunk(p), True, i == len(pieces) - 1, -1)
+    assert t.status.getValue() == KalturaUploadTokenStatus.FULL_UPLOAD
+    assert int(t.uploadedFileSize) == len(data)
+    assert t.fileName == "lecture.mp4"
+    # A duplicate final chunk is refused: the token finalized exactly once.
+    expect_error("UPLOAD_TOKEN_INVALID_STATUS_FOR_UPLOAD", c.uploadToken.upload, t.id, chunk(pieces[-1]), True, True, -1)
+    attach(c, t.id, "Sequential", data, "sequential")
+    return t.id
+
+
+def cut_upload(ks, token_id, data, resume_at, send):
+    """Sends an uploadToken.upload the way the client does (multipart: `json` field then
+    `fileData`), but the connection dies after `send` bytes of the file."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(BASE)
+    boundary = "cutcutcut0123456789"
+    params = json.dumps({"ks": ks, "format": "2", "uploadTokenId": token_id, "resume": "True",
+                         "finalChunk": "True", "resumeAt": str(resume_at)})
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"json\"\r\n\r\n{params}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"chunk.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    total = len(head) + len(data) + len(tail)
+    s = socket.create_connection((u.hostname, u.port))
+    s.sendall((f"POST /api_v3/service/uploadtoken/action/upload HTTP/1.1\r\nHost: {u.netloc}\r\n"
+               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n").encode())
+    s.sendall(head + data[:send])
+    threading.Event().wait(0.3)
+    s.close()  # the network drops mid-chunk
+
+
+def scenario_resume_after_failure(ks):
+    """A chunk dies mid-request; the client asks uploadToken.get and continues."""
+    c = client(ks)
+    data = payload(4 * 1024 * 1024, 2)
+    t = c.uploadToken.add(KalturaUploadToken())
+    first = 1024 * 1024
+    c.uploadToken.upload(t.id, chunk(data[:first]), False, False, -1)
+    cut_upload(ks, t.id, data[first:], -1, 1536 * 1024)
+    t = client(ks).uploadToken.get(t.id)
+    have = int(t.uploadedFileSize)
+    assert first <= have <= len(data), have
+    OUT["resumed_from"] = have
+    t = client(ks).uploadToken.upload(t.id, chunk(data[have:]), True, True, have)
+    assert t.status.getValue() == KalturaUploadTokenStatus.FULL_UPLOAD, t.status.getValue()
+    assert int(t.uploadedFileSize) == len(data)
+    attach(client(ks), t.id, "Resumed", data, "resumed")
+
+
+def scenario_parallel_final_first(ks):
+    """TS browser pattern: chunk 0 alone, then parallel resumeAt chunks, the final one
+    sent first (it must be held until the others arrive); one chunk is sent twice."""
+    data = payload(6 * 500_000 + 4321, 3)
+    size = 500_000
+    pieces = [(i * size, data[i * size:(i + 1) * size]) for i in range((len(data) + size - 1) // size)]
+    c = client(ks)
+    t = c.uploadToken.add(KalturaUploadToken())
+    t = c.uploadToken.upload(t.id, chunk(pieces[0][1]), False, False, 0)
+    last = len(pieces) - 1
+
+    def send(i, final, delay=0.0):
+        if delay:
+            threading.Event().wait(delay)
+        off, body = pieces[i]
+        return client(ks).uploadToken.upload(t.id, chunk(body), True, final, off)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=7) as pool:
+        final = pool.submit(send, last, True)
+        # Chunk 1 is held back so the final request must wait for it.
+        middle = [pool.submit(send, i, False, 0.3) for i in range(2, last)]
+        for f in middle:
+            f.result()
+        assert not final.done(), "the final chunk must wait for the missing bytes"
+        send(2, False)  # a re-sent identical chunk is harmless
+        gap = pool.submit(send, 1, False)
+        gap.result()
+        t = final.result()
+    assert t.status.getValue() == KalturaUploadTokenStatus.FULL_UPLOAD, t.status.getValue()
+    assert int(t.uploadedFileSize) == len(data)
+    attach(client(ks), t.id, "Parallel", data, "parallel")
+
+
+def scenario_multirequest(ks):
+    """uploadToken.add + upload in one multi-request, with a result reference."""
+    c = client(ks)
+    data = payload(700_000, 4)
+    c.startMultiRequest()
+    t = KalturaUploadToken()
+    t.fileName = "multi.mp4"
+    c.uploadToken.add(t)
+    c.uploadToken.upload("{1:result:id}", chunk(data), False, True, -1)
+    added, uploaded = c.doMultiRequest()
+    assert uploaded.id == added.id
+    assert uploaded.status.getValue() == KalturaUploadTokenStatus.FULL_UPLOAD
+    assert int(uploaded.uploadedFileSize) == len(data)
+    attach(c, uploaded.id, "Multi", data, "multirequest")
+
+
+def scenario_listing_and_isolation(ks, other_ks, admin_ks, own_token):
+    c = client(ks)
+    f = KalturaUploadTokenFilter()
+    f.statusEqual = KalturaUploadTokenStatus.CLOSED
+    res = c.uploadToken.list(f, KalturaFilterPager())
+    assert res.totalCount >= 4, res.totalCount
+    assert all(o.status.getValue() == KalturaUploadTokenStatus.CLOSED for o in res.objects)
+    # Another user cannot see or touch the token; an admin of the partner can.
+    expect_error("UPLOAD_TOKEN_NOT_FOUND", client(other_ks).uploadToken.get, own_token)
+    expect_error("UPLOAD_TOKEN_NOT_FOUND", client(other_ks).uploadToken.upload, own_token, chunk(b"x"), True, False, -1)
+    assert client(admin_ks).uploadToken.get(own_token).id == own_token
+    assert client(other_ks).uploadToken.list().totalCount == 0
+    entries = c.media.list(KalturaMediaEntryFilter(), KalturaFilterPager())
+    assert entries.totalCount == 4, entries.totalCount
+    assert client(other_ks).media.list().totalCount == 0
+    assert client(admin_ks).media.list().totalCount >= 4
+    e = entries.objects[0]
+    upd = KalturaMediaEntry()
+    upd.name = "Renamed lecture"
+    upd.description = "Week 1"
+    upd.tags = "physics,week1"
+    e2 = c.media.update(e.id, upd)
+    assert (e2.name, e2.description, e2.tags) == ("Renamed lecture", "Week 1", "physics,week1")
+    assert c.media.get(e.id).name == "Renamed lecture"
+    expect_error("INVALID_KS", client(other_ks).media.get, e.id)
+    # Errors the client must parse.
+    expect_error("UPLOAD_TOKEN_NOT_FOUND", c.uploadToken.get, "0_" + "0" * 32)
+    expect_error("ENTRY_ID_NOT_FOUND", c.media.get, "0_nothere1")
+    bad = KalturaUploadToken()
+    bad.autoFinalize = 1
+    expect_error("UPLOAD_TOKEN_MISSING_FILE_SIZE", c.uploadToken.add, bad)
+
+
+def scenario_auto_finalize(ks):
+    c = client(ks)
+    data = payload(1_500_000, 5)
+    t = KalturaUploadToken()
+    t.fileSize = len(data)
+    t.autoFinalize = 1
+    t = c.uploadToken.add(t)
+    assert t.autoFinalize.getValue() in (True, 1, "1"), t.autoFinalize
+    t = c.uploadToken.upload(t.id, chunk(data[:1_000_000]), False, False, -1)
+    assert t.status.getValue() == KalturaUploadTokenStatus.PARTIAL_UPLOAD
+    # Not marked final, but the declared size is reached: the token completes.
+    t = c.uploadToken.upload(t.id, chunk(data[1_000_000:]), True, False, -1)
+    assert t.status.getValue() == KalturaUploadTokenStatus.FULL_UPLOAD, t.status.getValue()
+    c.uploadToken.delete(t.id)
+    expect_error("UPLOAD_TOKEN_NOT_FOUND", c.uploadToken.get, t.id)
+
+
+def scenario_sessions():
+    expect_error("START_SESSION_ERROR", client().session.start, "wrong-secret", "u", KalturaSessionType.USER, PARTNER)
+    expect_error("START_SESSION_ERROR", client().session.start, USER_SECRET, "u", KalturaSessionType.ADMIN, PARTNER)
+    expect_error("INVALID_KS", client("bm90IGEga3M=").uploadToken.list)
+    expect_error("MISSING_KS", client().uploadToken.list)
+    ks = start("leaver")
+    client(ks).session.end()
+    expect_error("INVALID_KS", client(ks).uploadToken.list)
+
+
+def main():
+    ks = start("alice@example.edu")
+    other = start("bob@example.edu")
+    admin = start("admin", ADMIN_SECRET, KalturaSessionType.ADMIN)
+    scenario_sessions()
+    own = scenario_sequential(ks)
+    scenario_resume_after_failure(ks)
+    scenario_parallel_final_first(ks)
+    scenario_multirequest(ks)
+    scenario_listing_and_isolation(ks, other, admin, own)
+    scenario_auto_finalize(ks)
+    print(json.dumps(OUT))
+
+
+if __name__ == "__main__":
+    main()
