@@ -60,7 +60,7 @@ impl Gateway {
         let kaltura = upgate::api::kaltura::KalturaApi {
             service: service.clone(),
             partners: Arc::new(partners),
-            final_chunk_wait: Duration::from_secs(10),
+            final_chunk_wait: Duration::from_secs(5),
             max_resume_secs: 7 * 86400,
             body_timeout,
         };

@@ -22,6 +22,8 @@ pub struct Params(pub Vec<(String, Param)>);
 pub const MAX_KEYS: usize = 4096;
 /// Longest key path (`a:b:c:…`).
 pub const MAX_DEPTH: usize = 8;
+/// Longest parameter name, in bytes.
+pub const MAX_KEY_LEN: usize = 256;
 
 /// Splits `a:b[c][d]` into `["a", "b", "c", "d"]`.
 pub fn split_key(key: &str) -> Vec<String> {
@@ -111,7 +113,7 @@ impl Params {
     /// Inserts a flat form key (`uploadToken:fileName`, `pager[pageSize]`,
     /// `entry:name__null`). Returns false when the limits are exceeded.
     pub fn insert_flat(&mut self, key: &str, value: &str) -> bool {
-        if self.count() >= MAX_KEYS {
+        if self.count() >= MAX_KEYS || key.len() > MAX_KEY_LEN {
             return false;
         }
         let mut path = split_key(key);

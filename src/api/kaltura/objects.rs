@@ -83,6 +83,7 @@ pub fn token(rec: &UploadRecord) -> Value {
             attr(rec, attr::CLOSED).map(|_| "entry"),
         )
         .with("attachedObjectId", attr(rec, attr::CLOSED))
+        .with("relatedObjects", Value::Null)
         .into()
 }
 
@@ -129,5 +130,6 @@ pub fn list(class: &str, objects: Vec<Value>, total: usize) -> Value {
     Object::new(class)
         .with("objects", Value::Array(objects))
         .with("totalCount", total as i64)
+        .with("relatedObjects", Value::Null)
         .into()
 }
