@@ -43,6 +43,11 @@ impl Gateway {
     }
 
     pub async fn start_with(core: CoreConfig, body_timeout: Duration) -> Self {
+        Self::start_full(core, body_timeout, 7 * 86400).await
+    }
+
+    /// With a custom Kaltura resume window (seconds).
+    pub async fn start_full(core: CoreConfig, body_timeout: Duration, max_resume_secs: i64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
         let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
@@ -61,7 +66,7 @@ impl Gateway {
             service: service.clone(),
             partners: Arc::new(partners),
             final_chunk_wait: Duration::from_secs(5),
-            max_resume_secs: 7 * 86400,
+            max_resume_secs,
             body_timeout,
         };
         let router = Arc::new(Router {
