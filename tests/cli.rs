@@ -81,12 +81,20 @@ fn dev_partner_and_ks_command() {
         let (mut e1, mut e2) = (String::new(), String::new());
         err.read_line(&mut e1).unwrap();
         err.read_line(&mut e2).unwrap();
-        (child, line.trim().trim_start_matches("listening on ").to_owned(), e1, e2)
+        (
+            child,
+            line.trim().trim_start_matches("listening on ").to_owned(),
+            e1,
+            e2,
+        )
     };
     let (mut child, base, e1, e2) = start();
     assert!(e1.contains("created development partner 100"), "{e1}");
     let cmd = e2.trim();
-    assert!(cmd.starts_with("upgate ks --partner-id 100 --secret "), "{cmd}");
+    assert!(
+        cmd.starts_with("upgate ks --partner-id 100 --secret "),
+        "{cmd}"
+    );
     let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
     let ks = String::from_utf8(upgate().args(&args).output().unwrap().stdout).unwrap();
     let ks = ks.trim();
@@ -98,9 +106,19 @@ fn dev_partner_and_ks_command() {
     assert!(e1.contains("using development partner 100"), "{e1}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body = rt.block_on(async {
-        reqwest::get(format!("{base2}/api_v3/service/uploadtoken/action/add?ks={ks}")).await.unwrap().text().await.unwrap()
+        reqwest::get(format!(
+            "{base2}/api_v3/service/uploadtoken/action/add?ks={ks}"
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
     });
-    assert!(body.contains("<objectType>KalturaUploadToken</objectType>"), "{body}");
+    assert!(
+        body.contains("<objectType>KalturaUploadToken</objectType>"),
+        "{body}"
+    );
     assert!(body.contains("<userId>you@example.edu</userId>"), "{body}");
     let _ = child.kill();
     let _ = child.wait();
@@ -110,10 +128,25 @@ fn dev_partner_and_ks_command() {
 #[test]
 fn ks_command_mints_v1_and_admin() {
     let out = upgate()
-        .args(["ks", "--partner-id", "12345", "--secret", "0123456789abcdef0123456789abcdef", "--user", "u", "--admin", "--v1"])
+        .args([
+            "ks",
+            "--partner-id",
+            "12345",
+            "--secret",
+            "0123456789abcdef0123456789abcdef",
+            "--user",
+            "u",
+            "--admin",
+            "--v1",
+        ])
         .output()
         .unwrap();
     let ks = String::from_utf8(out.stdout).unwrap();
-    let parsed = upgate_proto::kaltura::ks::verify(ks.trim(), &["0123456789abcdef0123456789abcdef"]).unwrap();
-    assert_eq!((parsed.version, parsed.session_type, parsed.user.as_str()), (1, 2, "u"));
+    let parsed =
+        upgate_proto::kaltura::ks::verify(ks.trim(), &["0123456789abcdef0123456789abcdef"])
+            .unwrap();
+    assert_eq!(
+        (parsed.version, parsed.session_type, parsed.user.as_str()),
+        (1, 2, "u")
+    );
 }

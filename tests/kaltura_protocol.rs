@@ -591,7 +591,12 @@ async fn resume_window_and_paging() {
     let b = "b0undary";
     let mut ids = Vec::new();
     for i in 0..5 {
-        let (_, body, _) = get(&format!("{}/api_v3/service/uploadtoken/action/add?ks={}&uploadToken:fileName=f{i}", g.base, urlencode(&alice))).await;
+        let (_, body, _) = get(&format!(
+            "{}/api_v3/service/uploadtoken/action/add?ks={}&uploadToken:fileName=f{i}",
+            g.base,
+            urlencode(&alice)
+        ))
+        .await;
         ids.push(between(&body, "<id>", "</id>").unwrap().to_owned());
     }
     let page = |size: u32, index: u32| {
@@ -599,16 +604,43 @@ async fn resume_window_and_paging() {
     };
     let (_, body, _) = get(&page(2, 3)).await;
     assert_eq!(between(&body, "<totalCount>", "</totalCount>"), Some("5"));
-    assert_eq!(body.matches("<objectType>KalturaUploadToken</objectType>").count(), 1, "{body}");
+    assert_eq!(
+        body.matches("<objectType>KalturaUploadToken</objectType>")
+            .count(),
+        1,
+        "{body}"
+    );
     let (_, body, _) = get(&format!("{}&filter:fileNameEqual=f3", page(30, 1))).await;
     assert_eq!(between(&body, "<totalCount>", "</totalCount>"), Some("1"));
     // A PARTIAL token idle past the resume window can no longer be resumed.
-    let first = multipart(b, &[("ks", None, alice.as_bytes()), ("uploadTokenId", None, ids[0].as_bytes()), ("finalChunk", None, b"0"), ("fileData", Some("a"), b"abc")]);
+    let first = multipart(
+        b,
+        &[
+            ("ks", None, alice.as_bytes()),
+            ("uploadTokenId", None, ids[0].as_bytes()),
+            ("finalChunk", None, b"0"),
+            ("fileData", Some("a"), b"abc"),
+        ],
+    );
     assert_eq!(code(&post_multipart(&g, "upload", b, first).await), None);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let more = multipart(b, &[("ks", None, alice.as_bytes()), ("uploadTokenId", None, ids[0].as_bytes()), ("resume", None, b"1"), ("fileData", Some("a"), b"def")]);
+    let more = multipart(
+        b,
+        &[
+            ("ks", None, alice.as_bytes()),
+            ("uploadTokenId", None, ids[0].as_bytes()),
+            ("resume", None, b"1"),
+            ("fileData", Some("a"), b"def"),
+        ],
+    );
     let body = post_multipart(&g, "upload", b, more).await;
-    assert_eq!(code(&body).as_deref(), Some("UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED"));
-    assert!(body.contains("Max resume time of 1 seconds reached"), "{body}");
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("UPLOAD_PASSED_MAX_RESUME_TIME_ALLOWED")
+    );
+    assert!(
+        body.contains("Max resume time of 1 seconds reached"),
+        "{body}"
+    );
     g.shutdown().await;
 }

@@ -47,7 +47,11 @@ impl Gateway {
     }
 
     /// With a custom Kaltura resume window (seconds).
-    pub async fn start_full(core: CoreConfig, body_timeout: Duration, max_resume_secs: i64) -> Self {
+    pub async fn start_full(
+        core: CoreConfig,
+        body_timeout: Duration,
+        max_resume_secs: i64,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
         let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
