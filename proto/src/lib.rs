@@ -8,6 +8,7 @@
 //! - [`content_range`]: `Content-Range: bytes a-b/total` (ranged PUT) and `Range: bytes=`.
 //! - [`tus`]: tus 1.0 numeric headers, `Upload-Concat`, `Tus-Resumable`.
 //! - [`metadata`]: `Upload-Metadata` (comma-separated `key base64value` pairs).
+//! - [`multipart`]: streaming, zero-copy `multipart/form-data` parser.
 //! - [`checksum`]: `Upload-Checksum` (`algo base64digest`).
 //! - [`kaltura`]: Kaltura API v3: KS v1/v2 codec, parameters, answer serializers, errors.
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
@@ -15,6 +16,7 @@
 pub mod checksum;
 pub mod content_range;
 pub mod metadata;
+pub mod multipart;
 pub mod size;
 pub mod tus;
 

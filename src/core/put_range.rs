@@ -83,6 +83,7 @@ impl UploadService {
             self.verify_stored(id, start, end, body, true).await?;
             return Ok(rec);
         }
+        let rec = self.await_prefix(id, start, rec).await?;
         if start <= rec.offset {
             let req = LeaseRequest {
                 holder: new_id(),
@@ -131,6 +132,31 @@ impl UploadService {
         }
         self.stage_range(id, start, end, limit, body).await?;
         self.settle(id).await
+    }
+
+    /// Parallel chunks usually arrive just ahead of the one being written. While the
+    /// offset keeps moving towards `start` (at most `NEAR` bytes away), wait for it: the
+    /// chunk is then appended in place instead of being staged and copied later. When
+    /// the offset stops moving for `PATIENCE` (an earlier chunk is late or lost), the
+    /// chunk is staged as before.
+    async fn await_prefix(
+        &self,
+        id: &str,
+        start: u64,
+        mut rec: UploadRecord,
+    ) -> Result<UploadRecord> {
+        const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+        const NEAR: u64 = 64 << 20;
+        let mut last_move = tokio::time::Instant::now();
+        while start > rec.offset && start - rec.offset <= NEAR && last_move.elapsed() < PATIENCE {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            let now = self.load(id).await?;
+            if now.offset != rec.offset {
+                last_move = tokio::time::Instant::now();
+            }
+            rec = now;
+        }
+        Ok(rec)
     }
 
     /// Streams a chunk into its own staging place and records it.

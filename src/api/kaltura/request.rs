@@ -2,7 +2,8 @@
 //! urlencoded form, or multipart fields — a `json` field replaces the others), then
 //! query string, then path pairs, later sources winning. File parts are not read here:
 //! the first one is left open in a [`Files`] cursor so its bytes stream straight to
-//! storage when the action that consumes it runs. Fields after a file part are not
+//! storage when the action that consumes it runs (zero-copy: the parser hands out
+//! slices of the received frames). Fields after a file part are not
 //! seen (every official client sends them before the file).
 
 use std::time::Duration;
@@ -14,7 +15,12 @@ use hyper::body::Incoming;
 use upgate_proto::kaltura::ks::parse_query;
 use upgate_proto::kaltura::params::Params;
 
+use std::collections::VecDeque;
+
+use upgate_proto::multipart::{self, Event, Parser};
+
 use crate::core::body::{BodyError, ChunkBody};
+use crate::server::HyperBody;
 
 /// Largest non-file body (JSON or form) accepted.
 pub const MAX_FORM_BODY: usize = 1 << 20;
@@ -28,11 +34,62 @@ pub enum ReadError {
     Malformed(String),
 }
 
+/// A multipart body being parsed: events from [`upgate_proto::multipart::Parser`] fed
+/// by the request body (per-frame read timeout), one chunk at a time.
+struct Multipart {
+    parser: Parser,
+    body: HyperBody,
+    events: VecDeque<Event>,
+    eof: bool,
+}
+
+impl Multipart {
+    async fn next_event(&mut self) -> Result<Option<Event>, BodyError> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Ok(Some(e));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            match self.body.next_chunk().await? {
+                Some(chunk) => {
+                    let mut out = Vec::new();
+                    self.parser
+                        .feed(chunk, &mut out)
+                        .map_err(|e| BodyError::Disconnected(e.to_string()))?;
+                    self.events.extend(out);
+                }
+                None => {
+                    self.eof = true;
+                    self.parser
+                        .finish()
+                        .map_err(|e| BodyError::Disconnected(e.to_string()))?;
+                }
+            }
+        }
+    }
+
+    /// Skips to the start of the next file part; returns its (name, filename).
+    async fn next_file(&mut self) -> Option<(String, String)> {
+        loop {
+            match self.next_event().await {
+                Ok(Some(Event::Part {
+                    name,
+                    filename: Some(f),
+                })) => return Some((name, f)),
+                Ok(Some(_)) => continue, // data of a skipped part, stray fields
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// File parts of a multipart request, consumed in order.
 pub struct Files {
-    mp: Option<multer::Multipart<'static>>,
-    pending: Option<multer::Field<'static>>,
-    timeout: Duration,
+    mp: Option<Multipart>,
+    /// The file part that has started and waits for its consumer: (field, file name).
+    pending: Option<(String, String)>,
 }
 
 impl Files {
@@ -40,77 +97,67 @@ impl Files {
         Self {
             mp: None,
             pending: None,
-            timeout: Duration::from_secs(60),
         }
     }
 
     /// Name of the next file part, if any is waiting.
     pub fn next_name(&self) -> Option<&str> {
-        self.pending.as_ref().and_then(|f| f.name())
+        self.pending.as_ref().map(|(n, _)| n.as_str())
     }
 
-    /// Takes the file part named `name` if it is the next one. A part that is not a
-    /// file (no `filename=`) under that name counts as a failed upload (`Some(Err)`).
+    /// Takes the file part named `name` if it is the next one.
     pub async fn take(&mut self, name: &str) -> Option<Result<FilePart, String>> {
-        if self.pending.as_ref().and_then(|f| f.name()) != Some(name) {
+        if self.next_name() != Some(name) {
             return None;
         }
-        let field = self.pending.take()?;
-        let file_name = field.file_name().map(basename);
-        // Prepare the following file part for a later sub-request.
-        let mp = self.mp.take();
-        Some(match file_name {
-            None => Err("not a file part".into()),
-            Some(file_name) => Ok(FilePart {
-                field,
-                file_name,
-                timeout: self.timeout,
-                rest: mp,
-                peeked: None,
-            }),
-        })
+        let (_, file_name) = self.pending.take()?;
+        let mp = self.mp.take()?;
+        Some(Ok(FilePart {
+            mp: Some(mp),
+            file_name: basename(&file_name),
+            done: false,
+            peeked: None,
+        }))
     }
 
     /// After a part was consumed, moves to the next file part (multi-request).
-    pub async fn resume(&mut self, part: FilePart) {
-        let Some(mut mp) = part.rest else { return };
-        drop(part.field);
-        loop {
-            match tokio::time::timeout(self.timeout, mp.next_field()).await {
-                Ok(Ok(Some(f))) if f.file_name().is_some() => {
-                    self.pending = Some(f);
-                    self.mp = Some(mp);
-                    return;
+    pub async fn resume(&mut self, mut part: FilePart) {
+        let Some(mut mp) = part.mp.take() else { return };
+        if !part.done {
+            // Skip what the action did not read of its part.
+            loop {
+                match mp.next_event().await {
+                    Ok(Some(Event::PartEnd)) => break,
+                    Ok(Some(_)) => continue,
+                    _ => return,
                 }
-                Ok(Ok(Some(f))) => drop(f), // a stray text field after a file: ignored
-                _ => return,
             }
         }
+        self.pending = mp.next_file().await;
+        self.mp = Some(mp);
     }
 
     /// Reads and discards a file part nobody consumed (an error answered before the
     /// upload), up to 8 MiB or 2 s, so the client sees the answer instead of a reset.
     pub async fn drain(&mut self) {
-        let Some(mut field) = self.pending.take() else {
-            return;
-        };
+        let Some(mut mp) = self.mp.take() else { return };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         let mut seen = 0usize;
         while seen < 8 << 20 {
-            match tokio::time::timeout_at(deadline, field.chunk()).await {
-                Ok(Ok(Some(b))) => seen += b.len(),
+            match tokio::time::timeout_at(deadline, mp.next_event()).await {
+                Ok(Ok(Some(Event::Data(b)))) => seen += b.len(),
+                Ok(Ok(Some(_))) => {}
                 _ => return,
             }
         }
     }
 }
 
-/// One uploaded file part, read as a [`ChunkBody`] with the body read timeout.
+/// One uploaded file part, read as a [`ChunkBody`]: its data events until the part ends.
 pub struct FilePart {
-    field: multer::Field<'static>,
+    mp: Option<Multipart>,
     pub file_name: String,
-    timeout: Duration,
-    rest: Option<multer::Multipart<'static>>,
+    done: bool,
     peeked: Option<Option<Bytes>>,
 }
 
@@ -125,15 +172,30 @@ impl FilePart {
     }
 
     async fn read(&mut self) -> Result<Option<Bytes>, BodyError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(mp) = self.mp.as_mut() else {
+            return Ok(None);
+        };
         loop {
-            match tokio::time::timeout(self.timeout, self.field.chunk()).await {
-                Err(_) => return Err(BodyError::Timeout),
-                Ok(Err(e)) => {
-                    tracing::info!(error = %e, "multipart file part ended early");
-                    return Err(BodyError::Disconnected(e.to_string()));
+            match mp.next_event().await {
+                Ok(Some(Event::Data(b))) if b.is_empty() => continue,
+                Ok(Some(Event::Data(b))) => return Ok(Some(b)),
+                Ok(Some(Event::PartEnd)) => {
+                    self.done = true;
+                    return Ok(None);
                 }
-                Ok(Ok(Some(b))) if b.is_empty() => continue,
-                Ok(Ok(other)) => return Ok(other),
+                Ok(Some(_)) | Ok(None) => {
+                    self.done = true;
+                    return Err(BodyError::Disconnected(
+                        "file part ended without its delimiter".into(),
+                    ));
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "multipart file part ended early");
+                    return Err(e);
+                }
             }
         }
     }
@@ -169,35 +231,58 @@ pub async fn read_params(
     let lower = ctype.to_ascii_lowercase();
     let mut params = Params::new();
     let mut files = Files::none();
-    files.timeout = timeout;
     if lower.starts_with("multipart/form-data") {
-        let boundary =
-            multer::parse_boundary(&ctype).map_err(|e| ReadError::Malformed(e.to_string()))?;
-        // No multer size limit: it would apply to file parts too. Text fields are
-        // capped while they are read (`read_text_field`).
-        let stream = body.into_data_stream();
-        let mut mp = multer::Multipart::new(stream, boundary);
+        let b = multipart::boundary(&ctype)
+            .ok_or_else(|| ReadError::Malformed("no multipart boundary".into()))?;
+        let mut mp = Multipart {
+            parser: Parser::new(&b),
+            body: HyperBody::new(body, timeout),
+            events: VecDeque::new(),
+            eof: false,
+        };
         let mut json_field: Option<String> = None;
         let mut fields = Params::new();
+        let mut current: Option<(String, Vec<u8>)> = None;
         loop {
-            let next = tokio::time::timeout(timeout, mp.next_field())
+            let ev = mp
+                .next_event()
                 .await
-                .map_err(|_| ReadError::Malformed("multipart body timed out".into()))?
                 .map_err(|e| ReadError::Malformed(e.to_string()))?;
-            let Some(field) = next else { break };
-            if field.file_name().is_some() {
-                files.pending = Some(field);
-                files.mp = Some(mp);
-                break;
-            }
-            let name = field.name().unwrap_or("").to_owned();
-            let text = read_text_field(field, timeout).await?;
-            if name == "json" {
-                json_field = Some(text);
-            } else if !fields.insert_flat(&name, &text) {
-                return Err(ReadError::Malformed(
-                    "too many or too deeply nested parameters".into(),
-                ));
+            match ev {
+                None | Some(Event::End) => break,
+                Some(Event::Part {
+                    filename: Some(f),
+                    name,
+                }) => {
+                    files.pending = Some((name, f));
+                    files.mp = Some(mp);
+                    break;
+                }
+                Some(Event::Part {
+                    name,
+                    filename: None,
+                }) => current = Some((name, Vec::new())),
+                Some(Event::Data(d)) => {
+                    if let Some((_, buf)) = current.as_mut() {
+                        if (buf.len() + d.len()) as u64 > MAX_FIELD {
+                            return Err(ReadError::Malformed("multipart field too large".into()));
+                        }
+                        buf.extend_from_slice(&d);
+                    }
+                }
+                Some(Event::PartEnd) => {
+                    let Some((name, buf)) = current.take() else {
+                        continue;
+                    };
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if name == "json" {
+                        json_field = Some(text);
+                    } else if !fields.insert_flat(&name, &text) {
+                        return Err(ReadError::Malformed(
+                            "too many or too deeply nested parameters".into(),
+                        ));
+                    }
+                }
             }
         }
         match json_field {
@@ -230,27 +315,6 @@ pub async fn read_params(
     insert_pairs(&mut pp, path_pairs)?;
     params.merge(pp);
     Ok((params, files))
-}
-
-/// A text field, at most `MAX_FIELD` bytes.
-async fn read_text_field(
-    mut field: multer::Field<'static>,
-    timeout: Duration,
-) -> Result<String, ReadError> {
-    let mut buf = Vec::new();
-    loop {
-        let chunk = tokio::time::timeout(timeout, field.chunk())
-            .await
-            .map_err(|_| ReadError::Malformed("multipart field timed out".into()))?
-            .map_err(|e| ReadError::Malformed(e.to_string()))?;
-        match chunk {
-            None => return Ok(String::from_utf8_lossy(&buf).into_owned()),
-            Some(b) if (buf.len() + b.len()) as u64 > MAX_FIELD => {
-                return Err(ReadError::Malformed("multipart field too large".into()))
-            }
-            Some(b) => buf.extend_from_slice(&b),
-        }
-    }
 }
 
 fn insert_pairs(p: &mut Params, pairs: Vec<(String, String)>) -> Result<(), ReadError> {
