@@ -9,11 +9,11 @@ use bytes::Buf;
 use upgate_proto::checksum::Checksum;
 
 use super::body::{ChunkBody, HashPipe};
-use super::record::{new_id, Status, UploadRecord};
+use super::record::{Status, UploadRecord};
 use super::writers::Active;
 use super::{Error, Result, UploadService};
 use crate::blob::{BlobWriter, ByteStream};
-use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest, Update};
+use crate::state::{Acquire, Commit, CommitOutcome, Lease, Update};
 
 /// A tus PATCH as the core sees it.
 #[derive(Debug, Clone, Default)]
@@ -152,11 +152,7 @@ impl UploadService {
         id: &str,
         expected: Option<u64>,
     ) -> Result<(Lease, UploadRecord)> {
-        let req = LeaseRequest {
-            holder: new_id(),
-            expected_offset: expected,
-            ttl: self.cfg.lease_ttl,
-        };
+        let req = self.lease_request(expected);
         let mut stopping = false;
         for _ in 0..1000 {
             match self.state.acquire(id, &req).await? {

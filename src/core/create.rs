@@ -3,7 +3,7 @@
 
 use super::record::{new_id, now_secs, ConcatRole, Owner, Status, UploadRecord};
 use super::{Error, Result, UploadService};
-use crate::state::{Acquire, Commit, CommitOutcome, LeaseRequest, StateError};
+use crate::state::{Acquire, Commit, CommitOutcome, StateError};
 
 /// What a client asks for when creating an upload.
 #[derive(Debug, Clone, Default)]
@@ -122,11 +122,7 @@ impl UploadService {
                 self.finish_unleased(&p.id).await?;
             }
         }
-        let req = LeaseRequest {
-            holder: new_id(),
-            expected_offset: Some(0),
-            ttl: self.cfg.lease_ttl,
-        };
+        let req = self.lease_request(Some(0));
         let (lease, rec) = match self.state.acquire(&rec.id, &req).await? {
             Acquire::Granted(l, r) => (l, *r),
             _ => return Err(Error::Internal("fresh final upload not leasable".into())),

@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use super::record::{new_id, Status, UploadRecord};
+use super::record::{Status, UploadRecord};
 use super::{Error, Result, UploadService};
 use crate::blob::BlobWriter;
-use crate::state::{Acquire, Commit, Lease, LeaseRequest};
+use crate::state::{Acquire, Commit, Lease};
 
 /// True when a staged range starts at or before the offset (it can be merged or dropped).
 pub(crate) fn drainable(rec: &UploadRecord) -> bool {
@@ -92,11 +92,7 @@ impl UploadService {
             if !drainable(&rec) && !filled {
                 return Ok(rec);
             }
-            let req = LeaseRequest {
-                holder: new_id(),
-                expected_offset: None,
-                ttl: self.cfg.lease_ttl,
-            };
+            let req = self.lease_request(None);
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
                     let out = self.drain(&lease, *rec, None).await;

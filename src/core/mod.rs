@@ -143,6 +143,15 @@ impl UploadService {
         Ok(self.state.doc_get(kind, id).await?.is_some())
     }
 
+    /// A lease request for one operation of this process.
+    pub(crate) fn lease_request(&self, expected_offset: Option<u64>) -> crate::state::LeaseRequest {
+        crate::state::LeaseRequest {
+            holder: record::new_id(),
+            expected_offset,
+            ttl: self.cfg.lease_ttl,
+        }
+    }
+
     /// The largest length an upload may reach.
     pub(crate) fn limit_of(&self, rec: &UploadRecord) -> u64 {
         rec.length.unwrap_or(self.cfg.max_upload_size)

@@ -9,9 +9,9 @@ use upgate_proto::content_range::ContentRange;
 
 use super::append::{Overrun, WriteOpts};
 use super::body::ChunkBody;
-use super::record::{new_id, StagedRange, Status, UploadRecord};
+use super::record::{StagedRange, Status, UploadRecord};
 use super::{Error, Result, UploadService};
-use crate::state::{Acquire, LeaseRequest, Update};
+use crate::state::{Acquire, Update};
 
 impl UploadService {
     /// Stores one ranged chunk (or answers a status query) and returns the record.
@@ -85,11 +85,7 @@ impl UploadService {
         }
         let rec = self.await_prefix(id, start, rec).await?;
         if start <= rec.offset {
-            let req = LeaseRequest {
-                holder: new_id(),
-                expected_offset: None,
-                ttl: self.cfg.lease_ttl,
-            };
+            let req = self.lease_request(None);
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
                     let rec = *rec;

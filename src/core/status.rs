@@ -1,9 +1,9 @@
 //! Reading an upload's state for HEAD / status queries, and finalization: turning a
 //! filled upload into its final object exactly once.
 
-use super::record::{new_id, Status, UploadRecord};
+use super::record::{Status, UploadRecord};
 use super::{Error, Result, UploadService};
-use crate::state::{Acquire, Commit, CommitOutcome, Lease, LeaseRequest};
+use crate::state::{Acquire, Commit, CommitOutcome, Lease};
 
 impl UploadService {
     /// The current record, settled: a client asks for the offset when it resumes, and
@@ -67,11 +67,7 @@ impl UploadService {
     /// Finalizes a filled upload, taking the lease for it; when someone else holds the
     /// lease they will finalize, and the current record is returned.
     pub(crate) async fn finish_unleased(&self, id: &str) -> Result<UploadRecord> {
-        let req = LeaseRequest {
-            holder: new_id(),
-            expected_offset: None,
-            ttl: self.cfg.lease_ttl,
-        };
+        let req = self.lease_request(None);
         match self.state.acquire(id, &req).await? {
             Acquire::Granted(lease, rec) => {
                 let out = self.finish(&lease, *rec).await;

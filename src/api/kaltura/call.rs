@@ -152,6 +152,26 @@ impl Call<'_> {
     }
 }
 
+/// One page of `items` as a `KalturaFilterPager` asks (`pageSize` default 30, clamped
+/// to 0…500; `pageIndex` from 1), and the total count.
+pub fn page<T>(items: Vec<T>, pager: Option<&Params>) -> (Vec<T>, usize) {
+    let size = pager
+        .and_then(|p| p.str("pageSize"))
+        .map_or(30, to_int)
+        .clamp(0, 500) as usize;
+    let index = pager
+        .and_then(|p| p.str("pageIndex"))
+        .map_or(1, to_int)
+        .max(1) as usize;
+    let total = items.len();
+    let page = items
+        .into_iter()
+        .skip((index - 1).saturating_mul(size))
+        .take(size)
+        .collect();
+    (page, total)
+}
+
 /// A user KS may only touch its own objects (`INVALID_KS "" -4`), an admin KS any of
 /// its partner's.
 pub fn check_owner(ks: &Ks, partner: i64, user: &str) -> Result<(), ApiError> {

@@ -5,7 +5,7 @@
 use upgate_proto::kaltura::params::{to_int, Params};
 use upgate_proto::kaltura::value::Value;
 
-use crate::api::kaltura::call::Call;
+use crate::api::kaltura::call::{page, Call};
 use crate::api::kaltura::error::{from_core, KResult};
 use crate::api::kaltura::objects::{entry, entry_status, list};
 use crate::core::entry::MediaEntry;
@@ -41,21 +41,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     if f.str("orderBy") == Some("-createdAt") {
         hits.reverse();
     }
-    let pager = c.obj("pager");
-    let size = pager
-        .and_then(|p| p.str("pageSize"))
-        .map_or(30, to_int)
-        .clamp(0, 500) as usize;
-    let index = pager
-        .and_then(|p| p.str("pageIndex"))
-        .map_or(1, to_int)
-        .max(1) as usize;
-    let total = hits.len();
-    let page = hits
-        .iter()
-        .skip((index - 1) * size)
-        .take(size)
-        .map(|e| entry(e, c.base_url))
-        .collect();
-    Ok(list("KalturaMediaListResponse", page, total))
+    let (page, total) = page(hits, c.obj("pager"));
+    let objects = page.iter().map(|e| entry(e, c.base_url)).collect();
+    Ok(list("KalturaMediaListResponse", objects, total))
 }

@@ -4,7 +4,7 @@
 use upgate_proto::kaltura::params::{to_float, to_int, Params};
 use upgate_proto::kaltura::value::Value;
 
-use crate::api::kaltura::call::Call;
+use crate::api::kaltura::call::{page, Call};
 use crate::api::kaltura::error::{from_core, KResult};
 use crate::api::kaltura::objects::{attr, list, token, token_status, updated_at};
 use crate::core::UploadRecord;
@@ -71,21 +71,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         Some("+createdAt") => hits.sort_by_key(|r| r.created_at),
         _ => {}
     }
-    let pager = c.obj("pager");
-    let size = pager
-        .and_then(|p| p.str("pageSize"))
-        .map_or(30, to_int)
-        .clamp(0, 500) as usize;
-    let index = pager
-        .and_then(|p| p.str("pageIndex"))
-        .map_or(1, to_int)
-        .max(1) as usize;
-    let total = hits.len();
-    let page: Vec<Value> = hits
-        .iter()
-        .skip((index - 1) * size)
-        .take(size)
-        .map(token)
-        .collect();
-    Ok(list("KalturaUploadTokenListResponse", page, total))
+    let (page, total) = page(hits, c.obj("pager"));
+    let objects = page.iter().map(token).collect();
+    Ok(list("KalturaUploadTokenListResponse", objects, total))
 }
