@@ -27,6 +27,65 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a Kaltura session (KS) signed with a partner's admin secret.
     Ks(KsArgs),
+    /// Upload files or directories; re-running the same command resumes.
+    Push(PushArgs),
+}
+
+/// Flags of `upgate push`.
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    /// Files and directories (recursively) to upload.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Gateway base URL.
+    #[arg(long, env = "UPGATE_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// A Kaltura session to authenticate with.
+    #[arg(long, env = "UPGATE_KS")]
+    pub ks: Option<String>,
+    /// Partner id, to start a session with --secret and --user.
+    #[arg(long)]
+    pub partner_id: Option<i64>,
+    /// Partner secret (user or admin) for starting a session.
+    #[arg(long, env = "UPGATE_SECRET")]
+    pub secret: Option<String>,
+    /// User id of the session.
+    #[arg(long, default_value = "")]
+    pub user: String,
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value = "files")]
+    pub protocol: crate::client::Protocol,
+    /// Bytes per request. 8 MiB: large enough for full speed, small enough that a
+    /// drop costs little.
+    #[arg(long, default_value = "8MiB", value_parser = size)]
+    pub chunk_size: u64,
+    /// Chunks in flight per file (1: sequential PATCH with per-chunk checksums).
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    /// Files uploaded at once when pushing a directory.
+    #[arg(long, default_value_t = 2)]
+    pub files_parallel: usize,
+    /// Checksum algorithm for per-chunk checks (the whole file is always verified with SHA-256).
+    #[arg(long, value_parser = ["sha256"])]
+    pub checksum: Option<String>,
+    /// Kaltura: make a media entry of each uploaded file.
+    #[arg(long)]
+    pub create_entry: bool,
+    /// Name of the media entry (default: the file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print machine-readable results (JSON) on stdout instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+    /// Where resume state is kept (default: $XDG_STATE_HOME/upgate or ~/.local/state/upgate).
+    #[arg(long, env = "UPGATE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Limit the upload rate (bytes per second, e.g. 1MiB); 0 = no limit.
+    #[arg(long, default_value = "0", value_parser = size)]
+    pub limit_rate: u64,
+    /// Attempts per request before giving up (backoff up to 30 s between them).
+    #[arg(long, default_value_t = 20)]
+    pub retries: u32,
 }
 
 /// Flags of `upgate ks`.

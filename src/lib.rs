@@ -8,12 +8,16 @@
 //! - [`auth`]: partners, their secrets, and KS checks.
 //! - [`core`]: protocol-neutral upload logic ([`core::UploadService`]) and `core::Error`.
 //! - [`state`]: trait `StateStore` (offsets, leases, staged ranges); redb embedded default.
+//! - [`cli`]: client-side commands (`upgate push`).
+//! - [`client`]: the resumable upload client behind `upgate push` and the load tester.
 //! - [`blob`]: trait `Assembler` (file data); local directory default.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod blob;
+pub mod cli;
+pub mod client;
 pub mod config;
 pub mod core;
 pub mod server;

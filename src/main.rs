@@ -41,6 +41,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Push(args) => std::process::ExitCode::from(upgate::cli::push::run(args).await),
         Command::Ks(args) => {
             let fields = upgate_proto::kaltura::ks::KsFields {
                 partner_id: args.partner_id,

@@ -126,9 +126,13 @@ pub struct ChildGateway {
 
 impl ChildGateway {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_upgate"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_upgate"));
+        cmd.arg("serve");
+        if !extra.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        let mut child = cmd
+            .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
             .env("UPGATE_LOG", "warn")

@@ -14,7 +14,7 @@ use upgate_proto::ParseError;
 pub enum Endpoint {
     Options,
     Create(Create),
-    Head { id: String },
+    Head { id: String, want_digest: bool },
     Patch(Patch),
     Put { id: String, range: ContentRange },
     Get { id: String, range: Option<String> },
@@ -122,7 +122,9 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
         Method::OPTIONS => Ok(Endpoint::Options),
         Method::HEAD => {
             tus_version(h)?;
-            Ok(Endpoint::Head { id })
+            let want_digest = header(h, "want-digest")?
+                .is_some_and(|v| v.to_ascii_lowercase().contains("sha-256"));
+            Ok(Endpoint::Head { id, want_digest })
         }
         Method::PATCH => {
             tus_version(h)?;

@@ -1,4 +1,5 @@
-//! `HEAD /files/{id}`: the upload's offset, length, metadata and expiry.
+//! `HEAD /files/{id}`: the upload's offset, length, metadata and expiry; with
+//! `Want-Digest: sha-256` on a completed upload, its `Digest` (RFC 3230).
 
 use http::HeaderValue;
 
@@ -7,14 +8,31 @@ use super::{state_headers, FilesApi};
 use crate::core::ConcatRole;
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, id: &str) -> Resp {
+pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Resp {
     let rec = match api.service.status(id).await {
         Ok(r) => r,
         Err(e) => return core_error(&e),
     };
+    let digest = match want_digest && rec.status == crate::core::Status::Complete {
+        true => match api.service.sha256(id).await {
+            Ok(d) => Some(d),
+            Err(e) => return core_error(&e),
+        },
+        false => None,
+    };
     let mut r = hyper::Response::new(empty());
     let h = r.headers_mut();
     state_headers(h, &rec);
+    if let Some(d) = digest {
+        use base64::Engine;
+        let v = format!(
+            "sha-256={}",
+            base64::engine::general_purpose::STANDARD.encode(d)
+        );
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert("digest", v);
+        }
+    }
     h.insert(
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),

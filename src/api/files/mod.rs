@@ -46,10 +46,10 @@ pub struct FilesApi {
 
 const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
 Upload-Expires, Location, Range, Content-Range, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, \
-Tus-Checksum-Algorithm";
+Tus-Checksum-Algorithm, Digest";
 const ALLOW_HEADERS: &str = "Authorization, Origin, X-Requested-With, X-Request-ID, X-HTTP-Method-Override, \
 Content-Type, Content-Range, Upload-Length, Upload-Offset, Tus-Resumable, Upload-Metadata, Upload-Defer-Length, \
-Upload-Concat, Upload-Checksum";
+Upload-Concat, Upload-Checksum, Want-Digest";
 const ALLOW_METHODS: &str = "POST, GET, HEAD, PATCH, PUT, DELETE, OPTIONS";
 
 impl FilesApi {
@@ -75,7 +75,7 @@ impl FilesApi {
         match ep {
             Endpoint::Options => options::handle(self),
             Endpoint::Create(c) => create::handle(self, c, body).await,
-            Endpoint::Head { id } => head::handle(self, &id).await,
+            Endpoint::Head { id, want_digest } => head::handle(self, &id, want_digest).await,
             Endpoint::Patch(p) => patch::handle(self, p, body).await,
             Endpoint::Put { id, range } => put::handle(self, id, range, body).await,
             Endpoint::Get { id, range } => get::handle(self, &id, range.as_deref()).await,

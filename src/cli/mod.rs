@@ -1,0 +1,3 @@
+//! Client-side commands of the `upgate` binary (the server lives in `app`).
+
+pub mod push;

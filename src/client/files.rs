@@ -1,0 +1,368 @@
+//! Native protocol: tus creation, then either sequential `PATCH` (with per-chunk
+//! `Upload-Checksum: sha256`) or parallel ranged `PUT`s. After any failure the client
+//! asks the server for its offset and continues from there, so no acknowledged byte is
+//! sent twice. The whole file is verified with `Want-Digest: sha-256`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use base64::Engine;
+use sha2::Digest;
+
+use super::http::{self, retrying, step_for, Pacer, Step};
+use super::resume::{ResumeStore, Saved};
+use super::source::Source;
+use super::{empty_result, ClientError, Progress, PushOptions, PushResult};
+
+type Failure = (ClientError, Option<PushResult>);
+
+struct Ctx<'a> {
+    opts: &'a PushOptions,
+    http: reqwest::Client,
+    progress: Arc<dyn Progress>,
+    pacer: Arc<Pacer>,
+    sent: Arc<AtomicU64>,
+    src: Source,
+}
+
+fn auth_header(opts: &PushOptions) -> Option<String> {
+    match &opts.auth {
+        super::Auth::Ks(ks) => Some(format!("Bearer {ks}")),
+        _ => None,
+    }
+}
+
+impl Ctx<'_> {
+    fn req(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let r = self
+            .http
+            .request(method, url)
+            .header("Tus-Resumable", "1.0.0");
+        match auth_header(self.opts) {
+            Some(a) => r.header("Authorization", a),
+            None => r,
+        }
+    }
+
+    /// The server's offset, or `None` when the upload is gone.
+    async fn offset(&self, url: &str) -> Result<Option<u64>, ClientError> {
+        retrying(&self.opts.retry, &*self.progress, |_| async {
+            match self.req(reqwest::Method::HEAD, url).send().await {
+                Err(e) => Step::Retry {
+                    why: http::network(url, &e).to_string(),
+                    after: None,
+                },
+                Ok(r) if r.status().as_u16() == 200 => {
+                    let off = r
+                        .headers()
+                        .get("upload-offset")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok());
+                    match off {
+                        Some(o) => Step::Done(Some(o)),
+                        None => Step::Fail(ClientError::Protocol(
+                            "HEAD answer without Upload-Offset".into(),
+                        )),
+                    }
+                }
+                Ok(r) if matches!(r.status().as_u16(), 404 | 410) => Step::Done(None),
+                Ok(r) => step_for(r).await,
+            }
+        })
+        .await
+    }
+
+    async fn create(&self) -> Result<String, ClientError> {
+        let url = format!("{}/files/", self.opts.url.trim_end_matches('/'));
+        let meta = format!(
+            "filename {}",
+            base64::engine::general_purpose::STANDARD.encode(self.src.name())
+        );
+        retrying(&self.opts.retry, &*self.progress, |_| async {
+            let r = self
+                .req(reqwest::Method::POST, &url)
+                .header("Upload-Length", self.src.size.to_string())
+                .header("Upload-Metadata", meta.clone())
+                .send()
+                .await;
+            match r {
+                Err(e) => Step::Retry {
+                    why: http::network(&url, &e).to_string(),
+                    after: None,
+                },
+                Ok(r) if r.status().as_u16() == 201 => {
+                    match r.headers().get("location").and_then(|v| v.to_str().ok()) {
+                        Some(loc) if loc.starts_with("http") => Step::Done(loc.to_owned()),
+                        Some(loc) => {
+                            Step::Done(format!("{}{loc}", self.opts.url.trim_end_matches('/')))
+                        }
+                        None => Step::Fail(ClientError::Protocol(
+                            "creation answer without Location".into(),
+                        )),
+                    }
+                }
+                Ok(r) => step_for(r).await,
+            }
+        })
+        .await
+    }
+
+    /// Sequential PATCHes from `offset` to the end.
+    async fn patch_all(&self, url: &str, mut offset: u64) -> Result<(), ClientError> {
+        let size = self.src.size;
+        while offset < size {
+            let len = self.opts.chunk_size.min(size - offset);
+            let data = self.src.read(offset, len).await?;
+            let sum = self.opts.checksum.then(|| {
+                format!(
+                    "sha256 {}",
+                    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&data))
+                )
+            });
+            let start = offset;
+            let next = retrying(&self.opts.retry, &*self.progress, |attempt| {
+                let data = data.clone();
+                let sum = sum.clone();
+                async move {
+                    // After a failure the server may hold part of the chunk: ask first.
+                    let at = if attempt > 1 {
+                        match self.offset(url).await {
+                            Ok(Some(o)) => o,
+                            Ok(None) => {
+                                return Step::Fail(ClientError::Protocol(
+                                    "the upload is gone from the server".into(),
+                                ))
+                            }
+                            Err(e) => return Step::Fail(e),
+                        }
+                    } else {
+                        start
+                    };
+                    if at >= start + data.len() as u64 || at < start {
+                        return Step::Done(at); // moved on (or back): continue from the server's offset
+                    }
+                    let body = data.slice((at - start) as usize..);
+                    let mut rb = self
+                        .req(reqwest::Method::PATCH, url)
+                        .header("Upload-Offset", at.to_string())
+                        .header("Content-Type", "application/offset+octet-stream")
+                        .header("Content-Length", body.len().to_string())
+                        .timeout(http::timeout_for(body.len() as u64));
+                    if at == start {
+                        if let Some(s) = &sum {
+                            rb = rb.header("Upload-Checksum", s.clone());
+                        }
+                    }
+                    let rb = rb.body(http::body(
+                        body,
+                        self.progress.clone(),
+                        self.pacer.clone(),
+                        self.sent.clone(),
+                    ));
+                    match rb.send().await {
+                        Err(e) => Step::Retry {
+                            why: http::network(url, &e).to_string(),
+                            after: None,
+                        },
+                        Ok(r) if r.status().as_u16() == 204 => {
+                            let o = r
+                                .headers()
+                                .get("upload-offset")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse().ok());
+                            Step::Done(o.unwrap_or(start + data.len() as u64))
+                        }
+                        Ok(r) => step_for(r).await,
+                    }
+                }
+            })
+            .await?;
+            offset = next;
+            self.progress.acknowledged(offset);
+        }
+        Ok(())
+    }
+
+    /// Parallel ranged PUTs of every chunk from `offset`.
+    async fn put_all(&self, url: &str, offset: u64) -> Result<(), ClientError> {
+        let size = self.src.size;
+        let chunk = self.opts.chunk_size;
+        let next = AtomicU64::new(offset);
+        let acked = Arc::new(AtomicU64::new(offset));
+        let worker = || async {
+            loop {
+                let start = next.fetch_add(chunk, Ordering::SeqCst);
+                if start >= size {
+                    return Ok::<(), ClientError>(());
+                }
+                let len = chunk.min(size - start);
+                let data = self.src.read(start, len).await?;
+                retrying(&self.opts.retry, &*self.progress, |_| {
+                    let data = data.clone();
+                    async move {
+                        let rb = self
+                            .req(reqwest::Method::PUT, url)
+                            .header(
+                                "Content-Range",
+                                format!("bytes {start}-{}/{size}", start + len - 1),
+                            )
+                            .header("Content-Length", len.to_string())
+                            .timeout(http::timeout_for(len))
+                            .body(http::body(
+                                data,
+                                self.progress.clone(),
+                                self.pacer.clone(),
+                                self.sent.clone(),
+                            ));
+                        match rb.send().await {
+                            Err(e) => Step::Retry {
+                                why: http::network(url, &e).to_string(),
+                                after: None,
+                            },
+                            Ok(r) if matches!(r.status().as_u16(), 201 | 308) => {
+                                let prefix = match r.status().as_u16() {
+                                    201 => size,
+                                    _ => r
+                                        .headers()
+                                        .get("range")
+                                        .and_then(|v| v.to_str().ok())
+                                        .and_then(|v| v.rsplit('-').next())
+                                        .and_then(|v| v.parse::<u64>().ok())
+                                        .map_or(0, |last| last + 1),
+                                };
+                                Step::Done(prefix)
+                            }
+                            Ok(r) => step_for(r).await,
+                        }
+                    }
+                })
+                .await
+                .map(|prefix| {
+                    let now = acked.fetch_max(prefix, Ordering::SeqCst).max(prefix);
+                    self.progress.acknowledged(now);
+                })?;
+            }
+        };
+        let workers: Vec<_> = (0..self.opts.parallel.max(1)).map(|_| worker()).collect();
+        for r in futures_util::future::join_all(workers).await {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// The server's SHA-256 of the completed upload (hex).
+    async fn server_sha256(&self, url: &str) -> Result<String, ClientError> {
+        retrying(&self.opts.retry, &*self.progress, |_| async {
+            match self
+                .req(reqwest::Method::HEAD, url)
+                .header("Want-Digest", "sha-256")
+                .send()
+                .await
+            {
+                Err(e) => Step::Retry {
+                    why: http::network(url, &e).to_string(),
+                    after: None,
+                },
+                Ok(r) if r.status().as_u16() == 200 => {
+                    let d = r
+                        .headers()
+                        .get("digest")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("sha-256="))
+                        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                    match d {
+                        Some(d) => Step::Done(super::hex(&d)),
+                        None => {
+                            Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
+                        }
+                    }
+                }
+                Ok(r) => step_for(r).await,
+            }
+        })
+        .await
+    }
+}
+
+/// Uploads `path` over the native protocol.
+pub async fn push(
+    path: &Path,
+    opts: &PushOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<PushResult, Failure> {
+    let src = Source::open(path).map_err(|e| (e, None))?;
+    let file = path.display().to_string();
+    let store = ResumeStore::new(&opts.state_dir);
+    let key = ResumeStore::key(&opts.url, "files", &src);
+    let ctx = Ctx {
+        opts,
+        http: http::client(),
+        progress: progress.clone(),
+        pacer: Pacer::new(opts.limit_rate),
+        sent: Arc::new(AtomicU64::new(0)),
+        src: src.clone(),
+    };
+    let local_sum = tokio::spawn({
+        let src = src.clone();
+        async move { src.sha256().await }
+    });
+    let mut result = PushResult {
+        size: src.size,
+        ..empty_result(&file)
+    };
+    let fail = |e: ClientError, r: &PushResult, ctx: &Ctx<'_>| {
+        let mut r = r.clone();
+        r.bytes_sent = ctx.sent.load(Ordering::Relaxed);
+        (e, Some(r))
+    };
+    let saved = store.load(&key);
+    let mut resume = None;
+    if let Some(u) = saved.upload_url {
+        match ctx.offset(&u).await {
+            Ok(Some(off)) => resume = Some((u, off)),
+            Ok(None) => store.remove(&key),
+            Err(e) => return Err(fail(e, &result, &ctx)),
+        }
+    }
+    let (url, offset) = match resume {
+        Some(x) => x,
+        None => {
+            let u = ctx.create().await.map_err(|e| fail(e, &result, &ctx))?;
+            let _ = store.save(
+                &key,
+                &Saved {
+                    upload_url: Some(u.clone()),
+                    token_id: None,
+                },
+            );
+            (u, 0)
+        }
+    };
+    result.upload_url = Some(url.clone());
+    result.resumed_from = offset;
+    progress.start(&file, src.size, offset);
+    let sent = if opts.parallel <= 1 {
+        ctx.patch_all(&url, offset).await
+    } else {
+        ctx.put_all(&url, offset).await
+    };
+    sent.map_err(|e| fail(e, &result, &ctx))?;
+    let local = match local_sum.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(fail(e, &result, &ctx)),
+        Err(e) => return Err(fail(ClientError::Protocol(e.to_string()), &result, &ctx)),
+    };
+    result.sha256 = local.clone();
+    let server = ctx
+        .server_sha256(&url)
+        .await
+        .map_err(|e| fail(e, &result, &ctx))?;
+    result.bytes_sent = ctx.sent.load(Ordering::Relaxed);
+    if server != local {
+        return Err((ClientError::Checksum { local, server }, Some(result)));
+    }
+    store.remove(&key);
+    result.status = "ok".into();
+    Ok(result)
+}

@@ -1,0 +1,213 @@
+//! HTTP with the client's retry policy: exponential backoff with jitter on network
+//! errors, 5xx, 408, 409/423 (the caller re-reads the offset), 429 (honouring
+//! `Retry-After`) and 460 (checksum mismatch: send again). Chunk bodies stream in
+//! 64 KiB pieces so progress and `--limit-rate` pacing are smooth.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{ClientError, Progress};
+
+/// Retry policy.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    /// Attempts per request before giving up.
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        // 20 attempts capped at 30 s: rides out ~8 minutes of outage (a laptop lid,
+        // a Wi-Fi roam, a server restart) before giving up.
+        Self {
+            max_attempts: 20,
+            base: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Retry {
+    /// Delay before attempt `n` (1-based), with ±50 % jitter.
+    pub fn delay(&self, n: u32) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << n.min(16)).min(self.max);
+        let mut r = [0u8; 2];
+        let _ = getrandom::fill(&mut r);
+        let jitter = 0.5 + f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX);
+        exp.mul_f64(jitter)
+    }
+}
+
+/// Whether a status is worth another attempt.
+pub fn retryable(status: u16) -> bool {
+    matches!(status, 408 | 409 | 423 | 429 | 460) || (500..600).contains(&status) && status != 501
+}
+
+/// `Retry-After` in seconds, if the answer has one.
+pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A shared HTTP client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+/// A timeout for sending `bytes`: generous for slow uplinks (32 KiB/s), so only a dead
+/// connection hits it.
+pub fn timeout_for(bytes: u64) -> Duration {
+    Duration::from_secs(30) + Duration::from_secs(bytes / (32 * 1024))
+}
+
+/// Paces bytes to a rate shared by every stream of one push.
+pub struct Pacer {
+    rate: u64,
+    start: tokio::time::Instant,
+    sent: AtomicU64,
+}
+
+impl Pacer {
+    pub fn new(rate: u64) -> Arc<Self> {
+        Arc::new(Self {
+            rate,
+            start: tokio::time::Instant::now(),
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    async fn take(&self, n: u64) {
+        if self.rate == 0 {
+            return;
+        }
+        let total = self.sent.fetch_add(n, Ordering::Relaxed) + n;
+        let due = self.start + Duration::from_secs_f64(total as f64 / self.rate as f64);
+        tokio::time::sleep_until(due).await;
+    }
+}
+
+/// `data` as a stream of 64 KiB pieces, paced and counted as they are sent.
+pub fn counted_stream(
+    data: Bytes,
+    progress: Arc<dyn Progress>,
+    pacer: Arc<Pacer>,
+    sent: Arc<AtomicU64>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    const PIECE: usize = 64 * 1024;
+    futures_util::stream::unfold(data, move |mut rest| {
+        let (progress, pacer, sent) = (progress.clone(), pacer.clone(), sent.clone());
+        async move {
+            if rest.is_empty() {
+                return None;
+            }
+            let piece = rest.split_to(rest.len().min(PIECE));
+            pacer.take(piece.len() as u64).await;
+            progress.sent(piece.len() as u64);
+            sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
+            Some((Ok::<Bytes, std::io::Error>(piece), rest))
+        }
+    })
+}
+
+/// A request body that streams `data` in 64 KiB pieces, counting sent bytes.
+pub fn body(
+    data: Bytes,
+    progress: Arc<dyn Progress>,
+    pacer: Arc<Pacer>,
+    sent: Arc<AtomicU64>,
+) -> reqwest::Body {
+    reqwest::Body::wrap_stream(counted_stream(data, progress, pacer, sent))
+}
+
+/// Classifies a send error.
+pub fn network(url: &str, e: &reqwest::Error) -> ClientError {
+    let mut why = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        why = format!("{why}: {s}");
+        src = s.source();
+    }
+    ClientError::Network {
+        url: url.to_owned(),
+        why,
+    }
+}
+
+/// One attempt's outcome.
+pub enum Step<T> {
+    Done(T),
+    /// Try again (after `after`, or the policy's backoff).
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
+    Fail(ClientError),
+}
+
+/// Runs `f` until it is done, fails, or the attempts run out.
+pub async fn retrying<T, F, Fut>(
+    retry: &Retry,
+    progress: &dyn Progress,
+    mut f: F,
+) -> Result<T, ClientError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Step<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match f(attempt).await {
+            Step::Done(t) => return Ok(t),
+            Step::Fail(e) => return Err(e),
+            Step::Retry { why, after } => {
+                if attempt >= retry.max_attempts {
+                    return Err(ClientError::GaveUp {
+                        attempts: attempt,
+                        last: why,
+                    });
+                }
+                let d = after.unwrap_or_else(|| retry.delay(attempt));
+                progress.retrying(&why, d);
+                tokio::time::sleep(d).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// The step for an HTTP answer that is not a success: retry or fail.
+pub async fn step_for<T>(resp: reqwest::Response) -> Step<T> {
+    let status = resp.status().as_u16();
+    let after = retry_after(&resp);
+    let body: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    if retryable(status) {
+        Step::Retry {
+            why: format!("HTTP {status} {}", body.trim()),
+            after,
+        }
+    } else {
+        Step::Fail(ClientError::Http {
+            status,
+            body: body.trim().to_owned(),
+        })
+    }
+}

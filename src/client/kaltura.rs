@@ -1,0 +1,467 @@
+//! Kaltura protocol: a session (given, or started with a partner secret),
+//! `uploadToken.add`, then positional chunks (`resume`, `resumeAt`) — idempotent, so a
+//! chunk whose answer was lost is simply sent again — the first alone and the rest in
+//! parallel, the final one retried while the server answers
+//! `UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE`. Resume reads `uploadToken.get`. With
+//! `create_entry`, `media.add` + `media.addContent` make a media entry.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use upgate_proto::kaltura::ks::form_encode;
+
+use super::http::{self, retrying, Pacer, Step};
+use super::resume::{ResumeStore, Saved};
+use super::source::Source;
+use super::{empty_result, Auth, ClientError, Progress, PushOptions, PushResult};
+
+type Failure = (ClientError, Option<PushResult>);
+
+/// Kaltura error codes worth another attempt.
+const RETRY_CODES: [&str; 4] = [
+    "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE",
+    "LOCK_TIMED_OUT",
+    "SERVICE_UNAVAILABLE",
+    "REQUEST_RATE_EXCEEDED",
+];
+
+struct Api<'a> {
+    opts: &'a PushOptions,
+    http: reqwest::Client,
+    progress: Arc<dyn Progress>,
+    base: String,
+    pacer: Arc<Pacer>,
+    sent: Arc<AtomicU64>,
+}
+
+fn kaltura_error(v: &serde_json::Value) -> Option<(String, String)> {
+    (v["objectType"] == "KalturaAPIException").then(|| {
+        (
+            v["code"].as_str().unwrap_or("").to_owned(),
+            v["message"].as_str().unwrap_or("").to_owned(),
+        )
+    })
+}
+
+impl Api<'_> {
+    /// One API call with form parameters (format=1), retried on network errors, 5xx and
+    /// retryable Kaltura codes.
+    async fn call(
+        &self,
+        service_action: &str,
+        params: &[(&str, String)],
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}/api_v3/service/{service_action}", self.base);
+        let mut form = vec![("format".to_owned(), "1".to_owned())];
+        form.extend(params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        let body = body.join("&");
+        retrying(&self.opts.retry, &*self.progress, |_| {
+            let body = body.clone();
+            let url = url.clone();
+            async move {
+                let r = self
+                    .http
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .timeout(Duration::from_secs(120))
+                    .body(body)
+                    .send()
+                    .await;
+                self.answer(&url, r).await
+            }
+        })
+        .await
+    }
+
+    async fn answer(
+        &self,
+        url: &str,
+        r: Result<reqwest::Response, reqwest::Error>,
+    ) -> Step<serde_json::Value> {
+        let r = match r {
+            Err(e) => {
+                return Step::Retry {
+                    why: http::network(url, &e).to_string(),
+                    after: None,
+                }
+            }
+            Ok(r) => r,
+        };
+        if r.status().as_u16() != 200 {
+            return http::step_for(r).await;
+        }
+        let after = http::retry_after(&r);
+        let text = r.text().await.unwrap_or_default();
+        let v: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                return Step::Fail(ClientError::Protocol(format!(
+                    "not a Kaltura JSON answer: {text:.200}"
+                )))
+            }
+        };
+        match kaltura_error(&v) {
+            Some((code, message)) if RETRY_CODES.contains(&code.as_str()) => Step::Retry {
+                why: format!("{code}: {message}"),
+                after,
+            },
+            Some((code, message)) => Step::Fail(ClientError::Kaltura { code, message }),
+            None => Step::Done(v),
+        }
+    }
+
+    /// `uploadToken.upload` of one chunk (multipart: fields, then `fileData`).
+    async fn upload(
+        &self,
+        ks: &str,
+        token: &str,
+        data: Bytes,
+        resume: bool,
+        final_chunk: bool,
+        resume_at: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}/api_v3/service/uploadtoken/action/upload", self.base);
+        let boundary = format!("upgate{}", crate::core::record::new_id());
+        let mut head = String::new();
+        for (k, v) in [
+            ("format", "1".to_owned()),
+            ("ks", ks.to_owned()),
+            ("uploadTokenId", token.to_owned()),
+            ("resume", resume.to_string()),
+            ("finalChunk", final_chunk.to_string()),
+            ("resumeAt", resume_at.to_string()),
+        ] {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        head.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"chunk\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ));
+        let head = Bytes::from(head);
+        let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
+        let total = head.len() + data.len() + tail.len();
+        retrying(&self.opts.retry, &*self.progress, |_| {
+            let (head, data, tail) = (head.clone(), data.clone(), tail.clone());
+            let url = url.clone();
+            let boundary = boundary.clone();
+            async move {
+                let parts = stream_parts(
+                    head,
+                    data,
+                    tail,
+                    self.progress.clone(),
+                    self.pacer.clone(),
+                    self.sent.clone(),
+                );
+                let r = self
+                    .http
+                    .post(&url)
+                    .header(
+                        "Content-Type",
+                        format!("multipart/form-data; boundary={boundary}"),
+                    )
+                    .header("Content-Length", total.to_string())
+                    .timeout(http::timeout_for(total as u64))
+                    .body(parts)
+                    .send()
+                    .await;
+                self.answer(&url, r).await
+            }
+        })
+        .await
+    }
+}
+
+/// head ‖ counted, paced file bytes ‖ tail, as one streaming body.
+fn stream_parts(
+    head: Bytes,
+    data: Bytes,
+    tail: Bytes,
+    progress: Arc<dyn Progress>,
+    pacer: Arc<Pacer>,
+    sent: Arc<AtomicU64>,
+) -> reqwest::Body {
+    use futures_util::StreamExt;
+    let once = |b: Bytes| futures_util::stream::iter([Ok::<Bytes, std::io::Error>(b)]);
+    let file = http::counted_stream(data, progress, pacer, sent);
+    reqwest::Body::wrap_stream(once(head).chain(file).chain(once(tail)))
+}
+
+/// Uploads `path` with the Kaltura protocol.
+pub async fn push(
+    path: &Path,
+    opts: &PushOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<PushResult, Failure> {
+    let src = Source::open(path).map_err(|e| (e, None))?;
+    let file = path.display().to_string();
+    let mut result = PushResult {
+        size: src.size,
+        ..empty_result(&file)
+    };
+    let sent = Arc::new(AtomicU64::new(0));
+    let api = Api {
+        opts,
+        http: http::client(),
+        progress: progress.clone(),
+        base: opts.url.trim_end_matches('/').to_owned(),
+        pacer: Pacer::new(opts.limit_rate),
+        sent: sent.clone(),
+    };
+    let fail = |e: ClientError, r: &PushResult| {
+        let mut r = r.clone();
+        r.bytes_sent = sent.load(Ordering::Relaxed);
+        (e, Some(r))
+    };
+    let ks = match &opts.auth {
+        Auth::Ks(k) => k.clone(),
+        Auth::Secret {
+            partner_id,
+            secret,
+            user,
+        } => {
+            let v = api
+                .call(
+                    "session/action/start",
+                    &[
+                        ("partnerId", partner_id.to_string()),
+                        ("secret", secret.clone()),
+                        ("userId", user.clone()),
+                        ("type", "0".into()),
+                    ],
+                )
+                .await
+                .map_err(|e| fail(e, &result))?;
+            v.as_str().map(str::to_owned).ok_or_else(|| {
+                fail(
+                    ClientError::Protocol("session.start gave no KS".into()),
+                    &result,
+                )
+            })?
+        }
+        Auth::None => {
+            return Err(fail(
+                ClientError::Protocol(
+                    "the Kaltura protocol needs --ks or --partner-id/--secret/--user".into(),
+                ),
+                &result,
+            ))
+        }
+    };
+    let local_sum = tokio::spawn({
+        let src = src.clone();
+        async move { src.sha256().await }
+    });
+    let store = ResumeStore::new(&opts.state_dir);
+    let key = ResumeStore::key(&opts.url, "kaltura", &src);
+    // Resume: the remembered token, as the server sees it now.
+    let mut token = None;
+    let mut offset = 0u64;
+    let mut complete = false;
+    if let Some(t) = store.load(&key).token_id {
+        match api
+            .call(
+                "uploadtoken/action/get",
+                &[("ks", ks.clone()), ("uploadTokenId", t.clone())],
+            )
+            .await
+        {
+            Ok(v) => {
+                offset = v["uploadedFileSize"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                complete = v["status"].as_i64().is_some_and(|s| s >= 2);
+                token = Some(t);
+            }
+            Err(ClientError::Kaltura { code, .. }) if code == "UPLOAD_TOKEN_NOT_FOUND" => {
+                store.remove(&key)
+            }
+            Err(e) => return Err(fail(e, &result)),
+        }
+    }
+    let token = match token {
+        Some(t) => t,
+        None => {
+            let v = api
+                .call(
+                    "uploadtoken/action/add",
+                    &[
+                        ("ks", ks.clone()),
+                        ("uploadToken:fileName", src.name()),
+                        ("uploadToken:fileSize", src.size.to_string()),
+                    ],
+                )
+                .await
+                .map_err(|e| fail(e, &result))?;
+            let t = v["id"].as_str().unwrap_or("").to_owned();
+            if t.is_empty() {
+                return Err(fail(
+                    ClientError::Protocol("uploadToken.add gave no id".into()),
+                    &result,
+                ));
+            }
+            let _ = store.save(
+                &key,
+                &Saved {
+                    upload_url: None,
+                    token_id: Some(t.clone()),
+                },
+            );
+            t
+        }
+    };
+    result.token_id = Some(token.clone());
+    result.upload_url = Some(format!("{}/files/{token}", api.base));
+    result.resumed_from = offset;
+    progress.start(&file, src.size, offset);
+    if !complete {
+        let size = src.size;
+        let chunk = opts.chunk_size.max(1);
+        let send = |start: u64| {
+            let (api, src, ks, token) = (&api, &src, &ks, &token);
+            async move {
+                let len = chunk.min(size - start);
+                let data = src.read(start, len).await?;
+                let last = start + len >= size;
+                // The very first chunk (re)starts the file; every other one is positional.
+                let v = api.upload(ks, token, data, start > 0, last, start).await?;
+                let acked = v["uploadedFileSize"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                api.progress.acknowledged(acked);
+                Ok::<u64, ClientError>(acked)
+            }
+        };
+        let mut next = offset;
+        if next == 0 {
+            send(0).await.map_err(|e| fail(e, &result))?; // chunk 0 alone (creates the file)
+            next = chunk.min(size.max(1));
+        }
+        let starts: Vec<u64> = (next..size).step_by(chunk as usize).collect();
+        if let Some((&final_start, middle)) = starts.split_last() {
+            let queue = std::sync::Mutex::new(
+                middle
+                    .iter()
+                    .copied()
+                    .collect::<std::collections::VecDeque<u64>>(),
+            );
+            let worker = || async {
+                loop {
+                    let Some(s) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+                    else {
+                        return Ok(());
+                    };
+                    send(s).await?;
+                }
+            };
+            let workers: Vec<_> = (0..opts.parallel.max(1)).map(|_| worker()).collect();
+            let finals = async { send(final_start).await.map(|_| ()) };
+            // The final chunk goes last in sequence mode; in parallel mode it goes with
+            // the others (the server holds it until the bytes before it arrive).
+            if opts.parallel <= 1 {
+                for r in futures_util::future::join_all(workers).await {
+                    r.map_err(|e: ClientError| fail(e, &result))?;
+                }
+                finals.await.map_err(|e| fail(e, &result))?;
+            } else {
+                let (ws, f) = tokio::join!(futures_util::future::join_all(workers), finals);
+                for r in ws {
+                    r.map_err(|e: ClientError| fail(e, &result))?;
+                }
+                f.map_err(|e| fail(e, &result))?;
+            }
+        }
+    }
+    if let Some(name) = &opts.create_entry {
+        let e = api
+            .call(
+                "media/action/add",
+                &[
+                    ("ks", ks.clone()),
+                    ("entry:name", name.clone()),
+                    ("entry:mediaType", "1".into()),
+                ],
+            )
+            .await
+            .map_err(|e| fail(e, &result))?;
+        let entry = e["id"].as_str().unwrap_or("").to_owned();
+        api.call(
+            "media/action/addContent",
+            &[
+                ("ks", ks.clone()),
+                ("entryId", entry.clone()),
+                (
+                    "resource:objectType",
+                    "KalturaUploadedFileTokenResource".into(),
+                ),
+                ("resource:token", token.clone()),
+            ],
+        )
+        .await
+        .map_err(|e| fail(e, &result))?;
+        result.entry_id = Some(entry);
+    }
+    let local = match local_sum.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(fail(e, &result)),
+        Err(e) => return Err(fail(ClientError::Protocol(e.to_string()), &result)),
+    };
+    result.sha256 = local.clone();
+    result.bytes_sent = sent.load(Ordering::Relaxed);
+    let server = verify_digest(&api, &token, &ks)
+        .await
+        .map_err(|e| fail(e, &result))?;
+    if server != local {
+        return Err((ClientError::Checksum { local, server }, Some(result)));
+    }
+    store.remove(&key);
+    result.status = "ok".into();
+    Ok(result)
+}
+
+async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, ClientError> {
+    use base64::Engine;
+    let url = format!("{}/files/{token}", api.base);
+    retrying(&api.opts.retry, &*api.progress, |_| async {
+        let r = api
+            .http
+            .head(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Want-Digest", "sha-256")
+            .header("Authorization", format!("Bearer {ks}"))
+            .send()
+            .await;
+        match r {
+            Err(e) => Step::Retry {
+                why: http::network(&url, &e).to_string(),
+                after: None,
+            },
+            Ok(r) if r.status().as_u16() == 200 => {
+                let d = r
+                    .headers()
+                    .get("digest")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("sha-256="))
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                match d {
+                    Some(d) => Step::Done(super::hex(&d)),
+                    None => {
+                        Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
+                    }
+                }
+            }
+            Ok(r) => http::step_for(r).await,
+        }
+    })
+    .await
+}
