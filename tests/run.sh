@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every upgate test: unit tests, conformance suites, black-box protocol tests and
 # the real-client oracles. Installs what the tests need when it is missing:
-#   - tus-js-client (npm)  -> tests/node/node_modules
-#   - tuspy (PyPI)         -> tests/.venv
+#   - tus-js-client, playwright-core (npm)         -> tests/node/node_modules
+#   - tuspy, KalturaApiClient, lxml (PyPI)          -> tests/.venv
+# and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test
+# (.ci/run installs it).
 # Nothing is skipped: a test whose component cannot be installed fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +15,8 @@ for tool in cargo node npm python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install it (see README)" >&2; exit 1; }
 done
 
-if [ ! -d tests/node/node_modules/tus-js-client ]; then
-  say "installing tus-js-client (npm ci)"
+if [ ! -d tests/node/node_modules/tus-js-client ] || [ ! -d tests/node/node_modules/playwright-core ]; then
+  say "installing tus-js-client and playwright-core (npm ci)"
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

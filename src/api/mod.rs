@@ -6,6 +6,7 @@
 
 pub mod files;
 pub mod kaltura;
+pub mod web;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,9 @@ impl Handler for Router {
             }
             if kaltura::endpoint::is_api_path(path) {
                 return self.kaltura.handle(req).await;
+            }
+            if let Some(page) = web::handle(path) {
+                return page;
             }
             if path == "/healthz" {
                 return plain(hyper::StatusCode::OK, "ok\n");

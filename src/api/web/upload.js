@@ -1,0 +1,281 @@
+// upgate upload page: Kaltura uploadToken protocol from the browser, no dependencies.
+// - positional chunks (resumeAt), a few in flight, the final one held by the server;
+// - progress = bytes the server acknowledged (contiguous), never backwards, never > 100 %;
+// - network errors: retry with backoff; "online" event: retry at once;
+// - page reload: the token id is remembered per file fingerprint (localStorage) and the
+//   upload continues from the server's offset when the same file is chosen again.
+'use strict';
+
+const API = '/api_v3/service/';
+const STATUS = { 0: 'pending', 1: 'partial', 2: 'uploaded', 3: 'attached', 5: 'deleted' };
+const ENTRY_STATUS = { 2: 'ready', 7: 'no content' };
+const $ = (id) => document.getElementById(id);
+let ks = sessionStorage.getItem('upgate.ks') || '';
+
+function human(n) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// Resolves at the next 'online' event or after `ms`, whichever comes first.
+function waitOnline(ms) {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() { clearTimeout(t); window.removeEventListener('online', done); resolve(); }
+    window.addEventListener('online', done);
+  });
+}
+
+class ApiError extends Error {
+  constructor(code, message) { super(`${code}: ${message}`); this.code = code; }
+}
+
+const RETRYABLE = new Set(['UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE', 'LOCK_TIMED_OUT', 'SERVICE_UNAVAILABLE', 'REQUEST_RATE_EXCEEDED']);
+
+async function call(serviceAction, params) {
+  const form = new FormData();
+  form.append('format', '1');
+  form.append('ks', ks);
+  for (const [k, v] of Object.entries(params)) form.append(k, String(v));
+  const resp = await fetch(API + serviceAction, { method: 'POST', body: form });
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  const v = await resp.json();
+  if (v && v.objectType === 'KalturaAPIException') throw new ApiError(v.code, v.message);
+  return v;
+}
+
+// Multipart upload of one chunk: fields first, then the file part.
+async function uploadChunk(token, blob, resume, finalChunk, resumeAt, signal) {
+  const form = new FormData();
+  form.append('format', '1');
+  form.append('ks', ks);
+  form.append('uploadTokenId', token);
+  form.append('resume', resume ? 'true' : 'false');
+  form.append('finalChunk', finalChunk ? 'true' : 'false');
+  form.append('resumeAt', String(resumeAt));
+  form.append('fileData', blob, 'blob');
+  const resp = await fetch(API + 'uploadtoken/action/upload', { method: 'POST', body: form, signal });
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  const v = await resp.json();
+  if (v && v.objectType === 'KalturaAPIException') throw new ApiError(v.code, v.message);
+  return v;
+}
+
+function fingerprint(f) { return `upgate.token:${f.name}:${f.size}:${f.lastModified}`; }
+
+function chunkSizeFor(size) {
+  if (size < 64 * 1024 * 1024) return 1024 * 1024;
+  if (size < 1024 * 1024 * 1024) return 4 * 1024 * 1024;
+  return 8 * 1024 * 1024;
+}
+
+class Upload {
+  constructor(file) {
+    this.file = file;
+    this.acked = 0;        // contiguous bytes the server holds (monotonic)
+    this.paused = false;
+    this.cancelled = false;
+    this.controllers = new Set();
+    this.startedAt = 0;
+    this.startBytes = 0;
+    this.el = document.createElement('div');
+    this.el.className = 'file';
+    this.el.innerHTML = `<div class="name"></div>
+      <progress max="100" value="0"></progress>
+      <div class="stats"><span class="state">waiting</span><span class="bytes"></span><span class="speed"></span><span class="eta"></span></div>
+      <p><button type="button" class="secondary pause">Pause</button> <button type="button" class="secondary cancel">Cancel</button></p>`;
+    this.el.querySelector('.name').textContent = file.name;
+    this.el.querySelector('progress').setAttribute('aria-label', `Upload progress of ${file.name}`);
+    this.el.querySelector('.pause').addEventListener('click', () => this.togglePause());
+    this.el.querySelector('.cancel').addEventListener('click', () => this.cancel());
+    $('queue').appendChild(this.el);
+    this.render('waiting');
+  }
+
+  render(state) {
+    if (state) this.el.querySelector('.state').textContent = state;
+    const pct = this.file.size ? Math.min(100, (100 * this.acked) / this.file.size) : 100;
+    this.el.querySelector('progress').value = pct;
+    this.el.querySelector('.bytes').textContent = `${human(this.acked)} / ${human(this.file.size)} (${pct.toFixed(1)} %)`;
+    const secs = (performance.now() - this.startedAt) / 1000;
+    const rate = secs > 0.5 ? (this.acked - this.startBytes) / secs : 0;
+    this.el.querySelector('.speed').textContent = rate > 0 ? `${human(rate)}/s` : '';
+    const left = rate > 0 ? (this.file.size - this.acked) / rate : 0;
+    this.el.querySelector('.eta').textContent = rate > 0 && this.acked < this.file.size ? `ETA ${Math.ceil(left)} s` : '';
+    this.el.dataset.acked = String(this.acked);
+  }
+
+  ack(n) {
+    if (n > this.acked) this.acked = Math.min(n, this.file.size); // never backwards, never past 100 %
+    this.render();
+  }
+
+  togglePause() {
+    this.paused = !this.paused;
+    this.el.querySelector('.pause').textContent = this.paused ? 'Resume' : 'Pause';
+    if (this.paused) { for (const c of this.controllers) c.abort(); this.render('paused'); }
+  }
+
+  async cancel() {
+    this.cancelled = true;
+    for (const c of this.controllers) c.abort();
+    if (this.token) {
+      try { await call('uploadtoken/action/delete', { uploadTokenId: this.token }); } catch (e) { /* already gone */ }
+      localStorage.removeItem(fingerprint(this.file));
+    }
+    this.el.classList.add('failed');
+    this.render('cancelled');
+  }
+
+  // Runs `fn` until it succeeds: network errors and retryable API errors back off
+  // (or resume at once when the browser comes back online); pause waits.
+  async retry(fn) {
+    let delay = 500;
+    for (;;) {
+      if (this.cancelled) throw new Error('cancelled');
+      while (this.paused) { await sleep(200); if (this.cancelled) throw new Error('cancelled'); }
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.cancelled) throw e;
+        if (e instanceof ApiError && !RETRYABLE.has(e.code)) throw e;
+        this.render(navigator.onLine ? `retrying (${e.message})` : 'offline — will resume');
+        await waitOnline(delay);
+        delay = Math.min(delay * 2, 30000);
+      }
+    }
+  }
+
+  async start() {
+    const f = this.file;
+    this.startedAt = performance.now();
+    const key = fingerprint(f);
+    let token = localStorage.getItem(key);
+    let offset = 0;
+    if (token) {
+      try {
+        const t = await this.retry(() => call('uploadtoken/action/get', { uploadTokenId: token }));
+        offset = Number(t.uploadedFileSize || 0);
+        if (t.status >= 2) offset = f.size;
+        this.resumedFrom = offset;
+        this.el.dataset.resumedFrom = String(offset);
+      } catch (e) {
+        token = null; // gone: start over with a new token
+      }
+    }
+    if (!token) {
+      const t = await this.retry(() => call('uploadtoken/action/add', { 'uploadToken:fileName': f.name, 'uploadToken:fileSize': f.size }));
+      token = t.id;
+      localStorage.setItem(key, token);
+    }
+    this.token = token;
+    this.el.dataset.token = token;
+    this.startBytes = offset;
+    this.ack(offset);
+    this.render(offset ? `resuming from ${human(offset)}` : 'uploading');
+    const chunk = chunkSizeFor(f.size);
+    const send = async (start) => {
+      const end = Math.min(start + chunk, f.size);
+      const last = end >= f.size;
+      const v = await this.retry(async () => {
+        const c = new AbortController();
+        this.controllers.add(c);
+        try {
+          return await uploadChunk(token, f.slice(start, end), start > 0, last, start, c.signal);
+        } finally { this.controllers.delete(c); }
+      });
+      this.ack(Number(v.uploadedFileSize || 0));
+      return v;
+    };
+    if (offset === 0 && f.size > 0) { await send(0); offset = Math.min(chunk, f.size); }
+    if (f.size === 0) { await send(0); }
+    const starts = [];
+    for (let s = offset; s < f.size; s += chunk) starts.push(s);
+    const final = starts.pop();
+    let next = 0;
+    const worker = async () => { while (next < starts.length) { const s = starts[next++]; await send(s); } };
+    const workers = [worker(), worker(), worker()];
+    let done = null;
+    if (final !== undefined) { done = send(final); }
+    await Promise.all(workers);
+    if (done) await done;
+    if (f.size > 0 && this.acked < f.size) {
+      const t = await this.retry(() => call('uploadtoken/action/get', { uploadTokenId: token }));
+      this.ack(Number(t.uploadedFileSize || 0));
+    }
+    // Attach the finished file to a media entry.
+    const entry = await this.retry(() => call('media/action/add', { 'entry:name': f.name, 'entry:mediaType': 1 }));
+    await this.retry(() => call('media/action/addContent', {
+      entryId: entry.id, 'resource:objectType': 'KalturaUploadedFileTokenResource', 'resource:token': token,
+    }));
+    localStorage.removeItem(key);
+    this.el.classList.add('done');
+    this.el.dataset.entry = entry.id;
+    this.el.querySelector('.pause').disabled = true;
+    this.el.querySelector('.cancel').disabled = true;
+    this.render(`done — entry ${entry.id}`);
+    $('announce').textContent = `${f.name} uploaded.`;
+  }
+}
+
+async function refresh() {
+  try {
+    const [entries, tokens] = await Promise.all([
+      call('media/action/list', { 'pager:pageSize': 100 }),
+      call('uploadtoken/action/list', { 'pager:pageSize': 100 }),
+    ]);
+    const rows = (list, cells) => list.map((o) => `<tr>${cells(o).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
+    const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    $('entries').innerHTML = rows(entries.objects, (e) => [
+      e.downloadUrl ? `<a href="${esc(e.downloadUrl)}">${esc(e.id)}</a>` : esc(e.id), esc(e.name),
+      esc(ENTRY_STATUS[e.status] || e.status), e.fileSize ? human(Number(e.fileSize)) : '']);
+    $('tokens').innerHTML = rows(tokens.objects, (t) => [esc(t.id), esc(t.fileName), esc(STATUS[t.status] || t.status),
+      t.uploadedFileSize ? human(Number(t.uploadedFileSize)) : '']);
+  } catch (e) {
+    $('announce').textContent = `Could not list media: ${e.message}`;
+  }
+}
+
+async function signIn() {
+  ks = $('ks').value.trim() || ks;
+  try {
+    const s = await call('session/action/get', {});
+    sessionStorage.setItem('upgate.ks', ks);
+    $('who').textContent = `Signed in as ${s.userId || '(anonymous)'} (partner ${s.partnerId})`;
+    $('uploader').disabled = false;
+    $('library').disabled = false;
+    refresh();
+  } catch (e) {
+    $('who').textContent = `Sign-in failed: ${e.message}`;
+  }
+}
+
+function addFiles(list) {
+  for (const f of list) {
+    const u = new Upload(f);
+    u.start().then(refresh, (e) => { if (!u.cancelled) { u.el.classList.add('failed'); u.render(`failed: ${e.message}`); } });
+  }
+}
+
+function setNet() {
+  $('net').textContent = navigator.onLine ? 'Online' : 'Offline — uploads will resume when the network is back';
+  $('net').className = navigator.onLine ? 'net' : 'net offline';
+}
+
+$('signin-btn').addEventListener('click', signIn);
+$('ks').addEventListener('keydown', (e) => { if (e.key === 'Enter') signIn(); });
+$('files').addEventListener('change', (e) => { addFiles(e.target.files); e.target.value = ''; });
+$('refresh').addEventListener('click', refresh);
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
+drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') $('files').click(); });
+window.addEventListener('online', setNet);
+window.addEventListener('offline', setNet);
+setNet();
+if (ks) { $('ks').value = ks; signIn(); }

@@ -1,0 +1,104 @@
+//! The upload page in a real browser: Playwright (`playwright-core`, npm) drives
+//! Debian's headless Chromium through `tests/node/page_test.mjs`. Uploads go through
+//! counting proxies, so the test knows how many bytes reached the server: with the
+//! network taken offline mid-upload, the server must receive less than 1.1 × the file.
+//! Both files are then verified by SHA-256 against the server's copy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+
+use common::*;
+
+const MIB: usize = 1 << 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_page_resumes_after_offline_and_reload() {
+    let dir = repo_root().join("tests/node");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core missing: run tests/run.sh"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
+    );
+    let g = Gateway::start().await;
+    let p1 = CutProxy::start(g.addr, u64::MAX).await;
+    let p2 = CutProxy::start(g.addr, u64::MAX).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (d1, d2) = (data(48 * MIB, 31), data(40 * MIB + 123, 32));
+    let (f1, f2) = (
+        tmp.path().join("week1-lecture.mp4"),
+        tmp.path().join("week2-lecture.mp4"),
+    );
+    std::fs::write(&f1, &d1).unwrap();
+    std::fs::write(&f2, &d2).unwrap();
+    let f = upgate_proto::kaltura::ks::KsFields {
+        partner_id: PARTNER,
+        expiry: upgate::core::record::now_secs() as i64 + 3600,
+        session_type: 0,
+        user: "instructor@example.edu".into(),
+        privileges: String::new(),
+    };
+    let ks = upgate_proto::kaltura::ks::mint_v2(ADMIN_SECRET, &f, [9; 16]);
+    let out_dir = repo_root().join("tests/out");
+    let args = [
+        format!("http://{}", p1.addr),
+        format!("http://{}", p2.addr),
+        ks,
+        f1.display().to_string(),
+        f2.display().to_string(),
+        out_dir.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(&dir)
+            .arg("page_test.mjs")
+            .args(&args)
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "page test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let c = client();
+    for (key, want) in [("first", &d1), ("second", &d2)] {
+        let token = v[key]["token"].as_str().unwrap();
+        let got = c
+            .get(g.url(&format!("/files/{token}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(want), "{key}");
+        assert!(v[key]["entry"].as_str().unwrap().starts_with("0_"));
+    }
+    let sent1 = p1.upstream_bytes.load(Ordering::Relaxed) as f64;
+    println!(
+        "offline at {} bytes; server received {:.3} × the file; reload resumed from {}",
+        v["offlineAt"],
+        sent1 / d1.len() as f64,
+        v["second"]["resumedFrom"]
+    );
+    assert!(
+        sent1 < 1.1 * d1.len() as f64,
+        "server received {sent1} bytes for a {} byte file",
+        d1.len()
+    );
+    assert!(out_dir.join("upload-page.png").exists());
+    g.shutdown().await;
+}
