@@ -99,21 +99,22 @@ impl Pacer {
     }
 }
 
-/// `data` as a stream of 64 KiB pieces, paced and counted as they are sent.
+/// `data` as a stream of pieces (64 KiB when paced, for smooth pacing; 1 MiB
+/// otherwise, for fewer writes), paced and counted as they are sent.
 pub fn counted_stream(
     data: Bytes,
     progress: Arc<dyn Progress>,
     pacer: Arc<Pacer>,
     sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    const PIECE: usize = 64 * 1024;
+    let piece_len: usize = if pacer.rate > 0 { 64 * 1024 } else { 1024 * 1024 };
     futures_util::stream::unfold(data, move |mut rest| {
         let (progress, pacer, sent) = (progress.clone(), pacer.clone(), sent.clone());
         async move {
             if rest.is_empty() {
                 return None;
             }
-            let piece = rest.split_to(rest.len().min(PIECE));
+            let piece = rest.split_to(rest.len().min(piece_len));
             pacer.take(piece.len() as u64).await;
             progress.sent(piece.len() as u64);
             sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
