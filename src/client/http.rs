@@ -107,7 +107,11 @@ pub fn counted_stream(
     pacer: Arc<Pacer>,
     sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let piece_len: usize = if pacer.rate > 0 { 64 * 1024 } else { 1024 * 1024 };
+    let piece_len: usize = if pacer.rate > 0 {
+        64 * 1024
+    } else {
+        1024 * 1024
+    };
     futures_util::stream::unfold(data, move |mut rest| {
         let (progress, pacer, sent) = (progress.clone(), pacer.clone(), sent.clone());
         async move {

@@ -62,7 +62,11 @@ impl FilesApi {
                 .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
         let (parts, body) = req.into_parts();
         let mut resp = match endpoint::parse(&parts.method, parts.uri.path(), &parts.headers) {
-            Err(e) => error::parse_failure(e),
+            Err(e) => {
+                // Read what the client is still sending, so it sees the answer.
+                self.body(body).drain().await;
+                error::parse_failure(e)
+            }
             Ok(ep) => self.dispatch(ep, body).await,
         };
         let h = resp.headers_mut();

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use upgate_proto::kaltura::ks::parse_query;
 use upgate_proto::kaltura::params::Params;
@@ -231,71 +230,32 @@ pub async fn read_params(
     let lower = ctype.to_ascii_lowercase();
     let mut params = Params::new();
     let mut files = Files::none();
+    let body = HyperBody::new(body, timeout);
     if lower.starts_with("multipart/form-data") {
         let b = multipart::boundary(&ctype)
             .ok_or_else(|| ReadError::Malformed("no multipart boundary".into()))?;
         let mut mp = Multipart {
             parser: Parser::new(&b),
-            body: HyperBody::new(body, timeout),
+            body,
             events: VecDeque::new(),
             eof: false,
         };
-        let mut json_field: Option<String> = None;
-        let mut fields = Params::new();
-        let mut current: Option<(String, Vec<u8>)> = None;
-        loop {
-            let ev = mp
-                .next_event()
-                .await
-                .map_err(|e| ReadError::Malformed(e.to_string()))?;
-            match ev {
-                None | Some(Event::End) => break,
-                Some(Event::Part {
-                    filename: Some(f),
-                    name,
-                }) => {
-                    files.pending = Some((name, f));
+        match read_fields(&mut mp).await {
+            Ok((fields, pending)) => {
+                params.merge(fields);
+                if pending.is_some() {
+                    files.pending = pending;
                     files.mp = Some(mp);
-                    break;
-                }
-                Some(Event::Part {
-                    name,
-                    filename: None,
-                }) => current = Some((name, Vec::new())),
-                Some(Event::Data(d)) => {
-                    if let Some((_, buf)) = current.as_mut() {
-                        if (buf.len() + d.len()) as u64 > MAX_FIELD {
-                            return Err(ReadError::Malformed("multipart field too large".into()));
-                        }
-                        buf.extend_from_slice(&d);
-                    }
-                }
-                Some(Event::PartEnd) => {
-                    let Some((name, buf)) = current.take() else {
-                        continue;
-                    };
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    if name == "json" {
-                        json_field = Some(text);
-                    } else if !fields.insert_flat(&name, &text) {
-                        return Err(ReadError::Malformed(
-                            "too many or too deeply nested parameters".into(),
-                        ));
-                    }
                 }
             }
-        }
-        match json_field {
-            Some(j) => params.merge_json(&parse_json_object(&j)?),
-            None => params.merge(fields),
+            Err(e) => {
+                // Let the client finish sending so it reads the answer, not a reset.
+                mp.body.drain().await;
+                return Err(e);
+            }
         }
     } else {
-        let bytes = Limited::new(body, MAX_FORM_BODY)
-            .collect()
-            .await
-            .map_err(|e| ReadError::Malformed(format!("request body: {e}")))?
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes);
+        let text = read_small_body(body).await?;
         let trimmed = text.trim();
         if lower.starts_with("application/json")
             && trimmed.starts_with('{')
@@ -315,6 +275,81 @@ pub async fn read_params(
     insert_pairs(&mut pp, path_pairs)?;
     params.merge(pp);
     Ok((params, files))
+}
+
+/// A JSON or form body, at most `MAX_FORM_BODY` bytes (the rest is drained on refusal).
+async fn read_small_body(mut body: HyperBody) -> Result<String, ReadError> {
+    let mut buf = Vec::new();
+    loop {
+        match body.next_chunk().await {
+            Ok(None) => return Ok(String::from_utf8_lossy(&buf).into_owned()),
+            Ok(Some(b)) if buf.len() + b.len() > MAX_FORM_BODY => {
+                body.drain().await;
+                return Err(ReadError::Malformed("request body too large".into()));
+            }
+            Ok(Some(b)) => buf.extend_from_slice(&b),
+            Err(e) => return Err(ReadError::Malformed(format!("request body: {e}"))),
+        }
+    }
+}
+
+/// The text fields before the first file part (a `json` field replaces the others), and
+/// that file part's (name, filename) if there is one.
+async fn read_fields(mp: &mut Multipart) -> Result<(Params, Option<(String, String)>), ReadError> {
+    let mut json_field: Option<String> = None;
+    let mut fields = Params::new();
+    let mut current: Option<(String, Vec<u8>)> = None;
+    let mut pending = None;
+    loop {
+        let ev = mp
+            .next_event()
+            .await
+            .map_err(|e| ReadError::Malformed(e.to_string()))?;
+        match ev {
+            None | Some(Event::End) => break,
+            Some(Event::Part {
+                filename: Some(f),
+                name,
+            }) => {
+                pending = Some((name, f));
+                break;
+            }
+            Some(Event::Part {
+                name,
+                filename: None,
+            }) => current = Some((name, Vec::new())),
+            Some(Event::Data(d)) => {
+                if let Some((_, buf)) = current.as_mut() {
+                    if (buf.len() + d.len()) as u64 > MAX_FIELD {
+                        return Err(ReadError::Malformed("multipart field too large".into()));
+                    }
+                    buf.extend_from_slice(&d);
+                }
+            }
+            Some(Event::PartEnd) => {
+                let Some((name, buf)) = current.take() else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if name == "json" {
+                    json_field = Some(text);
+                } else if !fields.insert_flat(&name, &text) {
+                    return Err(ReadError::Malformed(
+                        "too many or too deeply nested parameters".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let params = match json_field {
+        Some(j) => {
+            let mut p = Params::new();
+            p.merge_json(&parse_json_object(&j)?);
+            p
+        }
+        None => fields,
+    };
+    Ok((params, pending))
 }
 
 fn insert_pairs(p: &mut Params, pairs: Vec<(String, String)>) -> Result<(), ReadError> {
