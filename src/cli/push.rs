@@ -155,7 +155,7 @@ pub async fn run(args: PushArgs) -> u8 {
                 max_attempts: args.retries.max(1),
                 ..Retry::default()
             },
-            limit_rate: args.limit_rate,
+            link: Arc::new(crate::client::link::Paced::new(args.limit_rate)),
         };
         let name: String = path
             .file_name()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use base64::Engine;
 use sha2::Digest;
 
-use super::http::{self, retrying, step_for, Pacer, Step};
+use super::http::{self, retrying, step_for, Step};
 use super::resume::{ResumeStore, Saved};
 use super::source::Source;
 use super::{empty_result, ClientError, Progress, PushOptions, PushResult};
@@ -21,7 +21,6 @@ struct Ctx<'a> {
     opts: &'a PushOptions,
     http: reqwest::Client,
     progress: Arc<dyn Progress>,
-    pacer: Arc<Pacer>,
     sent: Arc<AtomicU64>,
     src: Source,
 }
@@ -47,7 +46,7 @@ impl Ctx<'_> {
 
     /// The server's offset, or `None` when the upload is gone.
     async fn offset(&self, url: &str) -> Result<Option<u64>, ClientError> {
-        retrying(&self.opts.retry, &*self.progress, |_| async {
+        retrying(self.opts, &*self.progress, |_| async {
             match self.req(reqwest::Method::HEAD, url).send().await {
                 Err(e) => Step::Retry {
                     why: http::network(url, &e).to_string(),
@@ -79,7 +78,7 @@ impl Ctx<'_> {
             "filename {}",
             base64::engine::general_purpose::STANDARD.encode(self.src.name())
         );
-        retrying(&self.opts.retry, &*self.progress, |_| async {
+        retrying(self.opts, &*self.progress, |_| async {
             let r = self
                 .req(reqwest::Method::POST, &url)
                 .header("Upload-Length", self.src.size.to_string())
@@ -121,7 +120,7 @@ impl Ctx<'_> {
                 )
             });
             let start = offset;
-            let next = retrying(&self.opts.retry, &*self.progress, |attempt| {
+            let next = retrying(self.opts, &*self.progress, |attempt| {
                 let data = data.clone();
                 let sum = sum.clone();
                 async move {
@@ -157,7 +156,7 @@ impl Ctx<'_> {
                     let rb = rb.body(http::body(
                         body,
                         self.progress.clone(),
-                        self.pacer.clone(),
+                        self.opts.link.clone(),
                         self.sent.clone(),
                     ));
                     match rb.send().await {
@@ -198,7 +197,7 @@ impl Ctx<'_> {
                 }
                 let len = chunk.min(size - start);
                 let data = self.src.read(start, len).await?;
-                retrying(&self.opts.retry, &*self.progress, |_| {
+                retrying(self.opts, &*self.progress, |_| {
                     let data = data.clone();
                     async move {
                         let rb = self
@@ -212,7 +211,7 @@ impl Ctx<'_> {
                             .body(http::body(
                                 data,
                                 self.progress.clone(),
-                                self.pacer.clone(),
+                                self.opts.link.clone(),
                                 self.sent.clone(),
                             ));
                         match rb.send().await {
@@ -253,7 +252,7 @@ impl Ctx<'_> {
 
     /// The server's SHA-256 of the completed upload (hex).
     async fn server_sha256(&self, url: &str) -> Result<String, ClientError> {
-        retrying(&self.opts.retry, &*self.progress, |_| async {
+        retrying(self.opts, &*self.progress, |_| async {
             match self
                 .req(reqwest::Method::HEAD, url)
                 .header("Want-Digest", "sha-256")
@@ -299,7 +298,6 @@ pub async fn push(
         opts,
         http: http::client(),
         progress: progress.clone(),
-        pacer: Pacer::new(opts.limit_rate),
         sent: Arc::new(AtomicU64::new(0)),
         src: src.clone(),
     };

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{ClientError, Progress};
+use futures_util::StreamExt;
+
+use super::link::Link;
+use super::{ClientError, Progress, PushOptions};
 
 /// Retry policy.
 #[derive(Debug, Clone)]
@@ -73,68 +76,59 @@ pub fn timeout_for(bytes: u64) -> Duration {
     Duration::from_secs(30) + Duration::from_secs(bytes / (32 * 1024))
 }
 
-/// Paces bytes to a rate shared by every stream of one push.
-pub struct Pacer {
-    rate: u64,
-    start: tokio::time::Instant,
-    sent: AtomicU64,
-}
-
-impl Pacer {
-    pub fn new(rate: u64) -> Arc<Self> {
-        Arc::new(Self {
-            rate,
-            start: tokio::time::Instant::now(),
-            sent: AtomicU64::new(0),
-        })
-    }
-
-    async fn take(&self, n: u64) {
-        if self.rate == 0 {
-            return;
-        }
-        let total = self.sent.fetch_add(n, Ordering::Relaxed) + n;
-        let due = self.start + Duration::from_secs_f64(total as f64 / self.rate as f64);
-        tokio::time::sleep_until(due).await;
-    }
-}
-
-/// `data` as a stream of pieces (64 KiB when paced, for smooth pacing; 1 MiB
-/// otherwise, for fewer writes), paced and counted as they are sent.
+/// `data` as a stream of pieces, each passed through the link (paced, or cut when the
+/// link goes down: the stream then ends with an error and the request is aborted) and
+/// counted as sent.
 pub fn counted_stream(
     data: Bytes,
     progress: Arc<dyn Progress>,
-    pacer: Arc<Pacer>,
+    link: Arc<dyn Link>,
     sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let piece_len: usize = if pacer.rate > 0 {
-        64 * 1024
-    } else {
-        1024 * 1024
-    };
-    futures_util::stream::unfold(data, move |mut rest| {
-        let (progress, pacer, sent) = (progress.clone(), pacer.clone(), sent.clone());
+    let piece_len = link.piece().max(1);
+    futures_util::stream::unfold(Some(data), move |state| {
+        let (progress, link, sent) = (progress.clone(), link.clone(), sent.clone());
         async move {
+            let mut rest = state?;
             if rest.is_empty() {
                 return None;
             }
-            let piece = rest.split_to(rest.len().min(piece_len));
-            pacer.take(piece.len() as u64).await;
+            let mut piece = rest.split_to(rest.len().min(piece_len));
+            let through = link.transmit(piece.len() as u64).await as usize;
+            if through < piece.len() {
+                piece.truncate(through);
+                progress.sent(through as u64);
+                sent.fetch_add(through as u64, Ordering::Relaxed);
+                // What got through before the link went down, then the cut.
+                let cut = futures_util::stream::iter([
+                    Ok(piece),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "link down",
+                    )),
+                ]);
+                return Some((cut, None));
+            }
             progress.sent(piece.len() as u64);
             sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
-            Some((Ok::<Bytes, std::io::Error>(piece), rest))
+            Some((
+                futures_util::stream::iter([Ok(piece), Ok(Bytes::new())]),
+                Some(rest),
+            ))
         }
     })
+    .flatten()
+    .filter(|r| futures_util::future::ready(!matches!(r, Ok(b) if b.is_empty())))
 }
 
-/// A request body that streams `data` in 64 KiB pieces, counting sent bytes.
+/// A request body that streams `data` through the link, counting sent bytes.
 pub fn body(
     data: Bytes,
     progress: Arc<dyn Progress>,
-    pacer: Arc<Pacer>,
+    link: Arc<dyn Link>,
     sent: Arc<AtomicU64>,
 ) -> reqwest::Body {
-    reqwest::Body::wrap_stream(counted_stream(data, progress, pacer, sent))
+    reqwest::Body::wrap_stream(counted_stream(data, progress, link, sent))
 }
 
 /// Classifies a send error.
@@ -162,9 +156,10 @@ pub enum Step<T> {
     Fail(ClientError),
 }
 
-/// Runs `f` until it is done, fails, or the attempts run out.
+/// Runs `f` until it is done, fails, or the attempts run out. Each attempt pays the
+/// link's round trip; waits between attempts go through the link's clock.
 pub async fn retrying<T, F, Fut>(
-    retry: &Retry,
+    opts: &PushOptions,
     progress: &dyn Progress,
     mut f: F,
 ) -> Result<T, ClientError>
@@ -172,8 +167,10 @@ where
     F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Step<T>>,
 {
+    let retry = &opts.retry;
     let mut attempt = 1;
     loop {
+        opts.link.round_trip().await;
         match f(attempt).await {
             Step::Done(t) => return Ok(t),
             Step::Fail(e) => return Err(e),
@@ -186,7 +183,7 @@ where
                 }
                 let d = after.unwrap_or_else(|| retry.delay(attempt));
                 progress.retrying(&why, d);
-                tokio::time::sleep(d).await;
+                opts.link.sleep(d).await;
                 attempt += 1;
             }
         }

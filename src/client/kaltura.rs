@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use upgate_proto::kaltura::ks::form_encode;
 
-use super::http::{self, retrying, Pacer, Step};
+use super::http::{self, retrying, Step};
 use super::resume::{ResumeStore, Saved};
 use super::source::Source;
 use super::{empty_result, Auth, ClientError, Progress, PushOptions, PushResult};
@@ -33,7 +33,6 @@ struct Api<'a> {
     http: reqwest::Client,
     progress: Arc<dyn Progress>,
     base: String,
-    pacer: Arc<Pacer>,
     sent: Arc<AtomicU64>,
 }
 
@@ -62,7 +61,7 @@ impl Api<'_> {
             .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
             .collect();
         let body = body.join("&");
-        retrying(&self.opts.retry, &*self.progress, |_| {
+        retrying(self.opts, &*self.progress, |_| {
             let body = body.clone();
             let url = url.clone();
             async move {
@@ -148,7 +147,7 @@ impl Api<'_> {
         let head = Bytes::from(head);
         let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
         let total = head.len() + data.len() + tail.len();
-        retrying(&self.opts.retry, &*self.progress, |_| {
+        retrying(self.opts, &*self.progress, |_| {
             let (head, data, tail) = (head.clone(), data.clone(), tail.clone());
             let url = url.clone();
             let boundary = boundary.clone();
@@ -158,7 +157,7 @@ impl Api<'_> {
                     data,
                     tail,
                     self.progress.clone(),
-                    self.pacer.clone(),
+                    self.opts.link.clone(),
                     self.sent.clone(),
                 );
                 let r = self
@@ -186,12 +185,12 @@ fn stream_parts(
     data: Bytes,
     tail: Bytes,
     progress: Arc<dyn Progress>,
-    pacer: Arc<Pacer>,
+    link: Arc<dyn super::link::Link>,
     sent: Arc<AtomicU64>,
 ) -> reqwest::Body {
     use futures_util::StreamExt;
     let once = |b: Bytes| futures_util::stream::iter([Ok::<Bytes, std::io::Error>(b)]);
-    let file = http::counted_stream(data, progress, pacer, sent);
+    let file = http::counted_stream(data, progress, link, sent);
     reqwest::Body::wrap_stream(once(head).chain(file).chain(once(tail)))
 }
 
@@ -213,7 +212,6 @@ pub async fn push(
         http: http::client(),
         progress: progress.clone(),
         base: opts.url.trim_end_matches('/').to_owned(),
-        pacer: Pacer::new(opts.limit_rate),
         sent: sent.clone(),
     };
     let fail = |e: ClientError, r: &PushResult| {
@@ -432,7 +430,7 @@ pub async fn push(
 async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, ClientError> {
     use base64::Engine;
     let url = format!("{}/files/{token}", api.base);
-    retrying(&api.opts.retry, &*api.progress, |_| async {
+    retrying(api.opts, &*api.progress, |_| async {
         let r = api
             .http
             .head(&url)

@@ -10,6 +10,7 @@
 pub mod files;
 pub mod http;
 pub mod kaltura;
+pub mod link;
 pub mod resume;
 pub mod source;
 
@@ -44,7 +45,7 @@ pub enum Auth {
 }
 
 /// Options of one push.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushOptions {
     /// Gateway base URL, e.g. `http://127.0.0.1:8080`.
     pub url: String,
@@ -60,8 +61,8 @@ pub struct PushOptions {
     /// Where resume state is kept.
     pub state_dir: PathBuf,
     pub retry: http::Retry,
-    /// Pace the upload to this many bytes per second (0 = as fast as possible).
-    pub limit_rate: u64,
+    /// The network the bytes go through (pacing, modeled links).
+    pub link: Arc<dyn link::Link>,
 }
 
 /// What happened to one file.
