@@ -116,8 +116,56 @@ impl Api<'_> {
         }
     }
 
-    /// `uploadToken.upload` of one chunk (multipart: fields, then `fileData`).
+    /// `uploadToken.upload` of one chunk starting at `start` (multipart: fields, then
+    /// `fileData`). A retry first asks `uploadToken.get`: bytes of this chunk the server
+    /// already holds (a cut request keeps what arrived) are not sent again.
     async fn upload(
+        &self,
+        ks: &str,
+        token: &str,
+        data: Bytes,
+        first: bool,
+        final_chunk: bool,
+        start: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        let end = start + data.len() as u64;
+        retrying(self.opts, &*self.progress, |attempt| {
+            let data = data.clone();
+            async move {
+                let mut at = start;
+                if attempt > 1 && !first {
+                    let got = self
+                        .call(
+                            "uploadtoken/action/get",
+                            &[("ks", ks.to_owned()), ("uploadTokenId", token.to_owned())],
+                        )
+                        .await;
+                    let held = match got {
+                        Ok(v) => v["uploadedFileSize"]
+                            .as_str()
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .unwrap_or(0),
+                        Err(e) => return Step::Fail(e),
+                    };
+                    if held >= end && !final_chunk {
+                        return Step::Done(
+                            serde_json::json!({ "uploadedFileSize": held.to_string() }),
+                        );
+                    }
+                    if held > start {
+                        at = held.min(end); // a final chunk may become empty: it still finalizes
+                    }
+                }
+                let body = data.slice((at - start) as usize..);
+                self.upload_once(ks, token, body, !first || at > 0, final_chunk, at)
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// One attempt of `uploadToken.upload`.
+    async fn upload_once(
         &self,
         ks: &str,
         token: &str,
@@ -125,7 +173,7 @@ impl Api<'_> {
         resume: bool,
         final_chunk: bool,
         resume_at: u64,
-    ) -> Result<serde_json::Value, ClientError> {
+    ) -> Step<serde_json::Value> {
         let url = format!("{}/api_v3/service/uploadtoken/action/upload", self.base);
         let boundary = format!("upgate{}", crate::core::record::new_id());
         let mut head = String::new();
@@ -147,35 +195,27 @@ impl Api<'_> {
         let head = Bytes::from(head);
         let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
         let total = head.len() + data.len() + tail.len();
-        retrying(self.opts, &*self.progress, |_| {
-            let (head, data, tail) = (head.clone(), data.clone(), tail.clone());
-            let url = url.clone();
-            let boundary = boundary.clone();
-            async move {
-                let parts = stream_parts(
-                    head,
-                    data,
-                    tail,
-                    self.progress.clone(),
-                    self.opts.link.clone(),
-                    self.sent.clone(),
-                );
-                let r = self
-                    .http
-                    .post(&url)
-                    .header(
-                        "Content-Type",
-                        format!("multipart/form-data; boundary={boundary}"),
-                    )
-                    .header("Content-Length", total.to_string())
-                    .timeout(http::timeout_for(total as u64))
-                    .body(parts)
-                    .send()
-                    .await;
-                self.answer(&url, r).await
-            }
-        })
-        .await
+        let parts = stream_parts(
+            head,
+            data,
+            tail,
+            self.progress.clone(),
+            self.opts.link.clone(),
+            self.sent.clone(),
+        );
+        let r = self
+            .http
+            .post(&url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("Content-Length", total.to_string())
+            .timeout(http::timeout_for(total as u64))
+            .body(parts)
+            .send()
+            .await;
+        self.answer(&url, r).await
     }
 }
 
@@ -331,7 +371,7 @@ pub async fn push(
                 let data = src.read(start, len).await?;
                 let last = start + len >= size;
                 // The very first chunk (re)starts the file; every other one is positional.
-                let v = api.upload(ks, token, data, start > 0, last, start).await?;
+                let v = api.upload(ks, token, data, start == 0, last, start).await?;
                 let acked = v["uploadedFileSize"]
                     .as_str()
                     .and_then(|s| s.parse().ok())
