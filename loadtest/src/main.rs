@@ -1,16 +1,23 @@
-//! `upgate-loadtest`: bundled load scenarios for upgate with a bandwidth model.
+//! `upgate-loadtest`: bundled load scenarios for upgate, with a bandwidth model.
 //!
-//! - `bandwidth`: uploads through a modeled link (rate, RTT, drops), in virtual or real
-//!   time, with the resumable client or a restart-from-zero client for contrast.
-//! - `gateway`: runs a gateway process (embedded defaults) for real-time runs.
-//!
+//! Upload scenarios (`bandwidth`, `parallel`, `burst`, `resume-storm`,
+//! `kaltura-browser`) push files with the same client library as `upgate push` through
+//! modeled links, in virtual time (deterministic, fast) or real time; `create-storm`
+//! measures the creation rate; `gateway` runs a gateway process for real-time runs.
 //! Every loop is bounded in count and time; targets must be on loopback unless
 //! `--allow-remote` is given.
 
 mod bandwidth;
+mod burst;
+mod common;
+mod create_storm;
+mod engine;
 mod gateway;
+mod kaltura_browser;
 mod link;
+mod parallel;
 mod report;
+mod resume_storm;
 
 use std::path::PathBuf;
 
@@ -29,8 +36,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Uploads through a modeled link with drops; reports time, bytes re-sent, SHA-256.
+    /// Uploads through a modeled link with drops; time, bytes re-sent, SHA-256.
     Bandwidth(bandwidth::BandwidthArgs),
+    /// N large uploads in flight at once.
+    Parallel(parallel::ParallelArgs),
+    /// Uploads arriving in bursts, small and large mixed.
+    Burst(burst::BurstArgs),
+    /// Creation rate only.
+    CreateStorm(create_storm::CreateStormArgs),
+    /// Many clients that drop and resume repeatedly.
+    ResumeStorm(resume_storm::ResumeStormArgs),
+    /// The Kaltura browser client's chunk pattern (chunk 0, then 6 parallel resumeAt).
+    KalturaBrowser(kaltura_browser::KalturaBrowserArgs),
     /// Runs a gateway (embedded defaults, the load tester's partner) until Ctrl-C.
     Gateway {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -40,32 +57,64 @@ enum Cmd {
     },
 }
 
+async fn uploads(common: &common::Common, plan: engine::Plan) -> std::process::ExitCode {
+    if let Err(e) = common.check_target() {
+        eprintln!("upgate-loadtest: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    match engine::run(plan).await {
+        Ok(r) => {
+            if let Some(p) = &common.plot {
+                if let Err(e) = std::fs::write(p, r.svg()) {
+                    eprintln!("upgate-loadtest: cannot write {}: {e}", p.display());
+                }
+            }
+            if common.json {
+                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            } else {
+                print!("{}", r.summary());
+            }
+            if r.sha256_match {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("upgate-loadtest: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match Cli::parse().command {
-        Cmd::Bandwidth(a) => match bandwidth::run(&a).await {
-            Ok(r) => {
-                if let Some(p) = &a.plot {
-                    if let Err(e) = std::fs::write(p, r.svg()) {
-                        eprintln!("upgate-loadtest: cannot write {}: {e}", p.display());
-                    }
-                }
-                if a.json {
-                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
-                } else {
-                    print!("{}", r.summary());
-                }
-                if r.sha256_match {
-                    std::process::ExitCode::SUCCESS
-                } else {
-                    std::process::ExitCode::FAILURE
-                }
-            }
-            Err(e) => {
+        Cmd::Bandwidth(a) => uploads(&a.common, bandwidth::plan(&a)).await,
+        Cmd::Parallel(a) => uploads(&a.common, parallel::plan(&a)).await,
+        Cmd::Burst(a) => uploads(&a.common, burst::plan(&a)).await,
+        Cmd::ResumeStorm(a) => uploads(&a.common, resume_storm::plan(&a)).await,
+        Cmd::KalturaBrowser(a) => uploads(&a.common, kaltura_browser::plan(&a)).await,
+        Cmd::CreateStorm(a) => {
+            if let Err(e) = a.common.check_target() {
                 eprintln!("upgate-loadtest: {e}");
-                std::process::ExitCode::from(2)
+                return std::process::ExitCode::from(2);
             }
-        },
+            match create_storm::run(&a).await {
+                Ok(r) => {
+                    if a.common.json {
+                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                    } else {
+                        print!("{}", r.summary());
+                    }
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("upgate-loadtest: {e}");
+                    std::process::ExitCode::from(2)
+                }
+            }
+        }
         Cmd::Gateway { listen, data_dir } => match gateway::serve_forever(&data_dir, &listen).await
         {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -39,6 +39,12 @@ pub struct Report {
     pub retries: u64,
     pub sha256_match: bool,
     pub errors: Vec<String>,
+    /// Failed requests by `kind:status` (`network` for connection errors).
+    pub errors_by_status: std::collections::BTreeMap<String, u64>,
+    /// Request latency per kind (wall clock), from HDR histograms.
+    pub latency: std::collections::BTreeMap<String, crate::engine::Latency>,
+    pub upload_wall_seconds_p50: f64,
+    pub upload_wall_seconds_max: f64,
     #[serde(skip)]
     pub timelines: Vec<Timeline>,
 }

@@ -140,3 +140,94 @@ fn real_time_scaled_run_through_a_gateway_process() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing non-loopback"));
 }
+
+/// Every scenario runs, bounded and small, and reports a byte-identical result.
+#[test]
+fn every_scenario_runs() {
+    let runs: Vec<Vec<&str>> = vec![
+        vec![
+            "parallel",
+            "--link-mbps",
+            "0",
+            "--uploads",
+            "6",
+            "--size",
+            "8MiB",
+            "--chunk-size",
+            "2MiB",
+        ],
+        vec![
+            "burst",
+            "--bursts",
+            "2",
+            "--per-burst",
+            "6",
+            "--small",
+            "300KB",
+            "--large",
+            "4MB",
+            "--large-every",
+            "3",
+            "--gap-secs",
+            "5",
+        ],
+        vec![
+            "resume-storm",
+            "--clients",
+            "6",
+            "--size",
+            "4MB",
+            "--drops",
+            "3",
+            "--drop-secs",
+            "1",
+            "--chunk-size",
+            "1MiB",
+        ],
+        vec![
+            "kaltura-browser",
+            "--size",
+            "20MB",
+            "--chunk-size",
+            "2MB",
+            "--drops",
+            "1",
+            "--drop-secs",
+            "2",
+        ],
+        vec![
+            "bandwidth",
+            "--protocol",
+            "kaltura",
+            "--size",
+            "10MB",
+            "--uploads",
+            "2",
+            "--drops",
+            "2",
+            "--drop-seed",
+            "9",
+        ],
+    ];
+    for args in runs {
+        let v = loadtest(&args);
+        show(&v);
+        assert_eq!(v["sha256_match"], true, "{args:?}");
+        assert!(
+            v["latency"].as_object().unwrap().len() >= 2,
+            "{args:?}: latency per request kind"
+        );
+        let floor = v["floor_seconds"].as_f64().unwrap();
+        assert!(
+            v["modeled_seconds"].as_f64().unwrap() + 1e-6 >= floor,
+            "{args:?}: below the physical floor"
+        );
+    }
+    let v = loadtest(&["create-storm", "--duration", "1", "--concurrency", "4"]);
+    assert!(v["requests"].as_u64().unwrap() > 10);
+    assert!(v["errors_by_status"].as_object().unwrap().is_empty(), "{v}");
+    println!(
+        "create-storm: {:.0} req/s",
+        v["requests_per_second"].as_f64().unwrap()
+    );
+}

@@ -47,7 +47,13 @@ impl Ctx<'_> {
     /// The server's offset, or `None` when the upload is gone.
     async fn offset(&self, url: &str) -> Result<Option<u64>, ClientError> {
         retrying(self.opts, &*self.progress, |_| async {
-            match self.req(reqwest::Method::HEAD, url).send().await {
+            match http::timed(
+                &*self.progress,
+                "head",
+                self.req(reqwest::Method::HEAD, url),
+            )
+            .await
+            {
                 Err(e) => Step::Retry {
                     why: http::network(url, &e).to_string(),
                     after: None,
@@ -79,12 +85,11 @@ impl Ctx<'_> {
             base64::engine::general_purpose::STANDARD.encode(self.src.name())
         );
         retrying(self.opts, &*self.progress, |_| async {
-            let r = self
+            let rb = self
                 .req(reqwest::Method::POST, &url)
                 .header("Upload-Length", self.src.size.to_string())
-                .header("Upload-Metadata", meta.clone())
-                .send()
-                .await;
+                .header("Upload-Metadata", meta.clone());
+            let r = http::timed(&*self.progress, "create", rb).await;
             match r {
                 Err(e) => Step::Retry {
                     why: http::network(&url, &e).to_string(),
@@ -159,7 +164,7 @@ impl Ctx<'_> {
                         self.opts.link.clone(),
                         self.sent.clone(),
                     ));
-                    match rb.send().await {
+                    match http::timed(&*self.progress, "patch", rb).await {
                         Err(e) => Step::Retry {
                             why: http::network(url, &e).to_string(),
                             after: None,
@@ -214,7 +219,7 @@ impl Ctx<'_> {
                                 self.opts.link.clone(),
                                 self.sent.clone(),
                             ));
-                        match rb.send().await {
+                        match http::timed(&*self.progress, "put", rb).await {
                             Err(e) => Step::Retry {
                                 why: http::network(url, &e).to_string(),
                                 after: None,
@@ -253,12 +258,10 @@ impl Ctx<'_> {
     /// The server's SHA-256 of the completed upload (hex).
     async fn server_sha256(&self, url: &str) -> Result<String, ClientError> {
         retrying(self.opts, &*self.progress, |_| async {
-            match self
+            let rb = self
                 .req(reqwest::Method::HEAD, url)
-                .header("Want-Digest", "sha-256")
-                .send()
-                .await
-            {
+                .header("Want-Digest", "sha-256");
+            match http::timed(&*self.progress, "digest", rb).await {
                 Err(e) => Step::Retry {
                     why: http::network(url, &e).to_string(),
                     after: None,

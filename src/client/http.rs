@@ -85,39 +85,42 @@ pub fn counted_stream(
     link: Arc<dyn Link>,
     sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    enum State {
+        More(Bytes),
+        Cut,
+        Done,
+    }
     let piece_len = link.piece().max(1);
-    futures_util::stream::unfold(Some(data), move |state| {
+    futures_util::stream::unfold(State::More(data), move |state| {
         let (progress, link, sent) = (progress.clone(), link.clone(), sent.clone());
         async move {
-            let mut rest = state?;
-            if rest.is_empty() {
-                return None;
+            match state {
+                State::Done => None,
+                State::Cut => {
+                    // Give the connection a moment to flush what got through, then cut.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    let e = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "link down");
+                    Some((Err(e), State::Done))
+                }
+                State::More(mut rest) => {
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    let mut piece = rest.split_to(rest.len().min(piece_len));
+                    let through = link.transmit(piece.len() as u64).await as usize;
+                    let next = if through < piece.len() {
+                        piece.truncate(through);
+                        State::Cut
+                    } else {
+                        State::More(rest)
+                    };
+                    progress.sent(piece.len() as u64);
+                    sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    Some((Ok(piece), next))
+                }
             }
-            let mut piece = rest.split_to(rest.len().min(piece_len));
-            let through = link.transmit(piece.len() as u64).await as usize;
-            if through < piece.len() {
-                piece.truncate(through);
-                progress.sent(through as u64);
-                sent.fetch_add(through as u64, Ordering::Relaxed);
-                // What got through before the link went down, then the cut.
-                let cut = futures_util::stream::iter([
-                    Ok(piece),
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionAborted,
-                        "link down",
-                    )),
-                ]);
-                return Some((cut, None));
-            }
-            progress.sent(piece.len() as u64);
-            sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
-            Some((
-                futures_util::stream::iter([Ok(piece), Ok(Bytes::new())]),
-                Some(rest),
-            ))
         }
     })
-    .flatten()
     .filter(|r| futures_util::future::ready(!matches!(r, Ok(b) if b.is_empty())))
 }
 
@@ -129,6 +132,19 @@ pub fn body(
     sent: Arc<AtomicU64>,
 ) -> reqwest::Body {
     reqwest::Body::wrap_stream(counted_stream(data, progress, link, sent))
+}
+
+/// Sends a request and reports its kind, status and duration to `progress`.
+pub async fn timed(
+    progress: &dyn Progress,
+    kind: &str,
+    rb: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let t = std::time::Instant::now();
+    let r = rb.send().await;
+    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+    progress.request(kind, status, t.elapsed().as_secs_f64());
+    r
 }
 
 /// Classifies a send error.

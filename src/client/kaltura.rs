@@ -54,6 +54,7 @@ impl Api<'_> {
         params: &[(&str, String)],
     ) -> Result<serde_json::Value, ClientError> {
         let url = format!("{}/api_v3/service/{service_action}", self.base);
+        let kind = service_action.replace("/action/", ".");
         let mut form = vec![("format".to_owned(), "1".to_owned())];
         form.extend(params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let body: Vec<String> = form
@@ -64,15 +65,15 @@ impl Api<'_> {
         retrying(self.opts, &*self.progress, |_| {
             let body = body.clone();
             let url = url.clone();
+            let kind = kind.clone();
             async move {
-                let r = self
+                let rb = self
                     .http
                     .post(&url)
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .timeout(Duration::from_secs(120))
-                    .body(body)
-                    .send()
-                    .await;
+                    .body(body);
+                let r = http::timed(&*self.progress, &kind, rb).await;
                 self.answer(&url, r).await
             }
         })
@@ -133,7 +134,7 @@ impl Api<'_> {
             let data = data.clone();
             async move {
                 let mut at = start;
-                if attempt > 1 && !first {
+                if attempt > 1 {
                     let got = self
                         .call(
                             "uploadtoken/action/get",
@@ -203,7 +204,7 @@ impl Api<'_> {
             self.opts.link.clone(),
             self.sent.clone(),
         );
-        let r = self
+        let rb = self
             .http
             .post(&url)
             .header(
@@ -212,9 +213,8 @@ impl Api<'_> {
             )
             .header("Content-Length", total.to_string())
             .timeout(http::timeout_for(total as u64))
-            .body(parts)
-            .send()
-            .await;
+            .body(parts);
+        let r = http::timed(&*self.progress, "uploadtoken.upload", rb).await;
         self.answer(&url, r).await
     }
 }
@@ -471,14 +471,13 @@ async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, C
     use base64::Engine;
     let url = format!("{}/files/{token}", api.base);
     retrying(api.opts, &*api.progress, |_| async {
-        let r = api
+        let rb = api
             .http
             .head(&url)
             .header("Tus-Resumable", "1.0.0")
             .header("Want-Digest", "sha-256")
-            .header("Authorization", format!("Bearer {ks}"))
-            .send()
-            .await;
+            .header("Authorization", format!("Bearer {ks}"));
+        let r = http::timed(&*api.progress, "digest", rb).await;
         match r {
             Err(e) => Step::Retry {
                 why: http::network(&url, &e).to_string(),

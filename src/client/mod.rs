@@ -96,6 +96,9 @@ pub trait Progress: Send + Sync {
     fn sent(&self, _n: u64) {}
     /// The server acknowledged everything up to `offset` (contiguous).
     fn acknowledged(&self, _offset: u64) {}
+    /// One HTTP request finished: its kind (`patch`, `uploadtoken.upload`, …), the
+    /// status (0 for a network error) and how long it took.
+    fn request(&self, _kind: &str, _status: u16, _secs: f64) {}
     /// A retry is coming after `delay`, because of `why`.
     fn retrying(&self, _why: &str, _delay: Duration) {}
     fn finished(&self, _result: &PushResult) {}

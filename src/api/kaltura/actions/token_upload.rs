@@ -85,6 +85,17 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     };
     let received = body.n;
     c.done_with(part).await;
+    if let Err(Error::Interrupted { offset }) = &written {
+        if *offset > 0 {
+            // Bytes of the cut chunk were kept: the token is resumable from them
+            // (`uploadToken.get` reports them), as Kaltura's partial uploads are.
+            let kept = vec![
+                (attr::UPLOADED.to_owned(), "1".to_owned()),
+                (attr::UPDATED_AT.to_owned(), c.now.to_string()),
+            ];
+            let _ = svc.set_attrs(&id, None, kept).await;
+        }
+    }
     let rec = written.map_err(from_core)?;
     let touched = vec![
         (attr::UPLOADED.to_owned(), "1".to_owned()),
