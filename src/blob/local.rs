@@ -10,9 +10,12 @@
 //! network reads and disk writes overlap and memory stays bounded. Absorbing a staged
 //! range copies it with `copy_file_range` (std's `io::copy` between files).
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -32,6 +35,9 @@ const READ_CHUNK: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct LocalAssembler {
     root: PathBuf,
+    /// One lock per upload, held by its append writer's thread until that thread has
+    /// finished: a new writer never starts while an old one may still write.
+    writers: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl LocalAssembler {
@@ -41,7 +47,22 @@ impl LocalAssembler {
         for sub in ["partial", "staged", "complete"] {
             std::fs::create_dir_all(root.join(sub))?;
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            writers: Arc::default(),
+        })
+    }
+
+    fn writer_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(id.to_owned()).or_default().clone()
+    }
+
+    fn forget_writer_lock(&self, id: &str) {
+        self.writers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     fn checked(id: &str) -> Result<&str, BlobError> {
@@ -81,9 +102,14 @@ enum Cmd {
 
 /// The writer thread: applies commands in order; the first error sticks and is
 /// reported at the next sync.
-fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>) {
+fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>, abandoned: Arc<AtomicBool>) {
     let mut failed: Option<std::io::Error> = None;
     while let Some(cmd) = rx.blocking_recv() {
+        // After the writer was dropped, queued bytes are uncommitted by definition:
+        // discard them (a successor may already own these positions).
+        if abandoned.load(Ordering::SeqCst) {
+            continue;
+        }
         match cmd {
             Cmd::Write(batch) if failed.is_none() => {
                 if let Err(e) = write_all_vectored(&mut file, &batch) {
@@ -140,17 +166,31 @@ struct ThreadWriter {
     pos: u64,
     pending: Vec<Bytes>,
     pending_len: usize,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Drop for ThreadWriter {
+    fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
 }
 
 impl ThreadWriter {
-    fn spawn(file: File, pos: u64) -> Self {
+    /// Starts the writer thread; `guard` (if any) is held until the thread has finished.
+    fn spawn(file: File, pos: u64, guard: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::task::spawn_blocking(move || writer_thread(file, rx));
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
+        tokio::task::spawn_blocking(move || {
+            writer_thread(file, rx, flag);
+            drop(guard);
+        });
         Self {
             tx,
             pos,
             pending: Vec::new(),
             pending_len: 0,
+            abandoned,
         }
     }
 
@@ -285,6 +325,13 @@ impl Assembler for LocalAssembler {
         _assembly: &str,
     ) -> Result<Box<dyn BlobWriter>, BlobError> {
         let path = self.partial(id)?;
+        // Wait until an earlier writer's thread of this upload has finished.
+        let lock = self.writer_lock(id);
+        let guard = tokio::time::timeout(std::time::Duration::from_secs(30), lock.lock_owned())
+            .await
+            .map_err(|_| {
+                BlobError::Backend("the previous writer of this upload is still running".into())
+            })?;
         let file = blocking(move || {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -296,7 +343,7 @@ impl Assembler for LocalAssembler {
         })
         .await?;
         Ok(Box::new(LocalWriter {
-            inner: ThreadWriter::spawn(file, offset),
+            inner: ThreadWriter::spawn(file, offset, Some(guard)),
             root: self.clone(),
         }))
     }
@@ -307,7 +354,7 @@ impl Assembler for LocalAssembler {
         let file =
             blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
         Ok(Box::new(LocalStage {
-            inner: ThreadWriter::spawn(file, start),
+            inner: ThreadWriter::spawn(file, start, None),
             key,
         }))
     }
@@ -323,6 +370,7 @@ impl Assembler for LocalAssembler {
 
     async fn complete(&self, id: &str, length: u64, _assembly: &str) -> Result<(), BlobError> {
         let (from, to) = (self.partial(id)?, self.complete_path(id)?);
+        self.forget_writer_lock(id);
         blocking(move || {
             if !from.exists() && to.exists() {
                 return Ok(()); // already done (crash after the rename)
@@ -400,6 +448,7 @@ impl Assembler for LocalAssembler {
 
     async fn delete(&self, id: &str, _assembly: &str) -> Result<(), BlobError> {
         let paths = [self.partial(id)?, self.complete_path(id)?];
+        self.forget_writer_lock(id);
         let staged_dir = self.root.join("staged");
         let prefix = format!("{id}.");
         blocking(move || {
