@@ -276,6 +276,19 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let shared = AnyLink::new(plan.clock, plan.model.clone());
     let stats = Arc::new(Stats::default());
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Files first, so the clock measures uploads only.
+    let mut k = 0usize;
+    let mut paths: Vec<Vec<std::path::PathBuf>> = Vec::new();
+    for wave in &plan.waves {
+        let mut ps = Vec::new();
+        for spec in wave {
+            k += 1;
+            let path = work.path().join(format!("upload-{k}.mp4"));
+            write_file(&path, spec.size, k as u64).map_err(|e| e.to_string())?;
+            ps.push(path);
+        }
+        paths.push(ps);
+    }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(plan.max_seconds);
     let mut results: Vec<(PushResult, Arc<Recorder>)> = Vec::new();
@@ -287,10 +300,8 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
             shared.sleep(plan.gap_secs).await;
         }
         let mut tasks = Vec::new();
-        for spec in wave {
+        for (spec, path) in wave.iter().zip(paths[w].iter().cloned()) {
             n += 1;
-            let path = work.path().join(format!("upload-{n}.mp4"));
-            write_file(&path, spec.size, n as u64).map_err(|e| e.to_string())?;
             let link = match &spec.model {
                 Some(m) => {
                     let l = AnyLink::new(plan.clock, m.clone());
