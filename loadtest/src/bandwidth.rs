@@ -39,23 +39,10 @@ pub fn plan(a: &BandwidthArgs) -> Plan {
         Some(seed) => Model::random_drops(total, c.rate(), a.drops, a.drop_secs, seed),
         None => Model::even_drops(total, c.rate(), a.drops, a.drop_secs),
     };
+    let waves = vec![UploadSpec::same(a.uploads, a.size)];
     Plan {
-        scenario: "bandwidth".into(),
-        protocol: c.protocol,
         client: a.client,
-        clock: c.clock,
-        chunk_size: c.chunk_size,
         parallel: a.parallel,
-        waves: vec![(0..a.uploads)
-            .map(|_| UploadSpec {
-                size: a.size,
-                model: None,
-            })
-            .collect()],
-        gap_secs: 0.0,
-        model: c.model(drops),
-        url: c.url.clone(),
-        partner: c.partner(),
-        max_seconds: c.max_seconds,
+        ..c.plan("bandwidth", waves, c.model(drops))
     }
 }

@@ -5,7 +5,7 @@
 use clap::Args;
 
 use crate::common::{size, Common};
-use crate::engine::{ClientKind, Plan, UploadSpec};
+use crate::engine::{Plan, UploadSpec};
 
 #[derive(Debug, Clone, Args)]
 pub struct BurstArgs {
@@ -44,17 +44,7 @@ pub fn plan(a: &BurstArgs) -> Plan {
         })
         .collect();
     Plan {
-        scenario: "burst".into(),
-        protocol: c.protocol,
-        client: ClientKind::Resumable,
-        clock: c.clock,
-        chunk_size: c.chunk_size,
-        parallel: 1,
-        waves,
         gap_secs: a.gap_secs,
-        model: c.model(Vec::new()),
-        url: c.url.clone(),
-        partner: c.partner(),
-        max_seconds: c.max_seconds,
+        ..c.plan("burst", waves, c.model(Vec::new()))
     }
 }

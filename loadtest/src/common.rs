@@ -8,7 +8,7 @@ use clap::Args;
 use upgate::client::Protocol;
 use upgate_proto::size::parse_size;
 
-use crate::engine::Clock;
+use crate::engine::{ClientKind, Clock, Plan, UploadSpec};
 use crate::link::{Drop, Model};
 
 pub fn size(s: &str) -> Result<u64, String> {
@@ -78,6 +78,25 @@ impl Common {
         match (self.partner_id, &self.secret) {
             (Some(p), Some(s)) => Some((p, s.clone())),
             _ => None,
+        }
+    }
+
+    /// A plan with this target, clock and link: the resumable client, sequential chunks,
+    /// no gap between waves (scenarios override what they need).
+    pub fn plan(&self, scenario: &str, waves: Vec<Vec<UploadSpec>>, model: Model) -> Plan {
+        Plan {
+            scenario: scenario.into(),
+            protocol: self.protocol,
+            client: ClientKind::Resumable,
+            clock: self.clock,
+            chunk_size: self.chunk_size,
+            parallel: 1,
+            waves,
+            gap_secs: 0.0,
+            model,
+            url: self.url.clone(),
+            partner: self.partner(),
+            max_seconds: self.max_seconds,
         }
     }
 

@@ -182,6 +182,13 @@ pub struct UploadSpec {
     pub model: Option<Model>,
 }
 
+impl UploadSpec {
+    /// `n` uploads of `size` bytes on the shared link.
+    pub fn same(n: usize, size: u64) -> Vec<UploadSpec> {
+        (0..n).map(|_| UploadSpec { size, model: None }).collect()
+    }
+}
+
 /// What to run.
 pub struct Plan {
     pub scenario: String,

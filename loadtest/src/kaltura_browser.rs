@@ -6,7 +6,7 @@ use clap::Args;
 use upgate::client::Protocol;
 
 use crate::common::{size, Common};
-use crate::engine::{ClientKind, Plan, UploadSpec};
+use crate::engine::{Plan, UploadSpec};
 use crate::link::Model;
 
 #[derive(Debug, Clone, Args)]
@@ -25,21 +25,11 @@ pub struct KalturaBrowserArgs {
 
 pub fn plan(a: &KalturaBrowserArgs) -> Plan {
     let c = &a.common;
+    let model = c.model(Model::even_drops(a.size, c.rate(), a.drops, a.drop_secs));
+    let waves = vec![UploadSpec::same(1, a.size)];
     Plan {
-        scenario: "kaltura-browser".into(),
         protocol: Protocol::Kaltura,
-        client: ClientKind::Resumable,
-        clock: c.clock,
-        chunk_size: c.chunk_size,
         parallel: a.parallel,
-        waves: vec![vec![UploadSpec {
-            size: a.size,
-            model: None,
-        }]],
-        gap_secs: 0.0,
-        model: c.model(Model::even_drops(a.size, c.rate(), a.drops, a.drop_secs)),
-        url: c.url.clone(),
-        partner: c.partner(),
-        max_seconds: c.max_seconds,
+        ..c.plan("kaltura-browser", waves, model)
     }
 }

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::common::{size, Common};
-use crate::engine::{ClientKind, Plan, UploadSpec};
+use crate::engine::{Plan, UploadSpec};
 
 #[derive(Debug, Clone, Args)]
 pub struct ParallelArgs {
@@ -21,23 +21,9 @@ pub struct ParallelArgs {
 
 pub fn plan(a: &ParallelArgs) -> Plan {
     let c = &a.common;
+    let waves = vec![UploadSpec::same(a.uploads, a.size)];
     Plan {
-        scenario: "parallel".into(),
-        protocol: c.protocol,
-        client: ClientKind::Resumable,
-        clock: c.clock,
-        chunk_size: c.chunk_size,
         parallel: a.parallel,
-        waves: vec![(0..a.uploads)
-            .map(|_| UploadSpec {
-                size: a.size,
-                model: None,
-            })
-            .collect()],
-        gap_secs: 0.0,
-        model: c.model(Vec::new()),
-        url: c.url.clone(),
-        partner: c.partner(),
-        max_seconds: c.max_seconds,
+        ..c.plan("parallel", waves, c.model(Vec::new()))
     }
 }

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::common::{size, Common};
-use crate::engine::{ClientKind, Plan, UploadSpec};
+use crate::engine::{Plan, UploadSpec};
 use crate::link::Model;
 
 #[derive(Debug, Clone, Args)]
@@ -38,18 +38,5 @@ pub fn plan(a: &ResumeStormArgs) -> Plan {
             ))),
         })
         .collect();
-    Plan {
-        scenario: "resume-storm".into(),
-        protocol: c.protocol,
-        client: ClientKind::Resumable,
-        clock: c.clock,
-        chunk_size: c.chunk_size,
-        parallel: 1,
-        waves: vec![uploads],
-        gap_secs: 0.0,
-        model: c.model(Vec::new()),
-        url: c.url.clone(),
-        partner: c.partner(),
-        max_seconds: c.max_seconds,
-    }
+    c.plan("resume-storm", vec![uploads], c.model(Vec::new()))
 }

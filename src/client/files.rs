@@ -257,31 +257,8 @@ impl Ctx<'_> {
 
     /// The server's SHA-256 of the completed upload (hex).
     async fn server_sha256(&self, url: &str) -> Result<String, ClientError> {
-        retrying(self.opts, &*self.progress, |_| async {
-            let rb = self
-                .req(reqwest::Method::HEAD, url)
-                .header("Want-Digest", "sha-256");
-            match http::timed(&*self.progress, "digest", rb).await {
-                Err(e) => Step::Retry {
-                    why: http::network(url, &e).to_string(),
-                    after: None,
-                },
-                Ok(r) if r.status().as_u16() == 200 => {
-                    let d = r
-                        .headers()
-                        .get("digest")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("sha-256="))
-                        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
-                    match d {
-                        Some(d) => Step::Done(super::hex(&d)),
-                        None => {
-                            Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
-                        }
-                    }
-                }
-                Ok(r) => step_for(r).await,
-            }
+        http::server_sha256(self.opts, &*self.progress, url, || {
+            self.req(reqwest::Method::HEAD, url)
         })
         .await
     }

@@ -229,3 +229,39 @@ pub async fn step_for<T>(resp: reqwest::Response) -> Step<T> {
         })
     }
 }
+
+/// The SHA-256 (hex) the server reports for a completed upload: `HEAD` with
+/// `Want-Digest: sha-256`, answered with `Digest: sha-256=BASE64`. `head` builds the
+/// request (with whatever authentication the protocol uses).
+pub async fn server_sha256(
+    opts: &PushOptions,
+    progress: &dyn Progress,
+    url: &str,
+    head: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<String, ClientError> {
+    use base64::Engine;
+    retrying(opts, progress, |_| async {
+        match timed(progress, "digest", head().header("Want-Digest", "sha-256")).await {
+            Err(e) => Step::Retry {
+                why: network(url, &e).to_string(),
+                after: None,
+            },
+            Ok(r) if r.status().as_u16() == 200 => {
+                let d = r
+                    .headers()
+                    .get("digest")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("sha-256="))
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                match d {
+                    Some(d) => Step::Done(super::hex(&d)),
+                    None => {
+                        Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
+                    }
+                }
+            }
+            Ok(r) => step_for(r).await,
+        }
+    })
+    .await
+}

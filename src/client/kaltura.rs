@@ -468,37 +468,12 @@ pub async fn push(
 }
 
 async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, ClientError> {
-    use base64::Engine;
     let url = format!("{}/files/{token}", api.base);
-    retrying(api.opts, &*api.progress, |_| async {
-        let rb = api
-            .http
+    http::server_sha256(api.opts, &*api.progress, &url, || {
+        api.http
             .head(&url)
             .header("Tus-Resumable", "1.0.0")
-            .header("Want-Digest", "sha-256")
-            .header("Authorization", format!("Bearer {ks}"));
-        let r = http::timed(&*api.progress, "digest", rb).await;
-        match r {
-            Err(e) => Step::Retry {
-                why: http::network(&url, &e).to_string(),
-                after: None,
-            },
-            Ok(r) if r.status().as_u16() == 200 => {
-                let d = r
-                    .headers()
-                    .get("digest")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("sha-256="))
-                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
-                match d {
-                    Some(d) => Step::Done(super::hex(&d)),
-                    None => {
-                        Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
-                    }
-                }
-            }
-            Ok(r) => http::step_for(r).await,
-        }
+            .header("Authorization", format!("Bearer {ks}"))
     })
     .await
 }
