@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::api::files::{Cors, FilesApi};
 use crate::api::kaltura::KalturaApi;
+use crate::api::ps2::Ps2Api;
 use crate::api::Router;
 use crate::auth::{dev_partner, Partners};
 use crate::blob::local::LocalAssembler;
@@ -132,9 +133,15 @@ impl App {
             max_resume_secs: args.upload_expiry.as_secs() as i64,
             body_timeout: args.body_timeout,
         };
+        let ps2 = Ps2Api {
+            service: service.clone(),
+            partners: kaltura.partners.clone(),
+            body_timeout: args.body_timeout,
+        };
         let router = Arc::new(Router {
             files,
             kaltura,
+            ps2,
             service,
         });
         let listener = TcpListener::bind(args.listen)

@@ -6,6 +6,7 @@
 
 pub mod files;
 pub mod kaltura;
+pub mod ps2;
 pub mod web;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use crate::server::{full, Handler, Req, Resp};
 pub struct Router {
     pub files: files::FilesApi,
     pub kaltura: kaltura::KalturaApi,
+    pub ps2: ps2::Ps2Api,
     pub service: UploadService,
 }
 
@@ -28,6 +30,9 @@ impl Handler for Router {
             let path = req.uri().path();
             if path == "/files" || path.starts_with("/files/") {
                 return self.files.handle(req).await;
+            }
+            if ps2::is_ps2_path(path) {
+                return self.ps2.handle(req).await;
             }
             if kaltura::endpoint::is_api_path(path) {
                 return self.kaltura.handle(req).await;

@@ -126,6 +126,26 @@ impl UploadService {
         Ok(self.state.doc_delete(KIND, id).await?)
     }
 
+    /// Stores a small protocol document (`kind`, `id`), replacing any earlier one.
+    pub async fn put_doc(&self, kind: &str, id: &str, body: &str) -> Result<()> {
+        for _ in 0..16 {
+            let expect = self.state.doc_get(kind, id).await?.map(|d| d.version);
+            if self.state.doc_put(kind, id, body, expect).await?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(Error::Locked)
+    }
+
+    pub async fn get_doc(&self, kind: &str, id: &str) -> Result<Option<String>> {
+        Ok(self.state.doc_get(kind, id).await?.map(|d| d.body))
+    }
+
+    /// Removes a document; true when this call removed it.
+    pub async fn delete_doc(&self, kind: &str, id: &str) -> Result<bool> {
+        Ok(self.state.doc_delete(kind, id).await?)
+    }
+
     /// Entries of a partner, optionally of one user, oldest first.
     pub async fn list_entries(&self, partner: i64, user: Option<&str>) -> Result<Vec<MediaEntry>> {
         let mut out = Vec::new();

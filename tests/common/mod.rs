@@ -73,9 +73,15 @@ impl Gateway {
             max_resume_secs,
             body_timeout,
         };
+        let ps2 = upgate::api::ps2::Ps2Api {
+            service: service.clone(),
+            partners: kaltura.partners.clone(),
+            body_timeout,
+        };
         let router = Arc::new(Router {
             files,
             kaltura,
+            ps2,
             service: service.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,89 @@
+//! `upload`: the whole file in one multipart request (`Filedata`), streamed to storage
+//! and remembered under (session, client file id) for `addEntry`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::Ps2Error;
+use super::{el, Call, UPLOADED};
+use crate::core::{AppendRequest, CreateRequest, Error, Owner};
+
+/// What `addEntry` needs to find.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Remembered {
+    pub upload_id: String,
+    pub orig_filename: String,
+    pub size: u64,
+}
+
+/// The key of an uploaded file: the session's unique string and the client's file id.
+pub fn key(unique: &str, filename: &str) -> String {
+    crate::api::kaltura::call::ks_digest(&format!("{unique}\n{filename}"))
+}
+
+pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
+    let ks = c.session().await?;
+    let filename = c.str("filename").unwrap_or("").to_owned();
+    let mut part = match c.files.take("Filedata").await {
+        Some(Ok(p)) => p,
+        _ => return Err(Ps2Error::MandatoryMissing("Filedata")),
+    };
+    let orig = c
+        .str("Filename")
+        .map_or_else(|| part.file_name.clone(), str::to_owned);
+    let svc = c.api.service.clone();
+    let mut attrs = BTreeMap::new();
+    attrs.insert("ps2".to_owned(), "1".to_owned());
+    let req = CreateRequest {
+        length: None,
+        metadata: String::new(),
+        concat: Default::default(),
+        owner: Some(Owner {
+            partner: ks.partner_id,
+            user: ks.user.clone(),
+        }),
+        attrs,
+    };
+    let internal = |e: Error| Ps2Error::Internal(e.to_string());
+    let rec = svc.create(req).await.map_err(internal)?;
+    let append = AppendRequest {
+        offset: 0,
+        declared_len: None,
+        checksum: None,
+        set_length: None,
+    };
+    let written = svc.append(&rec.id, append, &mut part).await;
+    c.files.resume(part).await;
+    let written = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = svc.terminate(&rec.id).await;
+            return Err(match e {
+                Error::Interrupted { .. } | Error::TooLarge { .. } => Ps2Error::BadRequest,
+                other => internal(other),
+            });
+        }
+    };
+    let done = svc
+        .finalize_at(&rec.id, written.offset, std::time::Duration::ZERO)
+        .await
+        .map_err(internal)?;
+    let remembered = Remembered {
+        upload_id: rec.id.clone(),
+        orig_filename: orig.clone(),
+        size: done.offset,
+    };
+    let body = serde_json::to_string(&remembered).map_err(|e| Ps2Error::Internal(e.to_string()))?;
+    svc.put_doc(UPLOADED, &key(&ks.unique(), &filename), &body)
+        .await
+        .map_err(internal)?;
+    Ok(format!(
+        "<result_ok>{}{}{}{}{}</result_ok>",
+        el("token", &ks.unique()),
+        el("filename", &filename),
+        el("origFilename", &orig),
+        el("thumb_url", ""),
+        el("thumb_created", "0")
+    ))
+}
