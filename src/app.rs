@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::api::canvas::CanvasApi;
 use crate::api::files::{Cors, FilesApi};
 use crate::api::kaltura::KalturaApi;
 use crate::api::ps2::Ps2Api;
@@ -138,7 +139,18 @@ impl App {
             partners: kaltura.partners.clone(),
             body_timeout: args.body_timeout,
         };
+        let lms_partner = args
+            .lms_partner
+            .or_else(|| kaltura.partners.iter().next().map(|p| p.id));
+        let canvas = CanvasApi {
+            service: service.clone(),
+            partners: kaltura.partners.clone(),
+            partner: lms_partner,
+            root_account: args.lms_root_account.clone(),
+            cors: files.cors.clone(),
+        };
         let router = Arc::new(Router {
+            canvas,
             files,
             kaltura,
             ps2,

@@ -29,6 +29,52 @@ pub enum Command {
     Ks(KsArgs),
     /// Upload files or directories; re-running the same command resumes.
     Push(PushArgs),
+    /// Manage API tokens for the Canvas-facing endpoints (through a running gateway).
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+/// `upgate token …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token for a user; the token is printed once, on the last line.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Partner of the token (default: the admin session's).
+        #[arg(long)]
+        partner: Option<i64>,
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        conn: AdminConn,
+    },
+    /// List the partner's tokens (ids and users; never the tokens).
+    List {
+        #[command(flatten)]
+        conn: AdminConn,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        conn: AdminConn,
+    },
+}
+
+/// How `upgate token` reaches the gateway: its URL and an ADMIN session.
+#[derive(Debug, Clone, Args)]
+pub struct AdminConn {
+    #[arg(long, env = "UPGATE_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An ADMIN KS of the partner.
+    #[arg(long, env = "UPGATE_KS")]
+    pub ks: Option<String>,
+    /// Or: the partner id and its admin secret, to mint one.
+    #[arg(long)]
+    pub partner_id: Option<i64>,
+    #[arg(long, env = "UPGATE_ADMIN_SECRET")]
+    pub secret: Option<String>,
 }
 
 /// Flags of `upgate push`.
@@ -199,6 +245,15 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_FINAL_CHUNK_WAIT", default_value = "45s", value_parser = duration)]
     #[serde(serialize_with = "ser_dur")]
     pub final_chunk_wait: Duration,
+
+    /// The partner Canvas uses (`/api/v1/services/*`). Default: the first configured
+    /// partner (the development partner when none is configured).
+    #[arg(long, env = "UPGATE_LMS_PARTNER")]
+    pub lms_partner: Option<i64>,
+
+    /// Canvas root account id, appended to user ids in Kaltura sessions (`<user>_<root>`).
+    #[arg(long, env = "UPGATE_LMS_ROOT_ACCOUNT", default_value = "1")]
+    pub lms_root_account: String,
 
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]

@@ -42,6 +42,7 @@ async fn main() -> std::process::ExitCode {
     init_logging();
     match cli.command {
         Command::Push(args) => std::process::ExitCode::from(upgate::cli::push::run(args).await),
+        Command::Token(cmd) => std::process::ExitCode::from(upgate::cli::token::run(cmd).await),
         Command::Ks(args) => {
             let fields = upgate_proto::kaltura::ks::KsFields {
                 partner_id: args.partner_id,

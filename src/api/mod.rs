@@ -4,6 +4,7 @@
 //!
 //! [`Router`] dispatches by path prefix; it is the [`crate::server::Handler`].
 
+pub mod canvas;
 pub mod files;
 pub mod kaltura;
 pub mod ps2;
@@ -18,6 +19,7 @@ use crate::server::{full, Handler, Req, Resp};
 
 /// Dispatches requests to the protocol adapters by path prefix.
 pub struct Router {
+    pub canvas: canvas::CanvasApi,
     pub files: files::FilesApi,
     pub kaltura: kaltura::KalturaApi,
     pub ps2: ps2::Ps2Api,
@@ -30,6 +32,9 @@ impl Handler for Router {
             let path = req.uri().path();
             if path == "/files" || path.starts_with("/files/") {
                 return self.files.handle(req).await;
+            }
+            if canvas::is_canvas_path(path) {
+                return self.canvas.handle(req).await;
             }
             if ps2::is_ps2_path(path) {
                 return self.ps2.handle(req).await;

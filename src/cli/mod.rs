@@ -1,3 +1,4 @@
 //! Client-side commands of the `upgate` binary (the server lives in `app`).
 
 pub mod push;
+pub mod token;

@@ -141,6 +141,28 @@ impl UploadService {
         Ok(self.state.doc_get(kind, id).await?.map(|d| d.body))
     }
 
+    /// Every document body of `kind`.
+    pub async fn list_docs(&self, kind: &str) -> Result<Vec<String>> {
+        Ok(self
+            .state
+            .doc_list(kind)
+            .await?
+            .into_iter()
+            .map(|(_, d)| d.body)
+            .collect())
+    }
+
+    /// Every document of `kind` with its id.
+    pub async fn list_docs_with_ids(&self, kind: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .state
+            .doc_list(kind)
+            .await?
+            .into_iter()
+            .map(|(k, d)| (k, d.body))
+            .collect())
+    }
+
     /// Removes a document; true when this call removed it.
     pub async fn delete_doc(&self, kind: &str, id: &str) -> Result<bool> {
         Ok(self.state.doc_delete(kind, id).await?)

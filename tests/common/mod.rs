@@ -78,7 +78,15 @@ impl Gateway {
             partners: kaltura.partners.clone(),
             body_timeout,
         };
+        let canvas = upgate::api::canvas::CanvasApi {
+            service: service.clone(),
+            partners: kaltura.partners.clone(),
+            partner: Some(PARTNER),
+            root_account: "1".into(),
+            cors: Cors::Any,
+        };
         let router = Arc::new(Router {
+            canvas,
             files,
             kaltura,
             ps2,
