@@ -9,12 +9,6 @@ mod common;
 use common::*;
 use upgate_proto::kaltura::ks::{mint_v1, mint_v2, KsFields};
 
-fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
-    let i = s.find(a)? + a.len();
-    let j = s[i..].find(b)? + i;
-    Some(&s[i..j])
-}
-
 /// The error code of an XML answer, or `None` for a success.
 fn code(xml: &str) -> Option<String> {
     between(xml, "<error>", "</error>")

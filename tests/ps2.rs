@@ -9,12 +9,6 @@ mod common;
 
 use common::*;
 
-fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
-    let i = s.find(a)? + a.len();
-    let j = s[i..].find(b)? + i;
-    Some(&s[i..j])
-}
-
 fn error_code(xml: &str) -> Option<String> {
     between(xml, "<error>", "</error>")
         .and_then(|e| between(e, "<code>", "</code>"))

@@ -57,6 +57,19 @@ impl Handler for Router {
     }
 }
 
+/// The scheme and host the client used (`X-Forwarded-Proto` and `Host`), for absolute
+/// URLs in answers.
+pub fn origin_of(req: &Req) -> (String, String) {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|h: &http::HeaderValue| h.to_str().ok())
+    };
+    let host = header(http::header::HOST.as_str()).unwrap_or("localhost");
+    let proto = header("x-forwarded-proto").unwrap_or("http");
+    (proto.to_owned(), host.to_owned())
+}
+
 /// A plain-text response.
 pub fn plain(status: hyper::StatusCode, text: &str) -> Resp {
     let mut r = hyper::Response::new(full(text.to_owned()));

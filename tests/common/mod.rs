@@ -435,3 +435,10 @@ impl CutProxy {
         self.cut.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The text between the first `a` and the next `b`.
+pub fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
+    let i = s.find(a)? + a.len();
+    let j = s[i..].find(b)? + i;
+    Some(&s[i..j])
+}

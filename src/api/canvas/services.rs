@@ -7,25 +7,11 @@ use super::{body_fields, json, problem, CanvasApi};
 use crate::core::record::now_secs;
 use crate::server::{Req, Resp};
 
-fn host(req: &Req) -> (String, String) {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    (proto.to_owned(), host.to_owned())
-}
-
 pub async fn handle(api: &CanvasApi, req: Req) -> Resp {
     let Some(token) = api.token_user(req.headers()).await else {
         return problem(StatusCode::UNAUTHORIZED, "Invalid access token.");
     };
-    let (proto, host) = host(&req);
+    let (proto, host) = crate::api::origin_of(&req);
     let partner = api
         .partner
         .filter(|p| *p == token.partner)

@@ -47,16 +47,7 @@ const EXPOSE: &str =
     "Server, Content-Length, Content-Range, Date, X-Kaltura, X-Kaltura-Session, X-Me";
 
 fn base_url(req: &Req) -> String {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+    let (proto, host) = crate::api::origin_of(req);
     format!("{proto}://{host}")
 }
 
