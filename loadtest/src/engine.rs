@@ -91,10 +91,15 @@ impl Stats {
     pub fn record(&self, kind: &str, status: u16, secs: f64) {
         let us = (secs * 1e6).max(1.0) as u64;
         let mut h = self.hist.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = h
-            .entry(kind.to_owned())
-            .or_insert_with(|| Histogram::new(3).unwrap_or_else(|_| unreachable_hist()));
-        let _ = entry.record(us);
+        if !h.contains_key(kind) {
+            // Three significant digits never fail to allocate a histogram.
+            if let Ok(fresh) = Histogram::new(3) {
+                h.insert(kind.to_owned(), fresh);
+            }
+        }
+        if let Some(entry) = h.get_mut(kind) {
+            let _ = entry.record(us);
+        }
         if status == 0 || status >= 400 {
             let key = if status == 0 {
                 format!("{kind}:network")
@@ -135,12 +140,6 @@ impl Stats {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
-}
-
-fn unreachable_hist() -> Histogram<u64> {
-    // `Histogram::new(3)` only fails for more than 5 significant digits.
-    Histogram::new_with_bounds(1, 3_600_000_000, 2)
-        .unwrap_or_else(|_| Histogram::new(1).unwrap_or_else(|_| unreachable_hist()))
 }
 
 struct Recorder {
