@@ -122,14 +122,16 @@ impl App {
                     .collect(),
             ),
         };
+        let partners = Arc::new(load_partners(args)?);
         let files = FilesApi {
             service: service.clone(),
             body_timeout: args.body_timeout,
             cors,
+            auth: (args.files_auth == crate::config::FilesAuth::Required).then(|| partners.clone()),
         };
         let kaltura = KalturaApi {
             service: service.clone(),
-            partners: Arc::new(load_partners(args)?),
+            partners,
             final_chunk_wait: args.final_chunk_wait,
             max_resume_secs: args.upload_expiry.as_secs() as i64,
             body_timeout: args.body_timeout,

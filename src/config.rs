@@ -168,6 +168,14 @@ fn duration(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// Authentication on the native protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilesAuth {
+    Off,
+    Required,
+}
+
 /// Flags of `upgate serve`. Defaults are chosen for one machine serving lecture videos.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct ServeArgs {
@@ -245,6 +253,13 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_FINAL_CHUNK_WAIT", default_value = "45s", value_parser = duration)]
     #[serde(serialize_with = "ser_dur")]
     pub final_chunk_wait: Duration,
+
+    /// `required`: every `/files/` request needs a Kaltura session (Bearer or `?ks=`) and
+    /// sees only its own uploads (an ADMIN session: its partner's). `off` (default for
+    /// now): the native protocol is open to anyone who can reach it — keep it on loopback
+    /// or behind an authenticating proxy.
+    #[arg(long, env = "UPGATE_FILES_AUTH", value_enum, default_value = "off")]
+    pub files_auth: FilesAuth,
 
     /// The partner Canvas uses (`/api/v1/services/*`). Default: the first configured
     /// partner (the development partner when none is configured).

@@ -46,6 +46,15 @@ impl Gateway {
         Self::start_full(core, body_timeout, 7 * 86400).await
     }
 
+    /// With `--files-auth required`.
+    pub async fn start_files_auth() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
+        let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
+        let service = UploadService::new(state, blobs, CoreConfig::default());
+        Self::serve(dir, service, true).await
+    }
+
     /// With a custom Kaltura resume window (seconds).
     pub async fn start_full(
         core: CoreConfig,
@@ -56,31 +65,48 @@ impl Gateway {
         let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
         let blobs = Arc::new(LocalAssembler::new(dir.path().join("blobs")).unwrap());
         let service = UploadService::new(state, blobs, core);
+        Self::serve_opts(dir, service, false, body_timeout, max_resume_secs).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, service: UploadService, files_auth: bool) -> Self {
+        Self::serve_opts(dir, service, files_auth, Duration::from_secs(30), 7 * 86400).await
+    }
+
+    async fn serve_opts(
+        dir: tempfile::TempDir,
+        service: UploadService,
+        files_auth: bool,
+        body_timeout: Duration,
+        max_resume_secs: i64,
+    ) -> Self {
+        let partners = Arc::new(
+            upgate::auth::Partners::from_specs(&[
+                format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}"),
+                format!("{PARTNER_V1}:{ADMIN_SECRET_V1}::v1"),
+            ])
+            .unwrap(),
+        );
         let files = FilesApi {
             service: service.clone(),
             body_timeout,
             cors: Cors::Any,
+            auth: files_auth.then(|| partners.clone()),
         };
-        let partners = upgate::auth::Partners::from_specs(&[
-            format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}"),
-            format!("{PARTNER_V1}:{ADMIN_SECRET_V1}::v1"),
-        ])
-        .unwrap();
         let kaltura = upgate::api::kaltura::KalturaApi {
             service: service.clone(),
-            partners: Arc::new(partners),
+            partners: partners.clone(),
             final_chunk_wait: Duration::from_secs(5),
             max_resume_secs,
             body_timeout,
         };
         let ps2 = upgate::api::ps2::Ps2Api {
             service: service.clone(),
-            partners: kaltura.partners.clone(),
+            partners: partners.clone(),
             body_timeout,
         };
         let canvas = upgate::api::canvas::CanvasApi {
             service: service.clone(),
-            partners: kaltura.partners.clone(),
+            partners,
             partner: Some(PARTNER),
             root_account: "1".into(),
             cors: Cors::Any,

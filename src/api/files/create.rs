@@ -8,10 +8,10 @@ use upgate_proto::tus::{upload_id_from_url, Concat};
 use super::endpoint::Create;
 use super::error::{core_error, task_failed};
 use super::{state_headers, FilesApi};
-use crate::core::{AppendRequest, ConcatRole, CreateRequest, Error};
+use crate::core::{AppendRequest, ConcatRole, CreateRequest, Error, Owner};
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
+pub async fn handle(api: &FilesApi, c: Create, body: Incoming, owner: Option<Owner>) -> Resp {
     let concat = match c.concat {
         None => ConcatRole::None,
         Some(Concat::Partial) => ConcatRole::Partial,
@@ -34,7 +34,7 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming) -> Resp {
         length: c.length,
         metadata: c.metadata,
         concat,
-        owner: None,
+        owner,
         attrs: Default::default(),
     };
     let rec = match api.service.create(req).await {

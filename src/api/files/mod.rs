@@ -5,6 +5,7 @@
 //! Every answer carries `Tus-Resumable` and the CORS headers; errors are short plain
 //! text with the status [`error`] chooses.
 
+mod auth;
 mod create;
 mod delete;
 mod endpoint;
@@ -42,6 +43,9 @@ pub struct FilesApi {
     /// Per-frame body read timeout.
     pub body_timeout: Duration,
     pub cors: Cors,
+    /// When set (`--files-auth required`), every request needs a KS of these partners
+    /// and sees only its own uploads.
+    pub auth: Option<std::sync::Arc<crate::auth::Partners>>,
 }
 
 const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
@@ -67,7 +71,13 @@ impl FilesApi {
                 self.body(body).drain().await;
                 error::parse_failure(e)
             }
-            Ok(ep) => self.dispatch(ep, body).await,
+            Ok(ep) => match self.authorize(&ep, &parts.headers, parts.uri.query()).await {
+                Ok(owner) => self.dispatch(ep, body, owner).await,
+                Err(r) => {
+                    self.body(body).drain().await;
+                    r
+                }
+            },
         };
         let h = resp.headers_mut();
         h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
@@ -75,10 +85,53 @@ impl FilesApi {
         resp
     }
 
-    async fn dispatch(&self, ep: Endpoint, body: Incoming) -> Resp {
+    /// With authentication on: checks the session and that it may touch the upload;
+    /// returns the owner for new uploads.
+    async fn authorize(
+        &self,
+        ep: &Endpoint,
+        headers: &HeaderMap,
+        query: Option<&str>,
+    ) -> Result<Option<crate::core::Owner>, Resp> {
+        let Some(partners) = &self.auth else {
+            return Ok(None);
+        };
+        let id = match ep {
+            Endpoint::Options => return Ok(None),
+            Endpoint::Create(_) => None,
+            Endpoint::Head { id, .. }
+            | Endpoint::Get { id, .. }
+            | Endpoint::Delete { id }
+            | Endpoint::Put { id, .. } => Some(id.clone()),
+            Endpoint::Patch(p) => Some(p.id.clone()),
+        };
+        let ks = auth::session(partners, &self.service, headers, query).await?;
+        let writes = !matches!(ep, Endpoint::Head { .. } | Endpoint::Get { .. });
+        if writes && ks.is_widget() {
+            return Err(crate::api::plain(
+                http::StatusCode::FORBIDDEN,
+                "anonymous sessions cannot upload\n",
+            ));
+        }
+        if let Some(id) = id {
+            match self.service.peek(&id).await {
+                Ok(Some(rec)) if auth::may_see(&ks, &rec) => {}
+                Ok(_) => return Err(error::core_error(&crate::core::Error::NotFound)),
+                Err(e) => return Err(error::core_error(&e)),
+            }
+        }
+        Ok(Some(auth::owner(&ks)))
+    }
+
+    async fn dispatch(
+        &self,
+        ep: Endpoint,
+        body: Incoming,
+        owner: Option<crate::core::Owner>,
+    ) -> Resp {
         match ep {
             Endpoint::Options => options::handle(self),
-            Endpoint::Create(c) => create::handle(self, c, body).await,
+            Endpoint::Create(c) => create::handle(self, c, body, owner).await,
             Endpoint::Head { id, want_digest } => head::handle(self, &id, want_digest).await,
             Endpoint::Patch(p) => patch::handle(self, p, body).await,
             Endpoint::Put { id, range } => put::handle(self, id, range, body).await,
