@@ -6,6 +6,8 @@
 //! same id twice adds an admin secret). With none configured, `serve` creates a
 //! development partner once and keeps it in `<data-dir>/dev-partner.json`.
 
+pub mod session;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

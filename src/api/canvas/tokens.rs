@@ -6,6 +6,7 @@ use http::{Method, StatusCode};
 use sha2::Digest;
 
 use super::{body_fields, json, problem, CanvasApi, TokenRecord, TOKENS};
+use crate::auth::session::{verify_session, SessionError};
 use crate::core::record::now_secs;
 use crate::server::{Req, Resp};
 
@@ -21,10 +22,15 @@ pub async fn handle(api: &CanvasApi, req: Req) -> Resp {
             "an ADMIN KS is required (Authorization: Bearer KS)",
         );
     };
-    let ks = match api.partners.verify(&ks_text, now_secs() as i64) {
+    let ks = match verify_session(&api.partners, &api.service, &ks_text, now_secs() as i64).await {
         Ok(ks) if ks.is_admin() => ks,
         Ok(_) => return problem(StatusCode::FORBIDDEN, "the KS is not an ADMIN session"),
-        Err(_) => return problem(StatusCode::UNAUTHORIZED, "invalid or expired KS"),
+        Err(SessionError::Ks(_)) => {
+            return problem(StatusCode::UNAUTHORIZED, "invalid or expired KS")
+        }
+        Err(SessionError::Unavailable(_)) => {
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "session store unavailable")
+        }
     };
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

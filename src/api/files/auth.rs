@@ -8,8 +8,8 @@ use std::sync::Arc;
 use http::{HeaderMap, StatusCode};
 use upgate_proto::kaltura::ks::{parse_query, Ks};
 
-use crate::api::kaltura::call::{ks_digest, REVOKED};
 use crate::api::plain;
+use crate::auth::session::{verify_session, SessionError};
 use crate::auth::{KsFailure, Partners};
 use crate::core::record::now_secs;
 use crate::core::{Owner, UploadRecord, UploadService};
@@ -55,17 +55,14 @@ pub async fn session(
             "a Kaltura session is required (Authorization: Bearer KS, or ?ks=)",
         ));
     };
-    let ks = partners.verify(&text, now_secs() as i64).map_err(|why| {
-        unauthorized(match why {
+    match verify_session(partners, service, &text, now_secs() as i64).await {
+        Ok(ks) => Ok(ks),
+        Err(SessionError::Ks(why)) => Err(unauthorized(match why {
             KsFailure::Expired => "the session has expired",
             KsFailure::Logout => "the session has ended",
             KsFailure::Invalid => "invalid session",
-        })
-    })?;
-    match service.is_marked(REVOKED, &ks_digest(&text)).await {
-        Ok(false) => Ok(ks),
-        Ok(true) => Err(unauthorized("the session has ended")),
-        Err(_) => Err(plain(
+        })),
+        Err(SessionError::Unavailable(_)) => Err(plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily unavailable, retry later\n",
         )),

@@ -9,11 +9,8 @@ use super::error::{err, forbidden, invalid_ks, missing, not_owner, KResult};
 use super::objects::attr;
 use super::request::{FilePart, Files};
 use super::KalturaApi;
-use crate::auth::KsFailure;
+use crate::auth::session::{verify_session, SessionError};
 use crate::core::UploadRecord;
-
-/// Documents of this kind mark KSs ended with `session.end`.
-pub const REVOKED: &str = "ks-revoked";
 
 pub struct Call<'a> {
     pub api: &'a KalturaApi,
@@ -25,15 +22,6 @@ pub struct Call<'a> {
     pub file_prefix: String,
     pub base_url: &'a str,
     pub now: i64,
-}
-
-/// SHA-1 hex of a KS, the id of its revocation document.
-pub fn ks_digest(ks: &str) -> String {
-    use sha1::Digest;
-    sha1::Sha1::digest(ks.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Call<'_> {
@@ -73,20 +61,12 @@ impl Call<'_> {
                 None => err("MISSING_KS"),
             });
         };
-        let ks = self
-            .api
-            .partners
-            .verify(text, self.now)
-            .map_err(|e| invalid_ks(text, &e))?;
-        let revoked = self
-            .api
-            .service
-            .is_marked(REVOKED, &ks_digest(text))
+        let ks = verify_session(&self.api.partners, &self.api.service, text, self.now)
             .await
-            .map_err(super::error::from_core)?;
-        if revoked {
-            return Err(invalid_ks(text, &KsFailure::Logout));
-        }
+            .map_err(|e| match e {
+                SessionError::Ks(why) => invalid_ks(text, &why),
+                SessionError::Unavailable(e) => super::error::from_core(e),
+            })?;
         if let Some(pid) = self
             .str("partnerId")
             .or(self.str("p"))

@@ -17,8 +17,8 @@ use upgate_proto::kaltura::format::xml_escape;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::Params;
 
-use crate::api::kaltura::call::{ks_digest, REVOKED};
 use crate::api::kaltura::request::{read_params, Files};
+use crate::auth::session::{verify_session, SessionError};
 use crate::auth::{KsFailure, Partners};
 use crate::core::record::now_secs;
 use crate::core::UploadService;
@@ -99,16 +99,17 @@ impl Call<'_> {
     /// The caller's verified session (PS2 texts for failures).
     pub async fn session(&self) -> Result<Ks, Ps2Error> {
         let text = self.str("ks").ok_or(Ps2Error::MissingKs)?;
-        let ks = self
-            .api
-            .partners
-            .verify(text, now_secs() as i64)
-            .map_err(|why| Ps2Error::InvalidKs(text.to_owned(), why))?;
-        match self.api.service.is_marked(REVOKED, &ks_digest(text)).await {
-            Ok(false) => {}
-            Ok(true) => return Err(Ps2Error::InvalidKs(text.to_owned(), KsFailure::Logout)),
-            Err(e) => return Err(Ps2Error::Internal(e.to_string())),
-        }
+        let ks = verify_session(
+            &self.api.partners,
+            &self.api.service,
+            text,
+            now_secs() as i64,
+        )
+        .await
+        .map_err(|e| match e {
+            SessionError::Ks(why) => Ps2Error::InvalidKs(text.to_owned(), why),
+            SessionError::Unavailable(e) => Ps2Error::Internal(e.to_string()),
+        })?;
         if let Some(pid) = self.str("partner_id").or(self.str("partnerId")) {
             if pid.parse::<i64>().ok() != Some(ks.partner_id) {
                 return Err(Ps2Error::InvalidKs(text.to_owned(), KsFailure::Invalid));

@@ -19,7 +19,7 @@ pub struct Remembered {
 
 /// The key of an uploaded file: the session's unique string and the client's file id.
 pub fn key(unique: &str, filename: &str) -> String {
-    crate::api::kaltura::call::ks_digest(&format!("{unique}\n{filename}"))
+    crate::auth::session::sha1_hex(&format!("{unique}\n{filename}"))
 }
 
 pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {

@@ -2,15 +2,13 @@
 
 use upgate_proto::kaltura::value::Value;
 
-use crate::api::kaltura::call::{ks_digest, Call, REVOKED};
+use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{from_core, KResult};
+use crate::auth::session::end_session;
 
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     c.session().await?;
-    let digest = ks_digest(c.str("ks").unwrap_or(""));
-    c.api
-        .service
-        .mark(REVOKED, &digest)
+    end_session(&c.api.service, c.str("ks").unwrap_or(""))
         .await
         .map_err(from_core)?;
     Ok(Value::Null)
