@@ -92,12 +92,8 @@ impl Call<'_> {
     /// the request has no such parameter at all.
     pub async fn take_file(&mut self, name: &str) -> KResult<Option<FilePart>> {
         let part_name = format!("{}{name}", self.file_prefix);
-        match self.files.take(&part_name).await {
-            Some(Ok(part)) => Ok(Some(part)),
-            Some(Err(why)) => {
-                tracing::info!(part = %part_name, %why, "file parameter refused");
-                Err(err("UPLOAD_ERROR"))
-            }
+        match self.files.take(&part_name) {
+            Some(part) => Ok(Some(part)),
             // A plain form field of that name is not a file.
             None if self.params.get(name).is_some() => {
                 tracing::info!(part = %part_name, next = ?self.files.next_name(), "file parameter is not a file part");

@@ -105,18 +105,18 @@ impl Files {
     }
 
     /// Takes the file part named `name` if it is the next one.
-    pub async fn take(&mut self, name: &str) -> Option<Result<FilePart, String>> {
+    pub fn take(&mut self, name: &str) -> Option<FilePart> {
         if self.next_name() != Some(name) {
             return None;
         }
         let (_, file_name) = self.pending.take()?;
         let mp = self.mp.take()?;
-        Some(Ok(FilePart {
+        Some(FilePart {
             mp: Some(mp),
             file_name: basename(&file_name),
             done: false,
             peeked: None,
-        }))
+        })
     }
 
     /// After a part was consumed, moves to the next file part (multi-request).

@@ -25,9 +25,8 @@ pub fn key(unique: &str, filename: &str) -> String {
 pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
     let ks = c.session().await?;
     let filename = c.str("filename").unwrap_or("").to_owned();
-    let mut part = match c.files.take("Filedata").await {
-        Some(Ok(p)) => p,
-        _ => return Err(Ps2Error::MandatoryMissing("Filedata")),
+    let Some(mut part) = c.files.take("Filedata") else {
+        return Err(Ps2Error::MandatoryMissing("Filedata"));
     };
     let orig = c
         .str("Filename")
