@@ -146,21 +146,24 @@ struct Recorder {
     link: Arc<AnyLink>,
     points: Mutex<Vec<(f64, u64)>>,
     stats: Arc<Stats>,
-    base: u64,
+}
+
+impl Recorder {
+    /// Records that `bytes` of the file are acknowledged now.
+    fn point(&self, bytes: u64) {
+        self.points
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((self.link.now(), bytes));
+    }
 }
 
 impl Progress for Recorder {
     fn start(&self, _file: &str, _total: u64, done: u64) {
-        self.points
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((self.link.now(), self.base + done));
+        self.point(done);
     }
     fn acknowledged(&self, offset: u64) {
-        self.points
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((self.link.now(), self.base + offset));
+        self.point(offset);
     }
     fn request(&self, kind: &str, status: u16, secs: f64) {
         self.stats.record(kind, status, secs);
@@ -320,7 +323,6 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
                 link: link.clone(),
                 points: Mutex::new(Vec::new()),
                 stats: stats.clone(),
-                base: 0,
             });
             let base = PushOptions {
                 url: url.clone(),
