@@ -5,14 +5,14 @@
 
 use std::time::Instant;
 
-use bytes::Buf;
 use upgate_proto::checksum::Checksum;
 
 use super::body::{ChunkBody, HashPipe};
+use super::compare::Comparer;
 use super::record::{Status, UploadRecord};
 use super::writers::Active;
 use super::{Error, Result, UploadService};
-use crate::blob::{BlobWriter, ByteStream};
+use crate::blob::BlobWriter;
 use crate::state::{Acquire, Commit, CommitOutcome, Lease, Update};
 
 /// A tus PATCH as the core sees it.
@@ -57,33 +57,6 @@ pub(crate) struct WriteOpts {
     /// Absolute end no byte may pass.
     pub max_end: u64,
     pub overrun: Overrun,
-}
-
-/// Compares re-sent bytes with stored ones.
-struct Comparer {
-    rx: ByteStream,
-    buf: bytes::Bytes,
-}
-
-impl Comparer {
-    async fn same(&mut self, mut data: &[u8]) -> Result<bool> {
-        while !data.is_empty() {
-            if self.buf.is_empty() {
-                match self.rx.recv().await {
-                    Some(Ok(b)) => self.buf = b,
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Ok(false),
-                }
-            }
-            let n = self.buf.len().min(data.len());
-            if self.buf[..n] != data[..n] {
-                return Ok(false);
-            }
-            self.buf.advance(n);
-            data = &data[n..];
-        }
-        Ok(true)
-    }
 }
 
 impl UploadService {
@@ -215,13 +188,11 @@ impl UploadService {
         let id = rec.id.clone();
         let mut compare = match opts.skip {
             0 => None,
-            n => Some(Comparer {
-                rx: self
-                    .blobs
+            n => Some(Comparer::new(
+                self.blobs
                     .read(&id, rec.offset - n, rec.offset, false)
                     .await?,
-                buf: Default::default(),
-            }),
+            )),
         };
         let mut skip = opts.skip;
         let mut writer = self.blobs.open(&id, rec.offset, &rec.assembly).await?;

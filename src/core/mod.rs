@@ -21,6 +21,7 @@ pub mod record;
 pub mod writers;
 
 mod append;
+mod compare;
 mod create;
 mod drain;
 mod finalize;

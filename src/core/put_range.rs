@@ -9,6 +9,7 @@ use upgate_proto::content_range::ContentRange;
 
 use super::append::{Overrun, WriteOpts};
 use super::body::ChunkBody;
+use super::compare::Comparer;
 use super::record::{StagedRange, Status, UploadRecord};
 use super::{Error, Result, UploadService};
 use crate::state::{Acquire, Update};
@@ -233,11 +234,10 @@ impl UploadService {
             Some(e) => e,
             None => self.load(id).await?.offset,
         };
-        let mut stored = self.blobs.read(id, start, stored_end, complete).await?;
-        let mut buf = bytes::Bytes::new();
+        let mut stored = Comparer::new(self.blobs.read(id, start, stored_end, complete).await?);
         let mut pos = start;
         loop {
-            let mut data = match body.next_chunk().await {
+            let data = match body.next_chunk().await {
                 Ok(Some(d)) => d,
                 Ok(None) if end.is_none_or(|e| pos == e) => return Ok(()),
                 Ok(None) | Err(_) => {
@@ -252,21 +252,10 @@ impl UploadService {
                     None => Error::RangeConflict { at: stored_end },
                 });
             }
-            while !data.is_empty() {
-                if buf.is_empty() {
-                    buf = match stored.recv().await {
-                        Some(b) => b?,
-                        None => return Err(Error::RangeConflict { at: pos }),
-                    };
-                }
-                let n = buf.len().min(data.len());
-                if buf[..n] != data[..n] {
-                    return Err(Error::RangeConflict { at: pos });
-                }
-                let _ = buf.split_to(n);
-                let _ = data.split_to(n);
-                pos += n as u64;
+            if !stored.same(&data).await? {
+                return Err(Error::RangeConflict { at: pos });
             }
+            pos += data.len() as u64;
         }
     }
 }
