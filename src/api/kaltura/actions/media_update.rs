@@ -12,13 +12,12 @@ use crate::core::Error;
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let id = c.required("entryId")?.to_owned();
-    owned_entry(c, &ks, &id).await?;
+    let mut probe = owned_entry(c, &ks, &id).await?;
     let props = c
         .obj("mediaEntry")
         .ok_or_else(|| missing("mediaEntry"))?
         .clone();
     // Validate once up front so a refusal is a Kaltura error, not a retry.
-    let mut probe = owned_entry(c, &ks, &id).await?;
     apply_props(&mut probe, &props, &ks)?;
     let updated = c
         .api
