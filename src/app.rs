@@ -20,6 +20,7 @@ use crate::config::ServeArgs;
 use crate::core::{CoreConfig, UploadService};
 use crate::server::{self, Limits};
 use crate::state::redb::RedbStore;
+use crate::state::redis::RedisStore;
 use crate::state::StateStore;
 
 /// Errors that stop the gateway from starting.
@@ -71,16 +72,22 @@ fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Opens the state store named by `url`.
-pub fn open_state(url: &str) -> Result<Arc<dyn StateStore>, StartError> {
-    match path_of(url, "redb://") {
-        Some(p) => Ok(Arc::new(RedbStore::open(&p)?)),
-        None => Err(StartError::Url {
-            what: "state",
-            url: url.into(),
-            why: "expected redb://PATH",
-        }),
+/// Opens the state store named by `url` (`redb://PATH`, `redis://…`, `redis+unix://…`).
+pub async fn open_state(url: &str, redis_prefix: &str) -> Result<Arc<dyn StateStore>, StartError> {
+    if let Some(p) = path_of(url, "redb://") {
+        return Ok(Arc::new(RedbStore::open(&p)?));
     }
+    if ["redis://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+    {
+        return Ok(Arc::new(RedisStore::connect(url, redis_prefix).await?));
+    }
+    Err(StartError::Url {
+        what: "state",
+        url: url.into(),
+        why: "expected redb://PATH, redis://HOST:PORT/DB or redis+unix:///PATH",
+    })
 }
 
 /// Opens the assembler named by `url`.
@@ -105,11 +112,12 @@ pub struct App {
 impl App {
     /// Opens the stores and binds the listener.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
-        let state = open_state(&args.state_url())?;
+        let state = open_state(&args.state_url(), &args.redis_prefix).await?;
         let blobs = open_store(&args.store_url())?;
         let core = CoreConfig {
             max_upload_size: args.max_upload_size,
             upload_expiry: args.upload_expiry,
+            lease_ttl: args.lease_ttl,
             ..CoreConfig::default()
         };
         let service = UploadService::new(state, blobs, core);

@@ -190,8 +190,21 @@ pub struct ServeArgs {
 
     /// Upload state store. Default `redb://<data-dir>/state.redb`: embedded, durable
     /// (fsync per commit), one process per file.
+    /// `redis://HOST:PORT/DB` or `redis+unix:///path/redis.sock` share the state
+    /// between several gateways (see README "Run a cluster").
     #[arg(long, env = "UPGATE_STATE")]
     pub state: Option<String>,
+
+    /// A writer's lease on an upload lasts this long without renewal (writers renew it
+    /// while bytes arrive). When an instance dies mid-chunk, another instance can take
+    /// the upload over after this. Default 10 s.
+    #[arg(long, env = "UPGATE_LEASE_TTL", default_value = "10s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub lease_ttl: Duration,
+
+    /// Prefix of every Redis key (several deployments can share one Redis).
+    #[arg(long, env = "UPGATE_REDIS_PREFIX", default_value = "upgate:")]
+    pub redis_prefix: String,
 
     /// Where file data goes. Default `file://<data-dir>/blobs`: a local directory,
     /// files appended and fsync'd, renamed into `complete/` when done.

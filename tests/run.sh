@@ -4,14 +4,15 @@
 #   - tus-js-client, playwright-core (npm)         -> tests/node/node_modules
 #   - tuspy, KalturaApiClient, lxml (PyPI)          -> tests/.venv
 # and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test
-# (.ci/run installs it).
+# and `redis-server` (Debian package) for the Redis state and cluster tests (.ci/run
+# installs both).
 # Nothing is skipped: a test whose component cannot be installed fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-for tool in cargo node npm python3; do
+for tool in cargo node npm python3 redis-server; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install it (see README)" >&2; exit 1; }
 done
 

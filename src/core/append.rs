@@ -200,6 +200,7 @@ impl UploadService {
         let mut committed = rec;
         let mut pos = committed.offset;
         let mut last_commit = Instant::now();
+        let mut last_renew = Instant::now();
         let stop = loop {
             let next = tokio::select! {
                 biased;
@@ -215,6 +216,14 @@ impl UploadService {
                 Err(_) => break Some(Error::Interrupted { offset: 0 }),
             };
             active.progress();
+            if last_renew.elapsed() >= self.cfg.lease_ttl / 3 {
+                // Bytes still arrive: keep the lease. A stalled or dead holder stops
+                // renewing, so another instance can take the upload over after the TTL.
+                if !self.state.renew(lease, self.cfg.lease_ttl).await? {
+                    break Some(Error::Locked);
+                }
+                last_renew = Instant::now();
+            }
             if skip > 0 {
                 let n = (skip as usize).min(data.len());
                 let head = data.split_to(n);

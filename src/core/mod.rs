@@ -50,7 +50,8 @@ pub struct CoreConfig {
     pub max_upload_size: u64,
     /// An incomplete upload untouched for this long is removed.
     pub upload_expiry: Duration,
-    /// A lease not renewed for this long may be taken by another request.
+    /// A lease not renewed for this long may be taken by another request (of any
+    /// instance). Writers renew it every third of this while bytes arrive.
     pub lease_ttl: Duration,
     /// A local writer that received nothing for this long is stopped when another
     /// request for the same upload arrives (the client reconnected).
@@ -68,7 +69,7 @@ impl Default for CoreConfig {
         Self {
             max_upload_size: 100 << 30,
             upload_expiry: Duration::from_secs(7 * 86400),
-            lease_ttl: Duration::from_secs(60),
+            lease_ttl: Duration::from_secs(10),
             stall_after: Duration::from_secs(2),
             commit_every: 64 << 20,
             commit_interval: Duration::from_secs(5),

@@ -132,6 +132,20 @@ pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
     else {
         panic!("not granted")
     };
+    // Renewal keeps a lease alive past its first TTL.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(
+            s.renew(&old, short).await.expect("renew"),
+            "live lease renewed"
+        );
+    }
+    assert!(matches!(
+        s.acquire(&rec.id, &req(Some(0), short))
+            .await
+            .expect("acquire"),
+        Acquire::Held { .. }
+    ));
     tokio::time::sleep(Duration::from_millis(120)).await;
     let Acquire::Granted(new, _) = s
         .acquire(&rec.id, &req(Some(0), Duration::from_secs(30)))
@@ -149,6 +163,10 @@ pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
     assert_eq!(
         s.commit(&old, &c, short).await.expect("commit"),
         CommitOutcome::Fenced
+    );
+    assert!(
+        !s.renew(&old, short).await.expect("renew"),
+        "taken-over lease not renewed"
     );
     // Releasing a stale lease does not free the new holder's.
     s.release(&old).await.expect("release");

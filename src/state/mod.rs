@@ -11,6 +11,7 @@
 
 pub mod conformance;
 pub mod redb;
+pub mod redis;
 
 use std::time::Duration;
 
@@ -133,6 +134,10 @@ pub trait StateStore: Send + Sync + 'static {
     async fn acquire(&self, id: &str, req: &LeaseRequest) -> Result<Acquire, StateError>;
     /// Releases a lease; a no-op when it was already taken over.
     async fn release(&self, lease: &Lease) -> Result<(), StateError>;
+    /// Extends a live lease by `ttl` from now; false when it was taken over (or ran out).
+    /// Writers call it while bytes arrive, so a stalled or dead holder's lease runs out
+    /// and another instance can take over.
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool, StateError>;
     /// Moves the offset forward: checks fence and expected offset, applies, renews the lease.
     async fn commit(
         &self,

@@ -212,6 +212,22 @@ impl StateStore for RedbStore {
         .await
     }
 
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool, StateError> {
+        let lease = lease.clone();
+        self.run(move |inner| {
+            let mut leases = inner.leases();
+            let now = Instant::now();
+            Ok(match leases.get_mut(&lease.id) {
+                Some(h) if h.fence == lease.fence && h.until > now => {
+                    h.until = now + ttl;
+                    true
+                }
+                _ => false,
+            })
+        })
+        .await
+    }
+
     async fn commit(
         &self,
         lease: &Lease,

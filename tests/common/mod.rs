@@ -19,6 +19,8 @@ use upgate::core::{CoreConfig, UploadService};
 use upgate::server::{self, Limits};
 use upgate::state::redb::RedbStore;
 
+pub mod redis_server;
+
 /// The test partner (secrets from the spec's KS vectors).
 pub const PARTNER: i64 = 12345;
 pub const ADMIN_SECRET: &str = "0123456789abcdef0123456789abcdef";

@@ -44,7 +44,7 @@ pub struct KalturaApi {
 }
 
 const EXPOSE: &str =
-    "Server, Content-Length, Content-Range, Date, X-Kaltura, X-Kaltura-Session, X-Me";
+    "Server, Content-Length, Content-Range, Date, Retry-After, X-Kaltura, X-Kaltura-Session, X-Me";
 
 fn base_url(req: &Req) -> String {
     let (proto, host) = crate::api::origin_of(req);
@@ -209,6 +209,10 @@ pub fn respond(value: &Value, format: Format, opts: &Options) -> Resp {
     if let Value::Error(e) = value {
         if let Ok(v) = HeaderValue::from_str(&format!("error-{}", e.code)) {
             h.insert("x-kaltura", v);
+        }
+        if e.code == "SERVICE_UNAVAILABLE" {
+            // A dependency (state store, storage) is away: worth retrying soon.
+            h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
     }
     cors(&mut r);

@@ -1,0 +1,345 @@
+//! Several gateway processes sharing one private `redis-server` (state) and one data
+//! directory (file data on shared storage): any instance continues any upload, a
+//! killed instance's upload is taken over by another, racing writers on different
+//! instances have exactly one winner, and a Redis restart loses nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::redis_server::RedisServer;
+use common::*;
+use upgate_proto::kaltura::ks::{form_encode, mint_v2, KsFields};
+
+/// `n` gateways on one Redis and one data directory, with a short lease TTL so a dead
+/// instance's lease runs out quickly.
+fn cluster(redis: &RedisServer, dir: &std::path::Path, n: usize) -> Vec<ChildGateway> {
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let state = redis.url();
+    (0..n)
+        .map(|_| {
+            ChildGateway::start(
+                dir,
+                &[
+                    "--state",
+                    &state,
+                    "--partner",
+                    &partner,
+                    "--lease-ttl",
+                    "2s",
+                ],
+            )
+        })
+        .collect()
+}
+
+/// PATCH with the retries a tus client does (423 while a lease runs out, 503 while
+/// the state store is away), re-reading the offset from `base` each time.
+async fn patch_retrying(c: &reqwest::Client, base: &str, path: &str, data: &[u8], end: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = c
+            .head(format!("{base}{path}"))
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            let off: usize = header(&r, "upload-offset").unwrap().parse().unwrap();
+            if off >= end {
+                return;
+            }
+            let r = patch(c, base, path, off as u64, data[off..end].to_vec()).await;
+            if r.status() == 204 {
+                continue;
+            }
+            assert!(
+                [409, 423, 503].contains(&r.status().as_u16()),
+                "PATCH answered {}",
+                r.status()
+            );
+        } else {
+            assert_eq!(r.status(), 503, "HEAD answered {}", r.status());
+        }
+        assert!(Instant::now() < deadline, "no progress within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_round_robin_with_an_instance_killed_mid_chunk() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = cluster(&redis, dir.path(), 3);
+    let c = client();
+    let chunk = 4 << 20;
+    let body = data(6 * chunk, 51);
+    let path = create(&c, &gw[0].base, body.len() as u64).await;
+    for i in 0..6 {
+        let (start, end) = (i * chunk, (i + 1) * chunk);
+        let g = i % 3;
+        if i == 2 {
+            // Half the chunk reaches instance 1, which then dies with SIGKILL.
+            let _open = open_patch(
+                gw[1].addr,
+                &path,
+                start as u64,
+                &body[start..start + chunk / 2],
+                chunk,
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            gw[1].kill9();
+            // The client continues on instance 2 (after the dead holder's lease ran out).
+            let t = Instant::now();
+            patch_retrying(&c, &gw[2].base, &path, &body, end).await;
+            println!(
+                "instance 1 killed mid-chunk: instance 2 continued within {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            continue;
+        }
+        let live = if g == 1 { 2 } else { g };
+        let r = patch(
+            &c,
+            &gw[live].base,
+            &path,
+            start as u64,
+            body[start..end].to_vec(),
+        )
+        .await;
+        assert_eq!(r.status(), 204, "chunk {i} on instance {live}");
+    }
+    // Any live instance serves the finished file.
+    let got = download(&c, &gw[0].base, &path).await;
+    assert_eq!(sha256_hex(&got), sha256_hex(&body));
+    assert_eq!(head_offset(&c, &gw[2].base, &path).await, body.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_on_different_instances_one_winner() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = cluster(&redis, dir.path(), 3);
+    let c = client();
+    let body = data(2 << 20, 52);
+    for round in 0..3 {
+        let path = create(&c, &gw[round].base, body.len() as u64).await;
+        let tasks: Vec<_> = (0..9)
+            .map(|i| {
+                let (c, base, path, chunk) = (
+                    c.clone(),
+                    gw[i % 3].base.clone(),
+                    path.clone(),
+                    body[..1 << 20].to_vec(),
+                );
+                tokio::spawn(async move { patch(&c, &base, &path, 0, chunk).await.status() })
+            })
+            .collect();
+        let mut codes = Vec::new();
+        for t in tasks {
+            codes.push(t.await.unwrap().as_u16());
+        }
+        let wins = codes.iter().filter(|&&s| s == 204).count();
+        assert_eq!(wins, 1, "round {round}: {codes:?}");
+        assert!(
+            codes.iter().all(|s| [204, 409, 423].contains(s)),
+            "{codes:?}"
+        );
+        assert_eq!(head_offset(&c, &gw[2].base, &path).await, 1 << 20);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_mid_upload_loses_nothing() {
+    let mut redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = cluster(&redis, dir.path(), 2);
+    let c = client();
+    let chunk = 2 << 20;
+    let body = data(4 * chunk, 53);
+    let path = create(&c, &gw[0].base, body.len() as u64).await;
+    let r = patch(&c, &gw[0].base, &path, 0, body[..chunk].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    redis.kill();
+    // While Redis is away: 503 with Retry-After, on both protocols.
+    let r = patch(
+        &c,
+        &gw[1].base,
+        &path,
+        chunk as u64,
+        body[chunk..2 * chunk].to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), 503);
+    assert!(
+        header(&r, "retry-after").is_some(),
+        "503 without Retry-After"
+    );
+    let ks = mint_v2(
+        ADMIN_SECRET,
+        &KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            session_type: 2,
+            user: "alice".into(),
+            privileges: String::new(),
+        },
+        [3; 16],
+    );
+    let k = c
+        .get(gw[0].url(&format!(
+            "/api_v3/service/uploadtoken/action/add?ks={}",
+            form_encode(&ks)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(k.status(), 200);
+    assert!(header(&k, "retry-after").is_some());
+    let text = k.text().await.unwrap();
+    assert!(text.contains("<code>SERVICE_UNAVAILABLE</code>"), "{text}");
+    redis.restart();
+    patch_retrying(&c, &gw[1].base, &path, &body, body.len()).await;
+    let got = download(&c, &gw[0].base, &path).await;
+    assert_eq!(sha256_hex(&got), sha256_hex(&body));
+}
+
+/// Kaltura `uploadToken.upload` chunks going round-robin to three instances, the
+/// entry created on one and downloaded from another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kaltura_chunks_round_robin() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = cluster(&redis, dir.path(), 3);
+    let c = client();
+    let ks = mint_v2(
+        ADMIN_SECRET,
+        &KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            session_type: 0,
+            user: "alice".into(),
+            privileges: String::new(),
+        },
+        [5; 16],
+    );
+    let ks = form_encode(&ks);
+    let api =
+        |g: &ChildGateway, path: &str| format!("{}/api_v3/service/{path}&format=1&ks={ks}", g.base);
+    let json = |s: String| -> serde_json::Value { serde_json::from_str(&s).unwrap() };
+    let tok = json(
+        c.get(api(
+            &gw[0],
+            "uploadtoken/action/add?uploadToken:fileName=lecture.mp4",
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
+    );
+    let token = tok["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tok}"))
+        .to_owned();
+    let chunk = 3 << 20;
+    let body = data(5 * chunk + 12345, 54);
+    let chunks: Vec<&[u8]> = body.chunks(chunk).collect();
+    for (i, part) in chunks.iter().enumerate() {
+        let g = &gw[i % 3];
+        let last = i + 1 == chunks.len();
+        let boundary = "----upgate-cluster-test";
+        let mut form = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"lecture.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        form.extend_from_slice(part);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = api(
+            g,
+            &format!(
+                "uploadtoken/action/upload?uploadTokenId={token}&resume={}&resumeAt={}&finalChunk={}",
+                u8::from(i > 0),
+                i * chunk,
+                u8::from(last)
+            ),
+        );
+        let r = c
+            .post(url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        let v = json(r.text().await.unwrap());
+        assert_eq!(
+            v["uploadedFileSize"].as_str(),
+            Some((i * chunk + part.len()).to_string().as_str()),
+            "chunk {i}: {v}"
+        );
+    }
+    let got = json(
+        c.get(api(
+            &gw[1],
+            &format!("uploadtoken/action/get?uploadTokenId={token}"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
+    );
+    assert_eq!(got["status"].as_i64(), Some(2), "FULL_UPLOAD: {got}");
+    let entry = json(
+        c.get(api(
+            &gw[2],
+            "media/action/add?entry:objectType=KalturaMediaEntry&entry:name=L1&entry:mediaType=1",
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
+    );
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let added = json(
+        c.get(api(
+            &gw[0],
+            &format!("media/action/addContent?entryId={id}&resource:objectType=KalturaUploadedFileTokenResource&resource:token={token}"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
+    );
+    assert_eq!(added["id"].as_str(), Some(id.as_str()), "{added}");
+    let e = json(
+        c.get(api(&gw[1], &format!("media/action/get?entryId={id}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let bytes = c
+        .get(e["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&body));
+}
