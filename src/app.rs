@@ -18,6 +18,9 @@ use crate::blob::local::LocalAssembler;
 use crate::blob::Assembler;
 use crate::config::ServeArgs;
 use crate::core::{CoreConfig, UploadService};
+use crate::ratelimit::local::LocalLimiter;
+use crate::ratelimit::redis::RedisLimiter;
+use crate::ratelimit::RateLimiter;
 use crate::server::{self, Limits};
 use crate::state::redb::RedbStore;
 use crate::state::redis::RedisStore;
@@ -72,16 +75,26 @@ fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Opens the state store named by `url` (`redb://PATH`, `redis://…`, `redis+unix://…`).
-pub async fn open_state(url: &str, redis_prefix: &str) -> Result<Arc<dyn StateStore>, StartError> {
+/// Opens the state store named by `url` (`redb://PATH`, `redis://…`, `redis+unix://…`)
+/// and the rate limiter that goes with it: in process for redb, a Redis GCRA on the
+/// same Redis (limits across instances) for Redis.
+pub async fn open_state(
+    url: &str,
+    redis_prefix: &str,
+) -> Result<(Arc<dyn StateStore>, Arc<dyn RateLimiter>), StartError> {
     if let Some(p) = path_of(url, "redb://") {
-        return Ok(Arc::new(RedbStore::open(&p)?));
+        return Ok((
+            Arc::new(RedbStore::open(&p)?),
+            Arc::new(LocalLimiter::new()),
+        ));
     }
     if ["redis://", "redis+unix://", "unix://"]
         .iter()
         .any(|s| url.starts_with(s))
     {
-        return Ok(Arc::new(RedisStore::connect(url, redis_prefix).await?));
+        let store = RedisStore::connect(url, redis_prefix).await?;
+        let limiter = RedisLimiter::new(store.connection(), store.prefix());
+        return Ok((Arc::new(store), Arc::new(limiter)));
     }
     Err(StartError::Url {
         what: "state",
@@ -112,7 +125,8 @@ pub struct App {
 impl App {
     /// Opens the stores and binds the listener.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
-        let state = open_state(&args.state_url(), &args.redis_prefix).await?;
+        let (state, limiter) = open_state(&args.state_url(), &args.redis_prefix).await?;
+        let limits = crate::ratelimit::Limits::new(limiter, args.limit_config());
         let blobs = open_store(&args.store_url())?;
         let core = CoreConfig {
             max_upload_size: args.max_upload_size,
@@ -136,6 +150,7 @@ impl App {
             body_timeout: args.body_timeout,
             cors,
             auth: (args.files_auth == crate::config::FilesAuth::Required).then(|| partners.clone()),
+            limits: limits.clone(),
         };
         let kaltura = KalturaApi {
             service: service.clone(),
@@ -143,11 +158,13 @@ impl App {
             final_chunk_wait: args.final_chunk_wait,
             max_resume_secs: args.upload_expiry.as_secs() as i64,
             body_timeout: args.body_timeout,
+            limits: limits.clone(),
         };
         let ps2 = Ps2Api {
             service: service.clone(),
             partners: kaltura.partners.clone(),
             body_timeout: args.body_timeout,
+            limits: limits.clone(),
         };
         let lms_partner = args
             .lms_partner
@@ -158,6 +175,7 @@ impl App {
             partner: lms_partner,
             root_account: args.lms_root_account.clone(),
             cors: files.cors.clone(),
+            limits,
         };
         let router = Arc::new(Router {
             canvas,

@@ -164,6 +164,13 @@ fn size(s: &str) -> Result<u64, String> {
     parse_size(s).map_err(|e| e.to_string())
 }
 
+/// A byte rate: `50MiB/s`, `10Mbit/s` is not accepted (bytes only), `0` = off.
+fn byte_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    parse_size(t).map_err(|e| e.to_string())
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
@@ -274,6 +281,38 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_FILES_AUTH", value_enum, default_value = "off")]
     pub files_auth: FilesAuth,
 
+    /// Requests per second one user may make (a verified session's partner and user;
+    /// anonymous requests count per peer address). Over it: 429 + Retry-After (Kaltura:
+    /// REQUEST_RATE_EXCEEDED). Default 20/s with bursts of `--user-burst` 40: a browser
+    /// uploading 6 chunks in parallel and polling stays far below. 0 disables.
+    #[arg(long, env = "UPGATE_USER_REQUESTS", default_value_t = 20)]
+    pub user_requests: u64,
+
+    /// Burst of `--user-requests` (requests allowed at once after a quiet time).
+    #[arg(long, env = "UPGATE_USER_BURST", default_value_t = 40)]
+    pub user_burst: u64,
+
+    /// Body bytes per second of one user, shared fairly by its parallel uploads
+    /// (e.g. `50MiB/s`). Shaped by pacing reads, never refused. Default 0: off.
+    #[arg(long, env = "UPGATE_USER_BANDWIDTH", default_value = "0", value_parser = byte_rate)]
+    #[serde(serialize_with = "ser_u64")]
+    pub user_bandwidth: u64,
+
+    /// Upload-writing requests (PATCH, PUT, chunk uploads) one user may have in flight
+    /// on one instance; more get 429. Default 16. 0 disables.
+    #[arg(long, env = "UPGATE_USER_UPLOADS", default_value_t = 16)]
+    pub user_uploads: usize,
+
+    /// Requests per second over all users of one partner (bursts of twice that).
+    /// Default 0: off.
+    #[arg(long, env = "UPGATE_PARTNER_REQUESTS", default_value_t = 0)]
+    pub partner_requests: u64,
+
+    /// Body bytes per second over all users of one partner (e.g. `1GiB/s`). Default 0: off.
+    #[arg(long, env = "UPGATE_PARTNER_BANDWIDTH", default_value = "0", value_parser = byte_rate)]
+    #[serde(serialize_with = "ser_u64")]
+    pub partner_bandwidth: u64,
+
     /// The partner Canvas uses (`/api/v1/services/*`). Default: the first configured
     /// partner (the development partner when none is configured).
     #[arg(long, env = "UPGATE_LMS_PARTNER")]
@@ -307,6 +346,31 @@ fn ser_dur<S: serde::Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 impl ServeArgs {
+    /// The limits in force.
+    pub fn limit_config(&self) -> crate::ratelimit::LimitConfig {
+        use crate::ratelimit::Budget;
+        let bytes = |b: u64| {
+            if b == 0 {
+                Budget::default()
+            } else {
+                Budget::bytes(b)
+            }
+        };
+        crate::ratelimit::LimitConfig {
+            user_requests: Budget {
+                rate: self.user_requests,
+                burst: self.user_burst.max(1),
+            },
+            user_bytes: bytes(self.user_bandwidth),
+            partner_requests: Budget {
+                rate: self.partner_requests,
+                burst: self.partner_requests.saturating_mul(2).max(1),
+            },
+            partner_bytes: bytes(self.partner_bandwidth),
+            user_concurrency: self.user_uploads,
+        }
+    }
+
     /// The state URL in force.
     pub fn state_url(&self) -> String {
         self.state

@@ -20,5 +20,6 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod core;
+pub mod ratelimit;
 pub mod server;
 pub mod state;

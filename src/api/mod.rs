@@ -7,6 +7,7 @@
 pub mod canvas;
 pub mod files;
 pub mod kaltura;
+pub mod limit;
 pub mod ps2;
 pub mod web;
 

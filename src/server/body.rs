@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 
 use crate::blob::{BlobError, ByteStream};
 use crate::core::body::{BodyError, ChunkBody};
+use crate::ratelimit::Pacer;
 
 /// The response body type of every handler.
 pub type RespBody = BoxBody<Bytes, std::io::Error>;
@@ -72,11 +73,21 @@ impl Body for StreamBody {
 pub struct HyperBody {
     inner: Incoming,
     timeout: Duration,
+    pacer: Option<Pacer>,
 }
 
 impl HyperBody {
     pub fn new(inner: Incoming, timeout: Duration) -> Self {
-        Self { inner, timeout }
+        Self {
+            inner,
+            timeout,
+            pacer: None,
+        }
+    }
+
+    /// Paces every later frame by the subject's bandwidth budget.
+    pub fn set_pacer(&mut self, pacer: Option<Pacer>) {
+        self.pacer = pacer;
     }
 }
 
@@ -111,6 +122,9 @@ impl ChunkBody for HyperBody {
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
+                            if let Some(p) = &self.pacer {
+                                p.limits.pace(&p.subject, data.len()).await;
+                            }
                             return Ok(Some(data));
                         }
                     }

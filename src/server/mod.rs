@@ -27,6 +27,10 @@ use tokio::sync::Semaphore;
 
 pub use body::{empty, full, HyperBody, Resp, RespBody};
 
+/// The connection's peer address, in every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// hyper's per-connection read buffer limit: bounds a request head (431 beyond it)
 /// and the size of body reads. 256 KiB lets uploads arrive in large frames (fewer
 /// syscalls) while a head stays far below it.
@@ -79,8 +83,9 @@ pub async fn serve<H: Handler>(
         };
         let _ = stream.set_nodelay(true);
         let h = handler.clone();
-        let svc = service_fn(move |req: Req| {
+        let svc = service_fn(move |mut req: Req| {
             let h = h.clone();
+            req.extensions_mut().insert(Peer(peer));
             async move { Ok::<_, std::convert::Infallible>(h.handle(req).await) }
         });
         let conn = http1::Builder::new()

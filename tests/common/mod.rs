@@ -93,6 +93,7 @@ impl Gateway {
             body_timeout,
             cors: Cors::Any,
             auth: files_auth.then(|| partners.clone()),
+            limits: upgate::ratelimit::Limits::off(),
         };
         let kaltura = upgate::api::kaltura::KalturaApi {
             service: service.clone(),
@@ -100,11 +101,13 @@ impl Gateway {
             final_chunk_wait: Duration::from_secs(5),
             max_resume_secs,
             body_timeout,
+            limits: upgate::ratelimit::Limits::off(),
         };
         let ps2 = upgate::api::ps2::Ps2Api {
             service: service.clone(),
             partners: partners.clone(),
             body_timeout,
+            limits: upgate::ratelimit::Limits::off(),
         };
         let canvas = upgate::api::canvas::CanvasApi {
             service: service.clone(),
@@ -112,6 +115,7 @@ impl Gateway {
             partner: Some(PARTNER),
             root_account: "1".into(),
             cors: Cors::Any,
+            limits: upgate::ratelimit::Limits::off(),
         };
         let router = Arc::new(Router {
             canvas,

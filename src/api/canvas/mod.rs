@@ -32,6 +32,8 @@ pub struct CanvasApi {
     /// Canvas root account id, appended to user ids (`<user>_<root>`).
     pub root_account: String,
     pub cors: Cors,
+    /// Request rate limits (per token user).
+    pub limits: crate::ratelimit::Limits,
 }
 
 /// What is stored for an API token (under the SHA-256 of the token).

@@ -11,6 +11,13 @@ pub async fn handle(api: &CanvasApi, req: Req) -> Resp {
     let Some(token) = api.token_user(req.headers()).await else {
         return problem(StatusCode::UNAUTHORIZED, "Invalid access token.");
     };
+    let subject = crate::ratelimit::Subject::User {
+        partner: token.partner,
+        user: token.user.clone(),
+    };
+    if let Err(d) = api.limits.admit(&subject).await {
+        return crate::api::limit::too_many(d, "too many requests");
+    }
     let (proto, host) = crate::api::origin_of(&req);
     let partner = api
         .partner

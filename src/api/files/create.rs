@@ -2,7 +2,6 @@
 //! with its first bytes (creation-with-upload).
 
 use http::{HeaderValue, StatusCode};
-use hyper::body::Incoming;
 use upgate_proto::tus::{upload_id_from_url, Concat};
 
 use super::endpoint::Create;
@@ -11,7 +10,12 @@ use super::{state_headers, FilesApi};
 use crate::core::{AppendRequest, ConcatRole, CreateRequest, Error, Owner};
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, c: Create, body: Incoming, owner: Option<Owner>) -> Resp {
+pub async fn handle(
+    api: &FilesApi,
+    c: Create,
+    body: crate::server::HyperBody,
+    owner: Option<Owner>,
+) -> Resp {
     let concat = match c.concat {
         None => ConcatRole::None,
         Some(Concat::Partial) => ConcatRole::Partial,
@@ -52,7 +56,7 @@ pub async fn handle(api: &FilesApi, c: Create, body: Incoming, owner: Option<Own
             checksum: c.checksum,
             set_length: None,
         };
-        let mut body = api.body(body);
+        let mut body = body;
         let task = tokio::spawn(async move {
             let out = svc.append(&id, append, &mut body).await;
             if out.is_err() {

@@ -22,8 +22,10 @@ use http::{HeaderMap, HeaderValue, Method};
 use hyper::body::Incoming;
 use upgate_proto::tus::TUS_VERSION;
 
+use crate::api::limit;
 use crate::core::record::UploadRecord;
 use crate::core::UploadService;
+use crate::ratelimit::Subject;
 use crate::server::{HyperBody, Req, Resp};
 use endpoint::Endpoint;
 
@@ -46,6 +48,8 @@ pub struct FilesApi {
     /// When set (`--files-auth required`), every request needs a KS of these partners
     /// and sees only its own uploads.
     pub auth: Option<std::sync::Arc<crate::auth::Partners>>,
+    /// Request rate, bandwidth and concurrency limits.
+    pub limits: crate::ratelimit::Limits,
 }
 
 const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
@@ -72,7 +76,10 @@ impl FilesApi {
                 error::parse_failure(e)
             }
             Ok(ep) => match self.authorize(&ep, &parts.headers, parts.uri.query()).await {
-                Ok(owner) => self.dispatch(ep, body, owner).await,
+                Ok(owner) => {
+                    let subject = limit::of_owner(owner.as_ref(), &parts.extensions);
+                    self.limited(ep, body, owner, subject).await
+                }
                 Err(r) => {
                     self.body(body).drain().await;
                     r
@@ -123,10 +130,46 @@ impl FilesApi {
         Ok(Some(auth::owner(&ks)))
     }
 
-    async fn dispatch(
+    /// Applies the subject's limits (request rate, uploads in flight, bandwidth), then
+    /// dispatches.
+    async fn limited(
         &self,
         ep: Endpoint,
         body: Incoming,
+        owner: Option<crate::core::Owner>,
+        subject: Subject,
+    ) -> Resp {
+        let mut body = self.body(body);
+        if matches!(ep, Endpoint::Options) {
+            return self.dispatch(ep, body, owner).await;
+        }
+        if let Err(d) = self.limits.admit(&subject).await {
+            body.drain().await;
+            return limit::too_many(d, "too many requests");
+        }
+        let writes = matches!(
+            ep,
+            Endpoint::Create(_) | Endpoint::Patch(_) | Endpoint::Put { .. }
+        );
+        let _slot = match writes.then(|| self.limits.enter(&subject)) {
+            Some(None) => {
+                body.drain().await;
+                let d = crate::ratelimit::Denied {
+                    retry_after: Duration::from_secs(1),
+                };
+                return limit::too_many(d, "too many uploads in flight for this user");
+            }
+            Some(slot) => slot,
+            None => None,
+        };
+        body.set_pacer(self.limits.pacer(&subject));
+        self.dispatch(ep, body, owner).await
+    }
+
+    async fn dispatch(
+        &self,
+        ep: Endpoint,
+        body: HyperBody,
         owner: Option<crate::core::Owner>,
     ) -> Resp {
         match ep {

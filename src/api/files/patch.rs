@@ -2,7 +2,6 @@
 //! The write runs in a spawned task so a client hangup cannot cancel it half-way.
 
 use http::StatusCode;
-use hyper::body::Incoming;
 
 use super::endpoint::Patch;
 use super::error::{core_error, task_failed};
@@ -10,9 +9,9 @@ use super::{state_headers, FilesApi};
 use crate::core::AppendRequest;
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, p: Patch, body: Incoming) -> Resp {
+pub async fn handle(api: &FilesApi, p: Patch, body: crate::server::HyperBody) -> Resp {
     let svc = api.service.clone();
-    let mut body = api.body(body);
+    let mut body = body;
     let req = AppendRequest {
         offset: p.offset,
         declared_len: p.content_length,

@@ -3,7 +3,6 @@
 //! `201` once complete.
 
 use http::{HeaderValue, StatusCode};
-use hyper::body::Incoming;
 use upgate_proto::content_range::{format_stored_range, ContentRange};
 
 use super::error::{core_error, task_failed};
@@ -11,9 +10,14 @@ use super::{state_headers, FilesApi};
 use crate::core::Status;
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, id: String, range: ContentRange, body: Incoming) -> Resp {
+pub async fn handle(
+    api: &FilesApi,
+    id: String,
+    range: ContentRange,
+    body: crate::server::HyperBody,
+) -> Resp {
     let svc = api.service.clone();
-    let mut body = api.body(body);
+    let mut body = body;
     let task = tokio::spawn(async move {
         let out = svc.put_range(&id, range, &mut body).await;
         if out.is_err() {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Method, StatusCode};
+use upgate_proto::kaltura::errors::api_error;
 use upgate_proto::kaltura::format::{envelope, Format, Options};
 use upgate_proto::kaltura::value::Value;
 
@@ -41,6 +42,8 @@ pub struct KalturaApi {
     pub max_resume_secs: i64,
     /// Per-frame body read timeout.
     pub body_timeout: Duration,
+    /// Request rate, bandwidth and concurrency limits.
+    pub limits: crate::ratelimit::Limits,
 }
 
 const EXPOSE: &str =
@@ -130,6 +133,29 @@ impl KalturaApi {
             cors(&mut r);
             return r;
         };
+        let now = now_secs() as i64;
+        let subject =
+            crate::api::limit::of_ks(&self.partners, params.str("ks"), now, &parts.extensions);
+        if let Err(d) = self.limits.admit(&subject).await {
+            files.drain().await;
+            let e = api_error(
+                "REQUEST_RATE_EXCEEDED",
+                &[&d.retry_after_secs().to_string()],
+            );
+            return respond(&Value::Error(e), format, &Options::default());
+        }
+        let _slot = match files.next_name() {
+            None => None,
+            Some(_) => match self.limits.enter(&subject) {
+                Some(slot) => Some(slot),
+                None => {
+                    files.drain().await;
+                    let e = api_error("REQUEST_RATE_EXCEEDED", &["1"]);
+                    return respond(&Value::Error(e), format, &Options::default());
+                }
+            },
+        };
+        files.set_pacer(self.limits.pacer(&subject));
         let callback = params.str("callback").unwrap_or("").to_owned();
         let mut opts = Options {
             ignore_null: params
@@ -142,7 +168,6 @@ impl KalturaApi {
             },
             execution_time: 0.0,
         };
-        let now = now_secs() as i64;
         let value = if params.str("service") == Some("multirequest") {
             let subs = dispatch::sub_requests(&params);
             let mut results: Vec<Value> = Vec::with_capacity(subs.len());
@@ -213,6 +238,12 @@ pub fn respond(value: &Value, format: Format, opts: &Options) -> Resp {
         if e.code == "SERVICE_UNAVAILABLE" {
             // A dependency (state store, storage) is away: worth retrying soon.
             h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if e.code == "REQUEST_RATE_EXCEEDED" {
+            let secs = e.args.first().map_or("1", |(_, v)| v.as_str());
+            if let Ok(v) = HeaderValue::from_str(secs) {
+                h.insert(http::header::RETRY_AFTER, v);
+            }
         }
     }
     cors(&mut r);

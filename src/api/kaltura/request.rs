@@ -99,6 +99,13 @@ impl Files {
         }
     }
 
+    /// Paces the rest of the request body (the file parts) by `pacer`.
+    pub fn set_pacer(&mut self, pacer: Option<crate::ratelimit::Pacer>) {
+        if let Some(mp) = self.mp.as_mut() {
+            mp.body.set_pacer(pacer);
+        }
+    }
+
     /// Name of the next file part, if any is waiting.
     pub fn next_name(&self) -> Option<&str> {
         self.pending.as_ref().map(|(n, _)| n.as_str())

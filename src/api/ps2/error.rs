@@ -10,6 +10,8 @@ pub enum Ps2Error {
     InvalidFileName(String),
     UnknownAction(String),
     BadRequest,
+    /// Over the request rate: retry after this many seconds.
+    RateLimited(u64),
     Internal(String),
 }
 
@@ -22,6 +24,7 @@ impl Ps2Error {
             Ps2Error::InvalidFileName(_) => "INVALID_FILE_NAME",
             Ps2Error::UnknownAction(_) => "SERVICE_DOES_NOT_EXISTS",
             Ps2Error::BadRequest => "UPLOAD_ERROR",
+            Ps2Error::RateLimited(_) => "REQUEST_RATE_EXCEEDED",
             Ps2Error::Internal(_) => "INTERNAL_SERVERL_ERROR",
         }
     }
@@ -41,6 +44,7 @@ impl Ps2Error {
             Ps2Error::InvalidFileName(f) => format!("Invalid file name [{f}]"),
             Ps2Error::UnknownAction(a) => format!("Service [{a}] does not exist"),
             Ps2Error::BadRequest => "Upload failed".into(),
+            Ps2Error::RateLimited(s) => format!("Too many requests, retry after {s} seconds"),
             Ps2Error::Internal(_) => "Internal server error occurred".into(),
         }
     }

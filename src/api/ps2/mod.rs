@@ -31,6 +31,8 @@ pub struct Ps2Api {
     pub service: UploadService,
     pub partners: Arc<Partners>,
     pub body_timeout: Duration,
+    /// Request rate, bandwidth and concurrency limits.
+    pub limits: crate::ratelimit::Limits,
 }
 
 /// Documents of this kind remember an uploaded file for `addEntry`.
@@ -160,6 +162,37 @@ impl Ps2Api {
             Ok(x) => x,
             Err(_) => return respond("", Some(&Ps2Error::BadRequest)),
         };
+        let mut files = files;
+        let subject = crate::api::limit::of_ks(
+            &self.partners,
+            params.str("ks"),
+            now_secs() as i64,
+            &parts.extensions,
+        );
+        let admitted = match self.limits.admit(&subject).await {
+            Err(d) => Err(d),
+            Ok(()) if files.next_name().is_none() => Ok(None),
+            Ok(()) => self
+                .limits
+                .enter(&subject)
+                .map(Some)
+                .ok_or(crate::ratelimit::Denied {
+                    retry_after: Duration::from_secs(1),
+                }),
+        };
+        let _slot = match admitted {
+            Ok(slot) => slot,
+            Err(d) => {
+                files.drain().await;
+                let mut r = respond("", Some(&Ps2Error::RateLimited(d.retry_after_secs())));
+                r.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    HeaderValue::from(d.retry_after_secs()),
+                );
+                return r;
+            }
+        };
+        files.set_pacer(self.limits.pacer(&subject));
         let mut call = Call {
             api: &self,
             params,

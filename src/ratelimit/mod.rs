@@ -1,0 +1,231 @@
+//! Per-user and per-partner limits: request rate, bandwidth and concurrent uploads.
+//!
+//! Owns: counting requests and body bytes against keyed budgets, and telling callers
+//! how long to wait. Must not: parse requests, know protocols or touch upload state.
+//! The adapters resolve a [`Subject`] (the verified session's partner and user, or the
+//! peer address for anonymous requests) and ask [`Limits`]:
+//!
+//! * [`Limits::admit`] once per HTTP request: over the request rate of the user (or of
+//!   its partner) it answers [`Denied`] with the wait, which the adapters turn into
+//!   `429` + `Retry-After` (native) or `REQUEST_RATE_EXCEEDED` + `Retry-After` (Kaltura).
+//! * [`Limits::pace`] for every body frame: waits until the user's (and partner's)
+//!   byte budget allows it, so bandwidth is shaped, never refused. Waiters of one user
+//!   share its rate; other users are unaffected.
+//! * [`Limits::enter`] for every request that writes upload bytes: at most N at once
+//!   per user in this instance; more get `429`.
+//!
+//! Backends ([`RateLimiter`]): [`local::LocalLimiter`] (`governor`, keyed, 1 cell =
+//! 1 KiB for bytes, idle keys evicted) for one instance, [`redis::RedisLimiter`] (a GCRA
+//! in Lua, one key per budget) so limits hold across instances sharing Redis.
+
+pub mod concurrency;
+pub mod local;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Who a request counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A verified session (KS or API token).
+    User { partner: i64, user: String },
+    /// No session: the peer address.
+    Anonymous(String),
+}
+
+impl Subject {
+    /// The key of the user's budgets.
+    pub fn user_key(&self) -> String {
+        match self {
+            Self::User { partner, user } => format!("u:{partner}:{user}"),
+            Self::Anonymous(addr) => format!("ip:{addr}"),
+        }
+    }
+
+    /// The key of the partner's budgets, if any.
+    pub fn partner_key(&self) -> Option<String> {
+        match self {
+            Self::User { partner, .. } => Some(format!("p:{partner}")),
+            Self::Anonymous(_) => None,
+        }
+    }
+}
+
+/// A request over its rate: retry after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Denied {
+    pub retry_after: Duration,
+}
+
+impl Denied {
+    /// Whole seconds for `Retry-After` (at least 1).
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_millis().div_ceil(1000).max(1) as u64
+    }
+}
+
+/// One budget: `rate` units per second with bursts up to `burst` units; `rate == 0`
+/// disables it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Budget {
+    pub rate: u64,
+    pub burst: u64,
+}
+
+impl Budget {
+    pub fn is_on(&self) -> bool {
+        self.rate > 0
+    }
+
+    /// A byte budget in KiB cells: `bytes_per_sec` with one second of burst.
+    pub fn bytes(bytes_per_sec: u64) -> Self {
+        let kib = bytes_per_sec.div_ceil(1024);
+        Self {
+            rate: kib,
+            burst: kib,
+        }
+    }
+}
+
+/// The configured limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitConfig {
+    /// Requests per second of one user.
+    pub user_requests: Budget,
+    /// Body KiB per second of one user.
+    pub user_bytes: Budget,
+    /// Requests per second of all users of one partner.
+    pub partner_requests: Budget,
+    /// Body KiB per second of all users of one partner.
+    pub partner_bytes: Budget,
+    /// Upload-writing requests of one user in flight in this instance (0: unlimited).
+    pub user_concurrency: usize,
+}
+
+/// Errors of a limiter backend (its store is away). Callers fail open: a limiter
+/// outage must not stop uploads.
+#[derive(Debug, thiserror::Error)]
+#[error("rate limiter unavailable: {0}")]
+pub struct LimiterError(pub String);
+
+/// A store of keyed budgets.
+#[async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Takes `cost` units from `key` if they are available now; otherwise takes nothing
+    /// and says how long until they would be.
+    async fn check(
+        &self,
+        key: &str,
+        budget: Budget,
+        cost: u64,
+    ) -> Result<Option<Duration>, LimiterError>;
+    /// Reserves `cost` units from `key` even when that means going into debt, and
+    /// returns how long the caller must wait before using them (pacing).
+    async fn reserve(&self, key: &str, budget: Budget, cost: u64)
+        -> Result<Duration, LimiterError>;
+}
+
+/// The limits of a gateway: a backend plus the configuration.
+#[derive(Clone)]
+pub struct Limits {
+    backend: Arc<dyn RateLimiter>,
+    cfg: LimitConfig,
+    concurrency: Arc<concurrency::Concurrency>,
+}
+
+/// Bytes are paced in steps of at most this many KiB.
+const PACE_STEP_KIB: u64 = 64;
+
+impl Limits {
+    pub fn new(backend: Arc<dyn RateLimiter>, cfg: LimitConfig) -> Self {
+        Self {
+            backend,
+            cfg,
+            concurrency: Arc::new(concurrency::Concurrency::new(cfg.user_concurrency)),
+        }
+    }
+
+    /// No limits at all.
+    pub fn off() -> Self {
+        Self::new(Arc::new(local::LocalLimiter::new()), LimitConfig::default())
+    }
+
+    pub fn config(&self) -> &LimitConfig {
+        &self.cfg
+    }
+
+    /// Counts one request of `s`. Anonymous requests are not limited: they exist only
+    /// where the operator chose an open native protocol (`--files-auth off`) or before a
+    /// session exists (`session.start`), and behind a balancer every peer is the balancer.
+    pub async fn admit(&self, s: &Subject) -> Result<(), Denied> {
+        if matches!(s, Subject::Anonymous(_)) {
+            return Ok(());
+        }
+        let mut checks = vec![(s.user_key(), self.cfg.user_requests)];
+        if let Some(p) = s.partner_key() {
+            checks.push((p, self.cfg.partner_requests));
+        }
+        for (key, budget) in checks.into_iter().filter(|(_, b)| b.is_on()) {
+            match self.backend.check(&format!("req:{key}"), budget, 1).await {
+                Ok(None) => {}
+                Ok(Some(wait)) => return Err(Denied { retry_after: wait }),
+                Err(e) => tracing::warn!(error = %e, "request limit not checked"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until `bytes` more body bytes of `s` may be read.
+    pub async fn pace(&self, s: &Subject, bytes: usize) {
+        if matches!(s, Subject::Anonymous(_)) {
+            return;
+        }
+        let mut budgets = vec![(s.user_key(), self.cfg.user_bytes)];
+        if let Some(p) = s.partner_key() {
+            budgets.push((p, self.cfg.partner_bytes));
+        }
+        for (key, budget) in budgets.into_iter().filter(|(_, b)| b.is_on()) {
+            let key = format!("bw:{key}");
+            let mut left = (bytes as u64).div_ceil(1024);
+            while left > 0 {
+                let step = left.min(PACE_STEP_KIB).min(budget.burst.max(1));
+                left -= step;
+                match self.backend.reserve(&key, budget, step).await {
+                    Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "bandwidth limit not applied");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Enters an upload-writing request of `s`; `None` when the user already has the
+    /// configured number in flight here. The guard leaves on drop.
+    pub fn enter(&self, s: &Subject) -> Option<concurrency::Slot> {
+        if matches!(s, Subject::Anonymous(_)) {
+            return concurrency::Concurrency::new(0).enter("");
+        }
+        self.concurrency.enter(&s.user_key())
+    }
+
+    /// The pacer for bodies of `s`, when any bandwidth budget is configured.
+    pub fn pacer(&self, s: &Subject) -> Option<Pacer> {
+        (self.cfg.user_bytes.is_on() || self.cfg.partner_bytes.is_on()).then(|| Pacer {
+            limits: self.clone(),
+            subject: s.clone(),
+        })
+    }
+}
+
+/// What paces a request body: the limits and whose budget it spends.
+#[derive(Clone)]
+pub struct Pacer {
+    pub limits: Limits,
+    pub subject: Subject,
+}
