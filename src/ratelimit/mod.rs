@@ -80,12 +80,13 @@ impl Budget {
         self.rate > 0
     }
 
-    /// A byte budget in KiB cells: `bytes_per_sec` with one second of burst.
+    /// A byte budget in KiB cells: `bytes_per_sec` with a quarter second of burst (at
+    /// least one pacing step), so a quiet user starts at once without a big overshoot.
     pub fn bytes(bytes_per_sec: u64) -> Self {
         let kib = bytes_per_sec.div_ceil(1024);
         Self {
             rate: kib,
-            burst: kib,
+            burst: (kib / 4).max(PACE_STEP_KIB),
         }
     }
 }
