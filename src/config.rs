@@ -274,11 +274,16 @@ pub struct ServeArgs {
     #[serde(serialize_with = "ser_dur")]
     pub final_chunk_wait: Duration,
 
-    /// `required`: every `/files/` request needs a Kaltura session (Bearer or `?ks=`) and
-    /// sees only its own uploads (an ADMIN session: its partner's). `off` (default for
-    /// now): the native protocol is open to anyone who can reach it — keep it on loopback
-    /// or behind an authenticating proxy.
-    #[arg(long, env = "UPGATE_FILES_AUTH", value_enum, default_value = "off")]
+    /// `required` (default): every `/files/` request needs a Kaltura session (Bearer or
+    /// `?ks=`) and sees only its own uploads (an ADMIN session: its partner's); widget
+    /// sessions cannot upload. `off`: the native protocol is open to anyone who can reach
+    /// it — only for loopback benchmarks or behind an authenticating proxy.
+    #[arg(
+        long,
+        env = "UPGATE_FILES_AUTH",
+        value_enum,
+        default_value = "required"
+    )]
     pub files_auth: FilesAuth,
 
     /// Requests per second one user may make (a verified session's partner and user;

@@ -29,6 +29,9 @@ fn cluster(redis: &RedisServer, dir: &std::path::Path, n: usize) -> Vec<ChildGat
                     &partner,
                     "--lease-ttl",
                     "2s",
+                    // Raw tus requests below; sessions are covered by tests/files_auth.rs.
+                    "--files-auth",
+                    "off",
                 ],
             )
         })

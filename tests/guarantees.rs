@@ -99,7 +99,7 @@ async fn kill9_mid_upload_then_restart_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = data(20 * MIB, 11);
     let c = client();
-    let mut gw = ChildGateway::start(dir.path(), &[]);
+    let mut gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
     let up = create(&c, &gw.base, d.len() as u64).await;
     assert_eq!(
         patch(&c, &gw.base, &up, 0, d[..8 * MIB].to_vec())
@@ -119,7 +119,7 @@ async fn kill9_mid_upload_then_restart_resumes() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     gw.kill9();
     let _ = s.shutdown().await;
-    let gw = ChildGateway::start(dir.path(), &[]);
+    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
     let offset = head_offset(&c, &gw.base, &up).await;
     assert!(
         (8 * MIB as u64..=13 * MIB as u64).contains(&offset),
@@ -138,7 +138,10 @@ async fn sigterm_commits_in_flight_chunk_then_exits() {
     let dir = tempfile::tempdir().unwrap();
     let d = data(10 * MIB, 12);
     let c = client();
-    let mut gw = ChildGateway::start(dir.path(), &["--shutdown-grace", "5s"]);
+    let mut gw = ChildGateway::start(
+        dir.path(),
+        &["--files-auth", "off", "--shutdown-grace", "5s"],
+    );
     let up = create(&c, &gw.base, d.len() as u64).await;
     let mut s = open_patch(gw.addr, &up, 0, &d[..3 * MIB], d.len()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -147,7 +150,7 @@ async fn sigterm_commits_in_flight_chunk_then_exits() {
     // The in-flight request got an answer (503: retry later) before the process exited.
     let code = read_status(&mut s).await;
     assert_eq!(code, 503);
-    let gw = ChildGateway::start(dir.path(), &[]);
+    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
     assert_eq!(head_offset(&c, &gw.base, &up).await, 3 * MIB as u64);
     let r = patch(&c, &gw.base, &up, 3 * MIB as u64, d[3 * MIB..].to_vec()).await;
     assert_eq!(r.status(), 204);
@@ -163,7 +166,7 @@ async fn sigterm_commits_in_flight_chunk_then_exits() {
 async fn single_2gib_patch_flat_rss() {
     let dir = tempfile::tempdir().unwrap();
     let c = client();
-    let gw = ChildGateway::start(dir.path(), &[]);
+    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
     let total: u64 = 2 << 30;
     let up = create(&c, &gw.base, total).await;
     // Warm up: a small upload so the baseline includes the runtime's steady state.

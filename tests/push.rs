@@ -260,7 +260,10 @@ async fn server_restart_mid_upload() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (file, d) = write(tmp.path(), "restart.mp4", 16 * MIB, 5);
-    let mut gw = ChildGateway::start(dir.path(), &[]);
+    // The default gateway: the native protocol needs a session, which the CLI starts
+    // with the partner's user secret.
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let mut gw = ChildGateway::start(dir.path(), &["--partner", &partner]);
     let port = gw.addr.port().to_string();
     let mut cli = push(
         &[
@@ -274,6 +277,12 @@ async fn server_restart_mid_upload() {
             "2",
             "--limit-rate",
             "4MiB",
+            "--partner-id",
+            &PARTNER.to_string(),
+            "--secret",
+            USER_SECRET,
+            "--user",
+            "alice",
         ],
         &tmp.path().join("s"),
     );
@@ -283,7 +292,7 @@ async fn server_restart_mid_upload() {
     gw.kill9();
     tokio::time::sleep(Duration::from_millis(800)).await; // the CLI meets refused connections
     let listen = format!("127.0.0.1:{port}");
-    let _gw2 = ChildGateway::start(dir.path(), &["--listen", &listen]);
+    let _gw2 = ChildGateway::start(dir.path(), &["--listen", &listen, "--partner", &partner]);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -294,8 +303,23 @@ async fn server_restart_mid_upload() {
     );
     let r = &results(&out)[0];
     assert_eq!(r["sha256"].as_str().unwrap(), sha256_hex(&d));
+    // Without a session the upload is not even visible; alice's session reads it.
+    let url = r["upload_url"].as_str().unwrap();
+    assert_eq!(client().get(url).send().await.unwrap().status(), 401);
+    let alice = upgate_proto::kaltura::ks::mint_v2(
+        ADMIN_SECRET,
+        &upgate_proto::kaltura::ks::KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            session_type: 0,
+            user: "alice".into(),
+            privileges: String::new(),
+        },
+        [1; 16],
+    );
     let got = client()
-        .get(r["upload_url"].as_str().unwrap())
+        .get(url)
+        .bearer_auth(&alice)
         .send()
         .await
         .unwrap()

@@ -31,6 +31,10 @@ fn serve_args(
         listen,
         "--partner",
         &partner,
+        // The scenarios drive the native protocol anonymously (they measure transfer
+        // under the bandwidth model, not sessions).
+        "--files-auth",
+        "off",
         "--data-dir",
     ];
     let mut argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();

@@ -234,6 +234,50 @@ fn stream_parts(
     reqwest::Body::wrap_stream(once(head).chain(file).chain(once(tail)))
 }
 
+impl Api<'_> {
+    /// `session.start` with the partner secret of `--partner-id/--secret/--user`.
+    async fn start_session(&self) -> Result<String, ClientError> {
+        let Auth::Secret {
+            partner_id,
+            secret,
+            user,
+        } = &self.opts.auth
+        else {
+            return Err(ClientError::Protocol("no partner secret given".into()));
+        };
+        let v = self
+            .call(
+                "session/action/start",
+                &[
+                    ("partnerId", partner_id.to_string()),
+                    ("secret", secret.clone()),
+                    ("userId", user.clone()),
+                    ("type", "0".into()),
+                ],
+            )
+            .await?;
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Protocol("session.start gave no KS".into()))
+    }
+}
+
+/// A KS from the partner secret in `opts` (for the native protocol's Bearer header).
+pub(crate) async fn start_session(
+    opts: &PushOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<String, ClientError> {
+    Api {
+        opts,
+        http: http::client(),
+        progress,
+        base: opts.url.trim_end_matches('/').to_owned(),
+        sent: Arc::default(),
+    }
+    .start_session()
+    .await
+}
+
 /// Uploads `path` with the Kaltura protocol.
 pub async fn push(
     path: &Path,
@@ -261,30 +305,7 @@ pub async fn push(
     };
     let ks = match &opts.auth {
         Auth::Ks(k) => k.clone(),
-        Auth::Secret {
-            partner_id,
-            secret,
-            user,
-        } => {
-            let v = api
-                .call(
-                    "session/action/start",
-                    &[
-                        ("partnerId", partner_id.to_string()),
-                        ("secret", secret.clone()),
-                        ("userId", user.clone()),
-                        ("type", "0".into()),
-                    ],
-                )
-                .await
-                .map_err(|e| fail(e, &result))?;
-            v.as_str().map(str::to_owned).ok_or_else(|| {
-                fail(
-                    ClientError::Protocol("session.start gave no KS".into()),
-                    &result,
-                )
-            })?
-        }
+        Auth::Secret { .. } => api.start_session().await.map_err(|e| fail(e, &result))?,
         Auth::None => {
             return Err(fail(
                 ClientError::Protocol(

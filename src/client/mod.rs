@@ -134,9 +134,22 @@ pub enum ClientError {
 pub async fn push_file(path: &Path, opts: &PushOptions, progress: Arc<dyn Progress>) -> PushResult {
     let started = std::time::Instant::now();
     let display = path.display().to_string();
-    let outcome = match opts.protocol {
-        Protocol::Files => files::push(path, opts, progress.clone()).await,
-        Protocol::Kaltura => kaltura::push(path, opts, progress.clone()).await,
+    let outcome = match (&opts.protocol, &opts.auth) {
+        (Protocol::Files, Auth::Secret { .. }) => {
+            // The native protocol takes a KS as Bearer: start one with the secret.
+            match kaltura::start_session(opts, progress.clone()).await {
+                Ok(ks) => {
+                    let opts = PushOptions {
+                        auth: Auth::Ks(ks),
+                        ..opts.clone()
+                    };
+                    files::push(path, &opts, progress.clone()).await
+                }
+                Err(e) => Err((e, None)),
+            }
+        }
+        (Protocol::Files, _) => files::push(path, opts, progress.clone()).await,
+        (Protocol::Kaltura, _) => kaltura::push(path, opts, progress.clone()).await,
     };
     let result = match outcome {
         Ok(mut r) => {

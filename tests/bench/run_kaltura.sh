@@ -12,7 +12,10 @@ cargo build --release --quiet
 SECRET=0123456789abcdef0123456789abcdef
 run() { # run NAME COMMAND...
   local dir; dir=$(mktemp -d /dev/shm/upgate-bench.XXXXXX)
-  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --partner "12345:$SECRET" >"$dir.out" 2>"$dir.err" &
+  # Anonymous tus for the bench kit; no request-rate cap (a local client sends 8 MiB
+  # chunks far faster than any user link could).
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --partner "12345:$SECRET" \
+    --files-auth off --user-requests 0 >"$dir.out" 2>"$dir.err" &
   local pid=$!
   for _ in $(seq 100); do grep -q listening "$dir.out" 2>/dev/null && break; sleep 0.05; done
   local url; url=$(sed -n 's/^listening on //p' "$dir.out")
