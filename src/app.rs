@@ -103,14 +103,19 @@ pub async fn open_state(
     })
 }
 
-/// Opens the assembler named by `url`.
-pub fn open_store(url: &str) -> Result<Arc<dyn Assembler>, StartError> {
-    match path_of(url, "file://") {
-        Some(p) => Ok(Arc::new(LocalAssembler::new(p)?)),
+/// Opens the assembler named by `url`: `file://DIR`, or object storage
+/// (`s3://BUCKET[/PREFIX]?endpoint=…&region=…`, `gs://…`, `az://…`). `max_size` sizes
+/// the parts of uploads whose length is deferred.
+pub fn open_store(url: &str, max_size: u64) -> Result<Arc<dyn Assembler>, StartError> {
+    if let Some(p) = path_of(url, "file://") {
+        return Ok(Arc::new(LocalAssembler::new(p)?));
+    }
+    match crate::blob::object::open_url(url, max_size) {
+        Some(a) => Ok(Arc::new(a?)),
         None => Err(StartError::Url {
             what: "store",
             url: url.into(),
-            why: "expected file://DIR",
+            why: "expected file://DIR, s3://BUCKET[/PREFIX]?endpoint=…&region=…, gs://BUCKET or az://CONTAINER",
         }),
     }
 }
@@ -127,7 +132,7 @@ impl App {
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
         let (state, limiter) = open_state(&args.state_url(), &args.redis_prefix).await?;
         let limits = crate::ratelimit::Limits::new(limiter, args.limit_config());
-        let blobs = open_store(&args.store_url())?;
+        let blobs = open_store(&args.store_url(), args.max_upload_size)?;
         let core = CoreConfig {
             max_upload_size: args.max_upload_size,
             upload_expiry: args.upload_expiry,

@@ -10,31 +10,41 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
+use common::s3_server::{self, S3Server};
 use common::*;
 use upgate_proto::kaltura::ks::{form_encode, mint_v2, KsFields};
 
-/// `n` gateways on one Redis and one data directory, with a short lease TTL so a dead
-/// instance's lease runs out quickly.
-fn cluster(redis: &RedisServer, dir: &std::path::Path, n: usize) -> Vec<ChildGateway> {
+/// `n` gateways on one Redis and one S3 server (or, without one, one shared data
+/// directory), with a short lease TTL so a dead instance's lease runs out quickly.
+fn cluster(
+    redis: &RedisServer,
+    s3: Option<&S3Server>,
+    dir: &std::path::Path,
+    n: usize,
+) -> Vec<ChildGateway> {
     let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
     let state = redis.url();
+    let store = s3.map(S3Server::store_url);
+    let mut args = vec![
+        "--state",
+        &state,
+        "--partner",
+        &partner,
+        "--lease-ttl",
+        "2s",
+        // Raw tus requests below; sessions are covered by tests/files_auth.rs.
+        "--files-auth",
+        "off",
+    ];
+    if let Some(url) = &store {
+        args.extend(["--store", url]);
+    }
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s3_server::KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", s3_server::SECRET),
+    ];
     (0..n)
-        .map(|_| {
-            ChildGateway::start(
-                dir,
-                &[
-                    "--state",
-                    &state,
-                    "--partner",
-                    &partner,
-                    "--lease-ttl",
-                    "2s",
-                    // Raw tus requests below; sessions are covered by tests/files_auth.rs.
-                    "--files-auth",
-                    "off",
-                ],
-            )
-        })
+        .map(|_| ChildGateway::start_env(dir, &args, &env))
         .collect()
 }
 
@@ -74,8 +84,9 @@ async fn patch_retrying(c: &reqwest::Client, base: &str, path: &str, data: &[u8]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_round_robin_with_an_instance_killed_mid_chunk() {
     let redis = RedisServer::start();
+    let s3 = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut gw = cluster(&redis, dir.path(), 3);
+    let mut gw = cluster(&redis, Some(&s3), dir.path(), 3);
     let c = client();
     let chunk = 4 << 20;
     let body = data(6 * chunk, 51);
@@ -124,8 +135,9 @@ async fn tus_round_robin_with_an_instance_killed_mid_chunk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_writers_on_different_instances_one_winner() {
     let redis = RedisServer::start();
+    let s3 = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let gw = cluster(&redis, dir.path(), 3);
+    let gw = cluster(&redis, Some(&s3), dir.path(), 3);
     let c = client();
     let body = data(2 << 20, 52);
     for round in 0..3 {
@@ -159,7 +171,7 @@ async fn racing_writers_on_different_instances_one_winner() {
 async fn redis_restart_mid_upload_loses_nothing() {
     let mut redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let gw = cluster(&redis, dir.path(), 2);
+    let gw = cluster(&redis, None, dir.path(), 2);
     let c = client();
     let chunk = 2 << 20;
     let body = data(4 * chunk, 53);
@@ -215,8 +227,9 @@ async fn redis_restart_mid_upload_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kaltura_chunks_round_robin() {
     let redis = RedisServer::start();
+    let s3 = S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let gw = cluster(&redis, dir.path(), 3);
+    let gw = cluster(&redis, Some(&s3), dir.path(), 3);
     let c = client();
     let ks = mint_v2(
         ADMIN_SECRET,

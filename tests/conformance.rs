@@ -158,3 +158,49 @@ async fn redis_state_survives_restart() {
     };
     assert_eq!(done.status, upgate::core::Status::Complete);
 }
+
+/// The object-store assembler on InMemory, behind a wrapper that enforces S3's part
+/// rules (InMemory accepts anything).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_assembler_in_memory_with_s3_rules() {
+    use upgate::blob::object::strict::StrictMultipart;
+    let mem = Arc::new(object_store::memory::InMemory::new());
+    let strict = Arc::new(StrictMultipart::new(mem.clone()));
+    let a = upgate::blob::object::ObjectAssembler::new(mem, strict, "gw", 100 << 30);
+    upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
+}
+
+/// The same suite against a real S3-compatible server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_assembler_on_s3_server() {
+    use upgate::blob::object::strict::StrictMultipart;
+    let s3 = common::s3_server::S3Server::start();
+    let client = s3.client();
+    // The strict wrapper too: equal part sizes are not checked by every server.
+    let strict = Arc::new(StrictMultipart::new(client.clone()));
+    let a = upgate::blob::object::ObjectAssembler::new(client, strict, "", 100 << 30);
+    upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
+}
+
+/// The rules the object assembler must respect are real: two 100 KB parts are refused
+/// by the strict wrapper and by the S3 server alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_parts_are_refused_by_wrapper_and_server() {
+    use object_store::multipart::MultipartStore;
+    use object_store::path::Path;
+    use upgate::blob::object::strict::StrictMultipart;
+    let s3 = common::s3_server::S3Server::start();
+    let mem: Arc<dyn MultipartStore> = Arc::new(object_store::memory::InMemory::new());
+    let stores: [Arc<dyn MultipartStore>; 2] = [Arc::new(StrictMultipart::new(mem)), s3.client()];
+    for store in stores {
+        let path = Path::from("small");
+        let id = store.create_multipart(&path).await.unwrap();
+        let mut parts = Vec::new();
+        for i in 0..2 {
+            let data = object_store::PutPayload::from(vec![7u8; 100_000]);
+            parts.push(store.put_part(&path, &id, i, data).await.unwrap());
+        }
+        let err = store.complete_multipart(&path, &id, parts).await;
+        assert!(err.is_err(), "two 100 KB parts accepted");
+    }
+}

@@ -2,7 +2,7 @@
 # Runs every upgate test: unit tests, conformance suites, black-box protocol tests and
 # the real-client oracles. Installs what the tests need when it is missing:
 #   - tus-js-client, playwright-core (npm)         -> tests/node/node_modules
-#   - tuspy, KalturaApiClient, lxml (PyPI)          -> tests/.venv
+#   - tuspy, KalturaApiClient, lxml, moto[server] (PyPI) -> tests/.venv
 # and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test
 # and `redis-server` (Debian package) for the Redis state and cluster tests (.ci/run
 # installs both).
@@ -21,8 +21,8 @@ if [ ! -d tests/node/node_modules/tus-js-client ] || [ ! -d tests/node/node_modu
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient' 2>/dev/null; then
-  say "installing tuspy and KalturaApiClient into tests/.venv"
+if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient, moto.server' 2>/dev/null; then
+  say "installing tuspy, KalturaApiClient and moto (S3 test server) into tests/.venv"
   python3 -m venv tests/.venv
   tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
 fi

@@ -13,6 +13,7 @@
 
 pub mod conformance;
 pub mod local;
+pub mod object;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,6 +32,10 @@ pub enum BlobError {
     /// The backend refused the operation (object store error, quota).
     #[error("storage backend: {0}")]
     Backend(String),
+    /// These bytes are stored but cannot be read back yet (parts of an unfinished
+    /// multipart upload).
+    #[error("not readable yet: {0}")]
+    Unreadable(String),
 }
 
 /// How far a writer's bytes are durable, and the assembler state that goes with it.

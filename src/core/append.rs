@@ -188,11 +188,11 @@ impl UploadService {
         let id = rec.id.clone();
         let mut compare = match opts.skip {
             0 => None,
-            n => Some(Comparer::new(
+            n => Some(Comparer::of(
                 self.blobs
                     .read(&id, rec.offset - n, rec.offset, false)
-                    .await?,
-            )),
+                    .await,
+            )?),
         };
         let mut skip = opts.skip;
         let mut writer = self.blobs.open(&id, rec.offset, &rec.assembly).await?;

@@ -4,28 +4,42 @@
 use bytes::Buf;
 
 use super::Result;
-use crate::blob::ByteStream;
+use crate::blob::{BlobError, ByteStream};
 
-/// Compares re-sent bytes with stored ones, read in order from a blob range.
+/// Compares re-sent bytes with stored ones, read in order from a blob range. When the
+/// storage cannot read them back yet (parts of an unfinished object-store multipart
+/// upload), re-sent bytes are accepted unverified: the stored bytes win either way.
 pub(super) struct Comparer {
-    rx: ByteStream,
+    rx: Option<ByteStream>,
     buf: bytes::Bytes,
 }
 
 impl Comparer {
-    pub(super) fn new(rx: ByteStream) -> Self {
-        Comparer {
+    /// A comparer over the result of [`crate::blob::Assembler::read`].
+    pub(super) fn of(read: std::result::Result<ByteStream, BlobError>) -> Result<Self> {
+        let rx = match read {
+            Ok(rx) => Some(rx),
+            Err(BlobError::Unreadable(why)) => {
+                tracing::debug!(%why, "re-sent bytes not compared");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Comparer {
             rx,
             buf: bytes::Bytes::new(),
-        }
+        })
     }
 
     /// Whether `data` equals the next stored bytes (false when the stored range ends
     /// first).
     pub(super) async fn same(&mut self, mut data: &[u8]) -> Result<bool> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Ok(true);
+        };
         while !data.is_empty() {
             if self.buf.is_empty() {
-                match self.rx.recv().await {
+                match rx.recv().await {
                     Some(Ok(b)) => self.buf = b,
                     Some(Err(e)) => return Err(e.into()),
                     None => return Ok(false),

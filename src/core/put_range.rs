@@ -234,7 +234,7 @@ impl UploadService {
             Some(e) => e,
             None => self.load(id).await?.offset,
         };
-        let mut stored = Comparer::new(self.blobs.read(id, start, stored_end, complete).await?);
+        let mut stored = Comparer::of(self.blobs.read(id, start, stored_end, complete).await)?;
         let mut pos = start;
         loop {
             let data = match body.next_chunk().await {

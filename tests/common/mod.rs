@@ -20,6 +20,7 @@ use upgate::server::{self, Limits};
 use upgate::state::redb::RedbStore;
 
 pub mod redis_server;
+pub mod s3_server;
 
 /// The test partner (secrets from the spec's KS vectors).
 pub const PARTNER: i64 = 12345;
@@ -172,8 +173,14 @@ pub struct ChildGateway {
 
 impl ChildGateway {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// With extra environment variables (object-store credentials).
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_upgate"));
         cmd.arg("serve");
+        cmd.envs(env.iter().copied());
         if !extra.contains(&"--listen") {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }

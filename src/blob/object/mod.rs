@@ -1,0 +1,356 @@
+//! File data in object storage (S3, GCS, Azure) through object_store's low-level
+//! `MultipartStore`, so any gateway instance can continue any upload.
+//!
+//! # Layout (under the URL's prefix `P`)
+//! - `P uploads/ID`: the final object (a multipart upload until completion);
+//! - `P tmp/ID/tail-N`: the durable tail — bytes past the last full part, rewritten at
+//!   every commit under a new name (the state names the current one);
+//! - `P tmp/ID/staged-START-RAND`: out-of-order ranges (Kaltura `resumeAt`, ranged PUT),
+//!   absorbed as parts once the prefix reaches them.
+//!
+//! # Re-blocking
+//! Client bytes are cut into fixed-size parts, all equal except the last (R2-safe):
+//! 8 MiB by default, grown from the declared length (or the gateway's maximum upload
+//! size when deferred) so no upload needs more than 10,000 parts. A commit uploads the
+//! full parts and stores the rest as the tail object; the offset counts both. The next
+//! writer (on any instance) reads the tail back and continues. Completion sends the
+//! tail as the last part and completes the multipart upload exactly once.
+//!
+//! The assembly state kept in the upload record ([`Assembly`], JSON) holds the
+//! multipart id, the part size, every part's id (ETag) and the current tail.
+//!
+//! Parts of an unfinished multipart upload cannot be read back, so re-sent bytes that
+//! fall in them are not compared ([`crate::blob::BlobError::Unreadable`]).
+
+mod stage;
+pub mod strict;
+mod url;
+mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::{Assembler, BlobError, BlobWriter, ByteStream, StageWriter};
+pub use url::open_url;
+
+/// The default part size.
+pub const DEFAULT_PART: u64 = 8 << 20;
+/// S3's (and GCS's) part count limit.
+pub const MAX_PARTS: u64 = 10_000;
+/// S3's largest part.
+const MAX_PART: u64 = 5 << 30;
+
+/// What the upload record stores for an object-store upload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Assembly {
+    /// The multipart upload id.
+    pub mp: String,
+    /// Size of every part but the last.
+    pub part: u64,
+    /// Part ids (ETags) in order.
+    pub parts: Vec<String>,
+    /// Bytes in the tail object.
+    pub tail: u64,
+    /// The tail object's name (relative to the upload's temp folder).
+    #[serde(default)]
+    pub tail_key: String,
+    /// Increases with every tail written (unique tail names).
+    #[serde(default)]
+    pub generation: u64,
+}
+
+impl Assembly {
+    /// Bytes durably stored: full parts plus the tail.
+    pub fn offset(&self) -> u64 {
+        self.parts.len() as u64 * self.part + self.tail
+    }
+
+    fn parse(text: &str) -> Result<Self, BlobError> {
+        serde_json::from_str(text)
+            .map_err(|e| BlobError::Backend(format!("bad assembly state: {e}")))
+    }
+
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The part size for an upload of `len` bytes (or at most `max` when deferred).
+pub fn part_size(len: Option<u64>, max: u64) -> u64 {
+    let total = len.unwrap_or(max);
+    let need = total.div_ceil(MAX_PARTS).div_ceil(1 << 20) << 20;
+    need.clamp(DEFAULT_PART, MAX_PART)
+}
+
+pub(crate) fn backend(e: object_store::Error) -> BlobError {
+    match e {
+        object_store::Error::NotFound { path, .. } => BlobError::NotFound(path),
+        other => BlobError::Backend(other.to_string()),
+    }
+}
+
+/// Shared by the assembler and its writers.
+pub(crate) struct Inner {
+    pub objects: Arc<dyn ObjectStore>,
+    pub multipart: Arc<dyn MultipartStore>,
+    pub prefix: String,
+    /// Largest upload (sizes parts of deferred-length uploads).
+    pub max_size: u64,
+}
+
+impl Inner {
+    pub fn final_path(&self, id: &str) -> Path {
+        Path::from(format!("{}uploads/{id}", self.prefix))
+    }
+
+    pub fn tmp_dir(&self, id: &str) -> Path {
+        Path::from(format!("{}tmp/{id}", self.prefix))
+    }
+
+    pub fn tmp_path(&self, id: &str, name: &str) -> Path {
+        Path::from(format!("{}tmp/{id}/{name}", self.prefix))
+    }
+
+    /// Streams `[start, end)` of an object.
+    pub async fn stream(&self, path: &Path, start: u64, end: u64) -> Result<ByteStream, BlobError> {
+        let (tx, rx) = mpsc::channel(4);
+        if start >= end {
+            return Ok(rx);
+        }
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(start..end)),
+            ..Default::default()
+        };
+        let got = self.objects.get_opts(path, opts).await.map_err(backend)?;
+        let mut s = got.into_stream();
+        tokio::spawn(async move {
+            while let Some(item) = s.next().await {
+                if tx.send(item.map_err(backend)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// Removes the upload's temporary objects (tails and staged ranges).
+    async fn remove_tmp(&self, id: &str) -> Result<(), BlobError> {
+        let prefix = self.tmp_dir(id);
+        let mut list = self.objects.list(Some(&prefix));
+        while let Some(meta) = list.next().await {
+            let meta = meta.map_err(backend)?;
+            match self.objects.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The object-store [`Assembler`].
+pub struct ObjectAssembler {
+    inner: Arc<Inner>,
+}
+
+impl ObjectAssembler {
+    /// Over `objects` (reads, tails, staged ranges) and `multipart` (the same store's
+    /// multipart API, or a wrapper of it), with keys under `prefix`.
+    pub fn new(
+        objects: Arc<dyn ObjectStore>,
+        multipart: Arc<dyn MultipartStore>,
+        prefix: &str,
+        max_size: u64,
+    ) -> Self {
+        let prefix = match prefix.trim_matches('/') {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                objects,
+                multipart,
+                prefix,
+                max_size,
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Assembler for ObjectAssembler {
+    async fn create(&self, id: &str, length: Option<u64>) -> Result<String, BlobError> {
+        let mp = self
+            .inner
+            .multipart
+            .create_multipart(&self.inner.final_path(id))
+            .await
+            .map_err(backend)?;
+        Ok(Assembly {
+            mp,
+            part: part_size(length, self.inner.max_size),
+            ..Default::default()
+        }
+        .encode())
+    }
+
+    async fn open(
+        &self,
+        id: &str,
+        offset: u64,
+        assembly: &str,
+    ) -> Result<Box<dyn BlobWriter>, BlobError> {
+        let state = Assembly::parse(assembly)?;
+        if state.offset() != offset {
+            return Err(BlobError::Backend(format!(
+                "assembly holds {} bytes, the record says {offset}",
+                state.offset()
+            )));
+        }
+        Ok(Box::new(
+            writer::PartWriter::open(self.inner.clone(), id, state).await?,
+        ))
+    }
+
+    async fn stage(&self, id: &str, start: u64) -> Result<Box<dyn StageWriter>, BlobError> {
+        Ok(Box::new(
+            stage::ObjectStage::start(self.inner.clone(), id, start).await?,
+        ))
+    }
+
+    async fn discard_staged(&self, id: &str, key: &str) -> Result<(), BlobError> {
+        match self
+            .inner
+            .objects
+            .delete(&self.inner.tmp_path(id, key))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn complete(&self, id: &str, length: u64, assembly: &str) -> Result<(), BlobError> {
+        let path = self.inner.final_path(id);
+        // Done before (a retry, or a crash after completing)?
+        if let Ok(meta) = self.inner.objects.head(&path).await {
+            if meta.size == length {
+                return self.inner.remove_tmp(id).await;
+            }
+        }
+        let state = Assembly::parse(assembly)?;
+        if state.offset() != length {
+            return Err(BlobError::Backend(format!(
+                "completing {length} bytes but {} are stored",
+                state.offset()
+            )));
+        }
+        if length == 0 {
+            let _ = self.inner.multipart.abort_multipart(&path, &state.mp).await;
+            self.inner
+                .objects
+                .put(&path, PutPayload::default())
+                .await
+                .map_err(backend)?;
+            return self.inner.remove_tmp(id).await;
+        }
+        let mut parts: Vec<PartId> = state
+            .parts
+            .iter()
+            .map(|p| PartId {
+                content_id: p.clone(),
+            })
+            .collect();
+        if state.tail > 0 {
+            let tail = self
+                .inner
+                .objects
+                .get(&self.inner.tmp_path(id, &state.tail_key))
+                .await
+                .map_err(backend)?
+                .bytes()
+                .await
+                .map_err(backend)?;
+            let last = self
+                .inner
+                .multipart
+                .put_part(&path, &state.mp, parts.len(), PutPayload::from(tail))
+                .await
+                .map_err(backend)?;
+            parts.push(last);
+        }
+        self.inner
+            .multipart
+            .complete_multipart(&path, &state.mp, parts)
+            .await
+            .map_err(backend)?;
+        self.inner.remove_tmp(id).await
+    }
+
+    async fn read(
+        &self,
+        id: &str,
+        start: u64,
+        end: u64,
+        complete: bool,
+    ) -> Result<ByteStream, BlobError> {
+        if !complete {
+            return Err(BlobError::Unreadable(format!(
+                "bytes {start}-{end} of upload {id} are parts of an unfinished multipart upload"
+            )));
+        }
+        self.inner
+            .stream(&self.inner.final_path(id), start, end)
+            .await
+    }
+
+    async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError> {
+        let path = self.inner.final_path(id);
+        if let Ok(state) = Assembly::parse(assembly) {
+            if !state.mp.is_empty() {
+                // Fails when it was completed or aborted before: nothing left to abort.
+                let _ = self.inner.multipart.abort_multipart(&path, &state.mp).await;
+            }
+        }
+        match self.inner.objects.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(backend(e)),
+        }
+        self.inner.remove_tmp(id).await
+    }
+}
+
+/// Sends `data` to a writer in pieces (absorbing staged ranges and other uploads).
+pub(crate) async fn pump(rx: &mut ByteStream, w: &mut writer::PartWriter) -> Result<(), BlobError> {
+    while let Some(chunk) = rx.recv().await {
+        let chunk: Bytes = chunk?;
+        w.push(chunk).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_sizes_keep_under_10000_parts_and_equal() {
+        assert_eq!(part_size(Some(1 << 30), 100 << 30), DEFAULT_PART);
+        assert_eq!(part_size(Some(0), 100 << 30), DEFAULT_PART);
+        // 100 GiB deferred: 10.24 MiB rounded up to 11 MiB.
+        let p = part_size(None, 100 << 30);
+        assert_eq!(p, 11 << 20);
+        assert!((100u64 << 30).div_ceil(p) <= MAX_PARTS);
+        let p = part_size(Some(1 << 40), 0);
+        assert!((1u64 << 40).div_ceil(p) <= MAX_PARTS);
+        assert_eq!(p % (1 << 20), 0);
+    }
+}
