@@ -8,6 +8,24 @@ use std::sync::Arc;
 mod common;
 use common::redis_server::RedisServer;
 
+/// A fresh open record of 100 bytes.
+fn record_of_100() -> upgate::core::UploadRecord {
+    upgate::core::UploadRecord {
+        id: upgate::core::record::new_id(),
+        length: Some(100),
+        offset: 0,
+        status: upgate::core::Status::Open,
+        metadata: String::new(),
+        concat: Default::default(),
+        created_at: 0,
+        expires_at: 0,
+        ranges: vec![],
+        assembly: String::new(),
+        owner: None,
+        attrs: Default::default(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_state_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -22,20 +40,7 @@ async fn redb_state_survives_reopen() {
     let path = dir.path().join("s.redb");
     let id = {
         let store = upgate::state::redb::RedbStore::open(&path).unwrap();
-        let svc_rec = upgate::core::UploadRecord {
-            id: upgate::core::record::new_id(),
-            length: Some(100),
-            offset: 0,
-            status: upgate::core::Status::Open,
-            metadata: String::new(),
-            concat: Default::default(),
-            created_at: 0,
-            expires_at: 0,
-            ranges: vec![],
-            assembly: String::new(),
-            owner: None,
-            attrs: Default::default(),
-        };
+        let svc_rec = record_of_100();
         store.insert(&svc_rec).await.unwrap();
         let req = LeaseRequest {
             holder: "h".into(),
@@ -98,20 +103,7 @@ async fn redis_state_survives_restart() {
     let store = upgate::state::redis::RedisStore::connect(&redis.url(), "upgate:")
         .await
         .unwrap();
-    let rec = upgate::core::UploadRecord {
-        id: upgate::core::record::new_id(),
-        length: Some(100),
-        offset: 0,
-        status: upgate::core::Status::Open,
-        metadata: String::new(),
-        concat: Default::default(),
-        created_at: 0,
-        expires_at: 0,
-        ranges: vec![],
-        assembly: String::new(),
-        owner: None,
-        attrs: Default::default(),
-    };
+    let rec = record_of_100();
     store.insert(&rec).await.unwrap();
     let req = LeaseRequest {
         holder: "h".into(),

@@ -3,6 +3,8 @@
 # the real-client oracles. Installs what the tests need when it is missing:
 #   - tus-js-client, playwright-core (npm)         -> tests/node/node_modules
 #   - tuspy, KalturaApiClient, lxml, moto[server] (PyPI) -> tests/.venv
+#   - s3s-fs 0.14.1 (crates.io; an S3 server that keeps its data, for restart tests)
+#                                                   -> ~/.cache/upgate-tools (or $UPGATE_TOOLS)
 # and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test
 # and `redis-server` (Debian package) for the Redis state and cluster tests (.ci/run
 # installs both).
@@ -25,6 +27,14 @@ if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient, moto.server' 2>
   say "installing tuspy, KalturaApiClient and moto (S3 test server) into tests/.venv"
   python3 -m venv tests/.venv
   tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
+fi
+
+TOOLS=${UPGATE_TOOLS:-$HOME/.cache/upgate-tools}
+export UPGATE_S3S_FS="$TOOLS/bin/s3s-fs"
+if [ ! -x "$UPGATE_S3S_FS" ]; then
+  say "installing s3s-fs 0.14.1 into $TOOLS (once; several minutes on 2 cores)"
+  # Pinned: newer s3s-fs needs a newer rustc than this toolchain.
+  cargo install s3s-fs@0.14.1 --locked --features binary --root "$TOOLS" --quiet
 fi
 
 say "clippy (warnings are errors)"

@@ -122,6 +122,19 @@ pub struct ListFilter {
     pub user: Option<String>,
 }
 
+impl ListFilter {
+    /// Whether `rec` passes the filter.
+    pub fn matches(&self, rec: &UploadRecord) -> bool {
+        let owner = rec.owner.as_ref();
+        self.partner
+            .is_none_or(|p| owner.map(|o| o.partner) == Some(p))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| owner.map(|o| &o.user) == Some(u))
+    }
+}
+
 /// Durable upload state. Implementations: [`redb::RedbStore`] (embedded, one process)
 /// and Redis (several gateways). Both pass [`conformance`].
 #[async_trait]

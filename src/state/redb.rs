@@ -358,21 +358,9 @@ impl StateStore for RedbStore {
             for item in table.iter().map_err(unavailable)? {
                 let (_, v) = item.map_err(unavailable)?;
                 let rec = decode(v.value())?;
-                let owner = rec.owner.as_ref();
-                if filter
-                    .partner
-                    .is_some_and(|p| owner.map(|o| o.partner) != Some(p))
-                {
-                    continue;
+                if filter.matches(&rec) {
+                    out.push(rec);
                 }
-                if filter
-                    .user
-                    .as_ref()
-                    .is_some_and(|u| owner.map(|o| &o.user) != Some(u))
-                {
-                    continue;
-                }
-                out.push(rec);
             }
             out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
             Ok(out)

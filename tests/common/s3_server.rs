@@ -1,6 +1,8 @@
-//! A private S3-compatible server for one test: `moto_server` from `tests/.venv`
-//! (installed by `tests/run.sh`) on 127.0.0.1 port 0, its real port read from its log,
-//! stopped by PID on drop. A missing server fails the test.
+//! A private S3-compatible server for one test on 127.0.0.1 port 0 (the real port read
+//! from its log), stopped by PID on drop: `moto_server` from `tests/.venv` (in memory),
+//! or `s3s-fs` (data on disk, so it can be restarted mid-upload; `$UPGATE_S3S_FS`, else
+//! `~/.cache/upgate-tools/bin/s3s-fs`). `tests/run.sh` installs both; a missing server
+//! fails the test.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -9,6 +11,8 @@ use std::sync::Arc;
 pub struct S3Server {
     child: Child,
     pub endpoint: String,
+    /// s3s-fs only: its data directory (kept across restarts).
+    root: Option<tempfile::TempDir>,
 }
 
 pub const BUCKET: &str = "uploads";
@@ -42,7 +46,11 @@ impl S3Server {
         };
         // Keep draining its log so it never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let s = Self { child, endpoint };
+        let s = Self {
+            child,
+            endpoint,
+            root: None,
+        };
         let r = Command::new("curl")
             .args(["-sf", "-X", "PUT", &format!("{}/{BUCKET}", s.endpoint)])
             .status()
@@ -51,9 +59,41 @@ impl S3Server {
         s
     }
 
+    /// s3s-fs with a fresh data directory holding the bucket.
+    pub fn start_s3s_fs() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
+        let (child, endpoint) = spawn_s3s_fs(root.path(), 0);
+        Self {
+            child,
+            endpoint,
+            root: Some(root),
+        }
+    }
+
+    /// Kills s3s-fs (SIGKILL) and starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        let root = self.root.as_ref().expect("only s3s-fs restarts").path();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        let (child, endpoint) = spawn_s3s_fs(root, port);
+        assert_eq!(endpoint, self.endpoint);
+        self.child = child;
+    }
+
+    /// Kills the server and leaves it down (requests meanwhile fail).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The `--store` URL.
     pub fn store_url(&self) -> String {
-        format!("s3://{BUCKET}?endpoint={}&region=us-east-1", self.endpoint)
+        format!(
+            "s3://{BUCKET}?endpoint={}&region=us-east-1&retry_timeout=1s",
+            self.endpoint
+        )
     }
 
     /// An object_store client of the bucket.
@@ -77,4 +117,46 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn s3s_fs_bin() -> std::path::PathBuf {
+    std::env::var_os("UPGATE_S3S_FS").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            std::path::PathBuf::from(home).join(".cache/upgate-tools/bin/s3s-fs")
+        },
+        Into::into,
+    )
+}
+
+fn spawn_s3s_fs(root: &std::path::Path, port: u16) -> (Child, String) {
+    let bin = s3s_fs_bin();
+    let mut child = Command::new(&bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", KEY_ID, "--secret-key", SECRET])
+        .arg(root)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); run tests/run.sh to install it",
+                bin.display()
+            )
+        });
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let endpoint = loop {
+        let line = lines
+            .next()
+            .expect("s3s-fs exited before listening")
+            .unwrap();
+        if let Some(url) = line.split("server is running at ").nth(1) {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, endpoint)
 }

@@ -147,10 +147,11 @@ impl FilesApi {
             body.drain().await;
             return limit::too_many(d, "too many requests");
         }
-        let writes = matches!(
-            ep,
-            Endpoint::Create(_) | Endpoint::Patch(_) | Endpoint::Put { .. }
-        );
+        let writes = match &ep {
+            Endpoint::Create(c) => c.with_body,
+            Endpoint::Patch(_) | Endpoint::Put { .. } => true,
+            _ => false,
+        };
         let _slot = match writes.then(|| self.limits.enter(&subject)) {
             Some(None) => {
                 body.drain().await;

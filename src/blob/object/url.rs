@@ -4,12 +4,17 @@
 //! from the usual environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …). Plain-HTTP endpoints are
 //! allowed when the endpoint says `http://`.
+//!
+//! Failed storage requests are retried (with backoff) for at most `retry_timeout`
+//! (default 15 s, e.g. `&retry_timeout=2s`); after that the client gets `503` +
+//! `Retry-After` and retries itself, instead of a request hanging for minutes.
 
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::RetryConfig;
 
 use super::ObjectAssembler;
 use crate::blob::BlobError;
@@ -36,9 +41,20 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
     }
     let params = upgate_proto::kaltura::ks::parse_query(query);
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let retry_timeout = match param("retry_timeout") {
+        Some(t) => upgate_proto::size::parse_duration(&t).map_err(bad)?,
+        None => std::time::Duration::from_secs(15),
+    };
+    let retry = RetryConfig {
+        max_retries: 5,
+        retry_timeout,
+        ..RetryConfig::default()
+    };
     match scheme {
         "s3" => {
-            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let mut b = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry);
             if let Some(e) = param("endpoint") {
                 b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
             }
@@ -52,13 +68,16 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
             let s = Arc::new(
                 GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(retry)
                     .build()
                     .map_err(bad)?,
             );
             Ok(ObjectAssembler::new(s.clone(), s, prefix, max_size))
         }
         _ => {
-            let mut b = MicrosoftAzureBuilder::from_env().with_container_name(bucket);
+            let mut b = MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .with_retry(retry);
             if param("emulator").as_deref() == Some("true") {
                 b = b.with_use_emulator(true);
             }

@@ -550,18 +550,9 @@ impl StateStore for RedisStore {
             let rows: Vec<Vec<String>> = pipe.query_async(&mut con).await.map_err(unavailable)?;
             for flat in rows.iter().filter(|f| !f.is_empty()) {
                 let rec = from_fields(flat)?;
-                let owner = rec.owner.as_ref();
-                if filter
-                    .partner
-                    .is_some_and(|p| owner.map(|o| o.partner) != Some(p))
-                    || filter
-                        .user
-                        .as_ref()
-                        .is_some_and(|u| owner.map(|o| &o.user) != Some(u))
-                {
-                    continue;
+                if filter.matches(&rec) {
+                    out.push(rec);
                 }
-                out.push(rec);
             }
         }
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
