@@ -161,3 +161,69 @@ async fn sessions_and_ownership() {
     assert_eq!(r.status(), 204);
     g.shutdown().await;
 }
+
+/// A media entry's `downloadUrl` carries the caller's session, so it works where
+/// `/files/` needs one; the bare URL does not, nor does it with another user's session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_download_url_carries_the_session() {
+    let g = Gateway::start_files_auth().await;
+    let c = client();
+    let alice = ks(PARTNER, ADMIN_SECRET, "alice", 0, "", 600);
+    let bob = ks(PARTNER, ADMIN_SECRET, "bob", 0, "", 600);
+    let api = |path: &str, k: &str| {
+        format!(
+            "{}/api_v3/service/{path}&format=1&ks={}",
+            g.base,
+            upgate_proto::kaltura::ks::form_encode(k)
+        )
+    };
+    let get = |url: String| {
+        let c = c.clone();
+        async move {
+            let t = c.get(url).send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&t).unwrap()
+        }
+    };
+    let tok = get(api(
+        "uploadtoken/action/add?uploadToken:fileName=a.mp4",
+        &alice,
+    ))
+    .await;
+    let token = tok["id"].as_str().unwrap().to_owned();
+    let body = data(300_000, 61);
+    let mut form =
+        b"--b\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"a.mp4\"\r\n\r\n"
+            .to_vec();
+    form.extend_from_slice(&body);
+    form.extend_from_slice(b"\r\n--b--\r\n");
+    let up = c
+        .post(api(
+            &format!("uploadtoken/action/upload?uploadTokenId={token}"),
+            &alice,
+        ))
+        .header("Content-Type", "multipart/form-data; boundary=b")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 200);
+    let entry = get(api(
+        "media/action/add?entry:objectType=KalturaMediaEntry&entry:name=A&entry:mediaType=1",
+        &alice,
+    ))
+    .await;
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let e = get(api(
+        &format!("media/action/addContent?entryId={id}&resource:objectType=KalturaUploadedFileTokenResource&resource:token={token}"),
+        &alice,
+    ))
+    .await;
+    let url = e["downloadUrl"].as_str().unwrap().to_owned();
+    let got = c.get(&url).send().await.unwrap();
+    assert_eq!(got.status(), 200, "{url}");
+    assert_eq!(sha256_hex(&got.bytes().await.unwrap()), sha256_hex(&body));
+    let bare = url.split('?').next().unwrap();
+    assert_eq!(c.get(bare).send().await.unwrap().status(), 401);
+    let as_bob = c.get(bare).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(as_bob.status(), 404, "another user's file");
+}

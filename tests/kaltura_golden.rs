@@ -142,7 +142,7 @@ fn entry_in_every_format() {
         created_at: 1_700_000_000,
         updated_at: 1_700_000_300,
     };
-    let v = entry(&e, "http://gw.example");
+    let v = entry(&e, "http://gw.example", None);
     golden("entry.1.txt", &envelope(&v, Format::Json, &opts(0.0)));
     golden("entry.2.txt", &envelope(&v, Format::Xml, &opts(0.01)));
     golden("entry.3.txt", &envelope(&v, Format::Php, &opts(0.0)));

@@ -95,11 +95,16 @@ pub fn entry_status(e: &MediaEntry) -> i64 {
     }
 }
 
-pub fn entry(e: &MediaEntry, base_url: &str) -> Value {
+/// A media entry. Its `downloadUrl` carries the caller's session (`?ks=`), as Kaltura's
+/// own URLs for protected content carry `/ks/…`: `/files/` needs one.
+pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
+    let query = ks.map_or_else(String::new, |k| {
+        format!("?ks={}", upgate_proto::kaltura::ks::form_encode(k))
+    });
     let download = e
         .upload_id
         .as_ref()
-        .map(|u| format!("{base_url}/files/{u}"));
+        .map(|u| format!("{base_url}/files/{u}{query}"));
     Object::new("KalturaMediaEntry")
         .with("id", e.id.as_str())
         .with("name", e.name.as_str())

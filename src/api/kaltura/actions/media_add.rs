@@ -44,5 +44,5 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let props = c.obj("entry").ok_or_else(|| missing("entry"))?;
     let e = new_entry(&ks, props, c.now as u64)?;
     c.api.service.create_entry(&e).await.map_err(from_core)?;
-    Ok(entry(&e, c.base_url))
+    Ok(entry(&e, c.base_url, c.str("ks")))
 }

@@ -19,7 +19,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         return Err(err("ENTRY_ALREADY_WITH_CONTENT"));
     }
     let Some(resource) = c.obj("resource") else {
-        return Ok(entry(&e, c.base_url));
+        return Ok(entry(&e, c.base_url, c.str("ks")));
     };
     match resource.str("objectType") {
         None | Some("") => return Err(err1("OBJECT_TYPE_ABSTRACT", "KalturaResource")),
@@ -34,5 +34,5 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     }
     let token_id = resource.str("token").unwrap_or("").to_owned();
     let e = attach_token(c, &ks, &entry_id, &token_id).await?;
-    Ok(entry(&e, c.base_url))
+    Ok(entry(&e, c.base_url, c.str("ks")))
 }

@@ -22,7 +22,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     }
     c.api.service.create_entry(&e).await.map_err(from_core)?;
     match attach_token(c, &ks, &e.id, &token_id).await {
-        Ok(e) => Ok(entry(&e, c.base_url)),
+        Ok(e) => Ok(entry(&e, c.base_url, c.str("ks"))),
         Err(problem) => {
             let _ = c.api.service.delete_entry(&e.id).await;
             Err(problem)

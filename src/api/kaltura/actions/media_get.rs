@@ -11,5 +11,5 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.session().await?;
     let id = c.required("entryId")?.to_owned();
     let e = owned_entry(c, &ks, &id).await?;
-    Ok(entry(&e, c.base_url))
+    Ok(entry(&e, c.base_url, c.str("ks")))
 }

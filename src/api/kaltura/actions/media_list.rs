@@ -42,6 +42,9 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         hits.reverse();
     }
     let (page, total) = page(hits, c.obj("pager"));
-    let objects = page.iter().map(|e| entry(e, c.base_url)).collect();
+    let objects = page
+        .iter()
+        .map(|e| entry(e, c.base_url, c.str("ks")))
+        .collect();
     Ok(list("KalturaMediaListResponse", objects, total))
 }

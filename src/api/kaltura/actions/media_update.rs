@@ -27,7 +27,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         })
         .await;
     match updated {
-        Ok(e) => Ok(entry(&e, c.base_url)),
+        Ok(e) => Ok(entry(&e, c.base_url, c.str("ks"))),
         Err(Error::NotFound) => Err(err1("ENTRY_ID_NOT_FOUND", &id)),
         Err(e) => Err(from_core(e)),
     }
