@@ -57,6 +57,30 @@ fn bad_values_are_refused_clearly() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported state URL"));
+    // Cluster settings: each mistake named at start, never a hang.
+    let gone = dir.path().join("no-such-redis.sock");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--store", "ftp://x"], "unsupported store URL"),
+        (&["--store", "s3://?region=x"], "no bucket"),
+        (
+            &["--state", &format!("redis+unix://{}", gone.display())],
+            "cannot open state store",
+        ),
+        (&["--user-bandwidth", "fast"], "invalid value 'fast'"),
+        (&["--lease-ttl", "soon"], "invalid value 'soon'"),
+    ];
+    for (args, want) in cases {
+        let out = upgate()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
 }
 
 /// `serve` with no partner creates a development partner once, keeps it, and prints a

@@ -234,3 +234,40 @@ async fn limits_hold_across_instances_sharing_redis() {
         201
     );
 }
+
+/// With Redis state the bandwidth budget is shared too: alice's uploads through two
+/// instances together get her rate, not twice it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bandwidth_shared_across_instances_on_redis() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = redis.url();
+    let extra = ["--state", &state, "--user-bandwidth", "2MiB/s"];
+    let g = [gateway(dir.path(), &extra), gateway(dir.path(), &extra)];
+    let c = client();
+    let alice = ks_for("alice");
+    let len = 4 << 20;
+    let t = Instant::now();
+    let a = tokio::spawn(timed_upload(
+        c.clone(),
+        g[0].base.clone(),
+        alice.clone(),
+        len,
+    ));
+    let b = tokio::spawn(timed_upload(
+        c.clone(),
+        g[1].base.clone(),
+        alice.clone(),
+        len,
+    ));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let rate = (2 * len) as f64 / f64::from(1 << 20) / t.elapsed().as_secs_f64();
+    println!(
+        "user-bandwidth 2 MiB/s over two instances: alice {rate:.2} MiB/s in total \
+         (uploads {a:.2} s and {b:.2} s)"
+    );
+    assert!(
+        (1.5..2.5).contains(&rate),
+        "alice got {rate:.2} MiB/s over two instances"
+    );
+}
