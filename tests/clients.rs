@@ -136,3 +136,69 @@ async fn tuspy_uploads_and_resumes_after_cut() {
     verify(&g, v["url"].as_str().unwrap(), &d).await;
     g.shutdown().await;
 }
+
+/// tus-js-client against a gateway process with the cluster backends and the default
+/// settings: a session in `Authorization`, Redis state, S3 storage (chunked PATCHes
+/// re-blocked into parts; parallel uploads concatenated from other objects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_js_client_on_redis_and_s3_with_a_session() {
+    let (script, dir) = node_client();
+    let redis = common::redis_server::RedisServer::start();
+    let s3 = common::s3_server::S3Server::start();
+    let data_dir = tempfile::tempdir().unwrap();
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let g = ChildGateway::start_env(
+        data_dir.path(),
+        &[
+            "--partner",
+            &partner,
+            "--state",
+            &redis.url(),
+            "--store",
+            &s3.store_url(),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", common::s3_server::KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", common::s3_server::SECRET),
+        ],
+    );
+    let ks = upgate_proto::kaltura::ks::mint_v2(
+        ADMIN_SECRET,
+        &upgate_proto::kaltura::ks::KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            session_type: 0,
+            user: "alice".into(),
+            privileges: String::new(),
+        },
+        [4; 16],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data(11 * MIB + 777, 23);
+    let file = write_file(tmp.path(), "talk.mp4", &d);
+    let endpoint = g.url("/files/");
+    for extra in [vec!["--chunk", "3145728"], vec!["--parallel", "3"]] {
+        let (s, f, e, dir, k) = (
+            script.clone(),
+            file.clone(),
+            endpoint.clone(),
+            dir.clone(),
+            ks.clone(),
+        );
+        let v = tokio::task::spawn_blocking(move || {
+            run(Command::new("node")
+                .current_dir(&dir)
+                .arg(&s)
+                .arg(&e)
+                .arg(&f)
+                .args(&extra)
+                .args(["--bearer", &k]))
+        })
+        .await
+        .unwrap();
+        let url = v["url"].as_str().unwrap();
+        let got = client().get(url).bearer_auth(&ks).send().await.unwrap();
+        assert_eq!(got.status(), 200, "{url}");
+        assert_eq!(sha256_hex(&got.bytes().await.unwrap()), sha256_hex(&d));
+    }
+}

@@ -13,14 +13,47 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_client_flows() {
+    let g = Gateway::start().await;
+    flows_against(&g.base).await;
+    g.shutdown().await;
+}
+
+/// The same flows against a gateway process with the cluster backends and default
+/// settings (sessions required on /files/, default request limits): Redis state and S3
+/// storage, where the parallel final-first chunks are staged as objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_flows_on_redis_and_s3() {
+    let redis = common::redis_server::RedisServer::start();
+    let s3 = common::s3_server::S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let g = ChildGateway::start_env(
+        dir.path(),
+        &[
+            "--partner",
+            &partner,
+            "--state",
+            &redis.url(),
+            "--store",
+            &s3.store_url(),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", common::s3_server::KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", common::s3_server::SECRET),
+        ],
+    );
+    flows_against(&g.base).await;
+}
+
+/// Runs `tests/py/kaltura_flows.py` against `base` and checks every file it uploaded.
+async fn flows_against(base: &str) {
     let py = repo_root().join("tests/.venv/bin/python");
     assert!(
         py.exists(),
         "KalturaApiClient is not installed: run tests/run.sh (creates tests/.venv)"
     );
-    let g = Gateway::start().await;
     let script = repo_root().join("tests/py/kaltura_flows.py");
-    let base = g.base.clone();
+    let base = base.to_owned();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(&py)
             .arg(&script)
@@ -53,5 +86,4 @@ async fn official_python_client_flows() {
     }
     // The cut chunk kept every byte that arrived: 1 MiB + 1.5 MiB.
     assert_eq!(v["resumed_from"], 1024 * 1024 + 1536 * 1024);
-    g.shutdown().await;
 }

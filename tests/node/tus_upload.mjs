@@ -1,5 +1,5 @@
 // Uploads a file through the official tus-js-client (the protocol oracle).
-// Usage: node tus_upload.mjs ENDPOINT FILE [--chunk BYTES] [--parallel N]
+// Usage: node tus_upload.mjs ENDPOINT FILE [--chunk BYTES] [--parallel N] [--bearer KS]
 // Prints one JSON line {"url": ..., "bytes": ...}; exits non-zero on failure.
 import fs from 'node:fs';
 import * as tus from 'tus-js-client';
@@ -24,6 +24,8 @@ const options = {
     console.log(JSON.stringify({ url: upload.url, bytes: data.length }));
   },
 };
+const bearer = rest.indexOf('--bearer');
+if (bearer >= 0) options.headers = { Authorization: `Bearer ${rest[bearer + 1]}` };
 const chunk = opt('--chunk', 0);
 if (chunk > 0) options.chunkSize = chunk;
 const parallel = opt('--parallel', 1);
