@@ -86,3 +86,27 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_or_say_why_not() {
+        assert!(open_url("file:///tmp/x", 1).is_none());
+        assert!(open_url("ftp://bucket", 1).is_none());
+        let err = |u: &str| match open_url(u, 1) {
+            Some(Err(e)) => e.to_string(),
+            other => panic!("{u}: {:?}", other.map(|r| r.is_ok())),
+        };
+        assert!(err("s3://?region=x").contains("no bucket"));
+        assert!(err("s3://b?endpoint=http://127.0.0.1:9&retry_timeout=soon").contains("store URL"));
+        // Builders need no network: these succeed offline.
+        for ok in [
+            "s3://b/some/prefix?endpoint=http://127.0.0.1:9&region=us-east-1&retry_timeout=2s",
+            "az://container?emulator=true",
+        ] {
+            assert!(matches!(open_url(ok, 1 << 30), Some(Ok(_))), "{ok}");
+        }
+    }
+}
