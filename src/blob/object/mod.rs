@@ -104,7 +104,13 @@ pub(crate) struct Inner {
     pub prefix: String,
     /// Largest upload (sizes parts of deferred-length uploads).
     pub max_size: u64,
+    /// MiB of parts being uploaded, over all writers of this process: part uploads
+    /// wait for room, so many concurrent uploads slow down instead of exhausting memory.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// Bytes of part uploads in flight per process, in MiB.
+pub const IN_FLIGHT_MIB: usize = 256;
 
 impl Inner {
     pub fn final_path(&self, id: &str) -> Path {
@@ -180,6 +186,7 @@ impl ObjectAssembler {
                 multipart,
                 prefix,
                 max_size,
+                in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_MIB)),
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! The object-store [`BlobWriter`]: re-blocks incoming bytes into fixed-size parts
-//! (up to two part uploads in flight while more bytes arrive), and at each commit
-//! stores what is left over as a new tail object.
+//! (up to two part uploads in flight while more bytes arrive, within the process-wide
+//! budget [`super::IN_FLIGHT_MIB`]), and at each commit stores what is left over as a
+//! new tail object. Memory per writer: one part being filled plus its parts in flight.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -93,7 +94,17 @@ impl PartWriter {
             self.inner.final_path(&self.id),
             self.state.mp.clone(),
         );
+        // Room in the process-wide budget of part bytes in flight (released when the
+        // part upload ends).
+        let mib = (data.len().div_ceil(1 << 20) as u32).clamp(1, super::IN_FLIGHT_MIB as u32);
+        let permit = inner
+            .in_flight
+            .clone()
+            .acquire_many_owned(mib)
+            .await
+            .map_err(|e| BlobError::Backend(e.to_string()))?;
         self.running.push_back(tokio::spawn(async move {
+            let _permit = permit;
             inner
                 .multipart
                 .put_part(&path, &mp, idx, PutPayload::from(data))
