@@ -146,33 +146,8 @@ async fn tus_js_client_on_redis_and_s3_with_a_session() {
     let redis = common::redis_server::RedisServer::start();
     let s3 = common::s3_server::S3Server::start();
     let data_dir = tempfile::tempdir().unwrap();
-    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
-    let g = ChildGateway::start_env(
-        data_dir.path(),
-        &[
-            "--partner",
-            &partner,
-            "--state",
-            &redis.url(),
-            "--store",
-            &s3.store_url(),
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", common::s3_server::KEY_ID),
-            ("AWS_SECRET_ACCESS_KEY", common::s3_server::SECRET),
-        ],
-    );
-    let ks = upgate_proto::kaltura::ks::mint_v2(
-        ADMIN_SECRET,
-        &upgate_proto::kaltura::ks::KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
-            session_type: 0,
-            user: "alice".into(),
-            privileges: String::new(),
-        },
-        [4; 16],
-    );
+    let g = ChildGateway::start_on(&redis, &s3, data_dir.path(), &[]);
+    let ks = user_ks("alice", 0);
     let tmp = tempfile::tempdir().unwrap();
     let d = data(11 * MIB + 777, 23);
     let file = write_file(tmp.path(), "talk.mp4", &d);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::redis_server::RedisServer;
 use common::s3_server::{self, S3Server};
 use common::*;
-use upgate_proto::kaltura::ks::{form_encode, mint_v2, KsFields};
+use upgate_proto::kaltura::ks::form_encode;
 
 /// `n` gateways on one Redis and one S3 server (or, without one, one shared data
 /// directory), with a short lease TTL so a dead instance's lease runs out quickly.
@@ -39,10 +39,7 @@ fn cluster(
     if let Some(url) = &store {
         args.extend(["--store", url]);
     }
-    let env = [
-        ("AWS_ACCESS_KEY_ID", s3_server::KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", s3_server::SECRET),
-    ];
+    let env = s3_server::credentials();
     (0..n)
         .map(|_| ChildGateway::start_env(dir, &args, &env))
         .collect()
@@ -193,17 +190,7 @@ async fn redis_restart_mid_upload_loses_nothing() {
         header(&r, "retry-after").is_some(),
         "503 without Retry-After"
     );
-    let ks = mint_v2(
-        ADMIN_SECRET,
-        &KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
-            session_type: 2,
-            user: "alice".into(),
-            privileges: String::new(),
-        },
-        [3; 16],
-    );
+    let ks = user_ks("alice", 2);
     let k = c
         .get(gw[0].url(&format!(
             "/api_v3/service/uploadtoken/action/add?ks={}",
@@ -231,17 +218,7 @@ async fn kaltura_chunks_round_robin() {
     let dir = tempfile::tempdir().unwrap();
     let gw = cluster(&redis, Some(&s3), dir.path(), 3);
     let c = client();
-    let ks = mint_v2(
-        ADMIN_SECRET,
-        &KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
-            session_type: 0,
-            user: "alice".into(),
-            privileges: String::new(),
-        },
-        [5; 16],
-    );
+    let ks = user_ks("alice", 0);
     let ks = form_encode(&ks);
     let api =
         |g: &ChildGateway, path: &str| format!("{}/api_v3/service/{path}&format=1&ks={ks}", g.base);

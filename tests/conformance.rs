@@ -26,6 +26,31 @@ fn record_of_100() -> upgate::core::UploadRecord {
     }
 }
 
+/// Inserts a 100-byte record, takes its lease and commits 42 bytes; returns the lease.
+async fn commit_42(store: &dyn upgate::state::StateStore) -> upgate::state::Lease {
+    use upgate::state::{Acquire, Commit, CommitOutcome, LeaseRequest};
+    let rec = record_of_100();
+    store.insert(&rec).await.unwrap();
+    let req = LeaseRequest {
+        holder: "h".into(),
+        expected_offset: Some(0),
+        ttl: std::time::Duration::from_secs(60),
+    };
+    let Acquire::Granted(lease, _) = store.acquire(&rec.id, &req).await.unwrap() else {
+        panic!("lease not granted")
+    };
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 42,
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.commit(&lease, &c, req.ttl).await.unwrap(),
+        CommitOutcome::Done(_)
+    ));
+    lease
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_state_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,31 +60,12 @@ async fn redb_state_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_state_survives_reopen() {
-    use upgate::state::{Acquire, Commit, CommitOutcome, LeaseRequest, StateStore};
+    use upgate::state::{Acquire, LeaseRequest, StateStore};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let id = {
         let store = upgate::state::redb::RedbStore::open(&path).unwrap();
-        let svc_rec = record_of_100();
-        store.insert(&svc_rec).await.unwrap();
-        let req = LeaseRequest {
-            holder: "h".into(),
-            expected_offset: Some(0),
-            ttl: std::time::Duration::from_secs(60),
-        };
-        let Acquire::Granted(lease, _) = store.acquire(&svc_rec.id, &req).await.unwrap() else {
-            panic!()
-        };
-        let c = Commit {
-            expected_offset: 0,
-            new_offset: 42,
-            ..Default::default()
-        };
-        assert!(matches!(
-            store.commit(&lease, &c, req.ttl).await.unwrap(),
-            CommitOutcome::Done(_)
-        ));
-        svc_rec.id
+        commit_42(&store).await.id
         // dropped without releasing the lease: leases do not outlive the process
     };
     let store = upgate::state::redb::RedbStore::open(&path).unwrap();
@@ -98,40 +104,23 @@ async fn redis_state_store() {
 /// and requests during the outage fail as `Unavailable` (the gateway's 503).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_state_survives_restart() {
-    use upgate::state::{Acquire, Commit, CommitOutcome, LeaseRequest, StateError, StateStore};
+    use upgate::state::{Commit, CommitOutcome, StateError, StateStore};
     let mut redis = RedisServer::start();
     let store = upgate::state::redis::RedisStore::connect(&redis.url(), "upgate:")
         .await
         .unwrap();
-    let rec = record_of_100();
-    store.insert(&rec).await.unwrap();
-    let req = LeaseRequest {
-        holder: "h".into(),
-        expected_offset: Some(0),
-        ttl: std::time::Duration::from_secs(60),
-    };
-    let Acquire::Granted(lease, _) = store.acquire(&rec.id, &req).await.unwrap() else {
-        panic!()
-    };
-    let c = Commit {
-        expected_offset: 0,
-        new_offset: 42,
-        ..Default::default()
-    };
-    assert!(matches!(
-        store.commit(&lease, &c, req.ttl).await.unwrap(),
-        CommitOutcome::Done(_)
-    ));
+    let lease = commit_42(&store).await;
+    let ttl = std::time::Duration::from_secs(60);
     redis.kill();
     assert!(matches!(
-        store.get(&rec.id).await,
+        store.get(&lease.id).await,
         Err(StateError::Unavailable(_))
     ));
     redis.restart();
     // Back by itself (within the reconnect backoff).
     let mut got = None;
     for _ in 0..50 {
-        if let Ok(r) = store.get(&rec.id).await {
+        if let Ok(r) = store.get(&lease.id).await {
             got = r;
             break;
         }
@@ -145,7 +134,7 @@ async fn redis_state_survives_restart() {
         complete: true,
         ..Default::default()
     };
-    let CommitOutcome::Done(done) = store.commit(&lease, &c, req.ttl).await.unwrap() else {
+    let CommitOutcome::Done(done) = store.commit(&lease, &c, ttl).await.unwrap() else {
         panic!()
     };
     assert_eq!(done.status, upgate::core::Status::Complete);

@@ -26,22 +26,7 @@ async fn official_python_client_flows_on_redis_and_s3() {
     let redis = common::redis_server::RedisServer::start();
     let s3 = common::s3_server::S3Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
-    let g = ChildGateway::start_env(
-        dir.path(),
-        &[
-            "--partner",
-            &partner,
-            "--state",
-            &redis.url(),
-            "--store",
-            &s3.store_url(),
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", common::s3_server::KEY_ID),
-            ("AWS_SECRET_ACCESS_KEY", common::s3_server::SECRET),
-        ],
-    );
+    let g = ChildGateway::start_on(&redis, &s3, dir.path(), &[]);
     flows_against(&g.base).await;
 }
 

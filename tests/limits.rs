@@ -11,20 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
 use common::*;
-use upgate_proto::kaltura::ks::{form_encode, mint_v2, KsFields};
+use upgate_proto::kaltura::ks::form_encode;
 
 fn ks_for(user: &str) -> String {
-    mint_v2(
-        ADMIN_SECRET,
-        &KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
-            session_type: 0,
-            user: user.into(),
-            privileges: String::new(),
-        },
-        [9; 16],
-    )
+    user_ks(user, 0)
 }
 
 fn gateway(dir: &std::path::Path, extra: &[&str]) -> ChildGateway {

@@ -306,17 +306,7 @@ async fn server_restart_mid_upload() {
     // Without a session the upload is not even visible; alice's session reads it.
     let url = r["upload_url"].as_str().unwrap();
     assert_eq!(client().get(url).send().await.unwrap().status(), 401);
-    let alice = upgate_proto::kaltura::ks::mint_v2(
-        ADMIN_SECRET,
-        &upgate_proto::kaltura::ks::KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
-            session_type: 0,
-            user: "alice".into(),
-            privileges: String::new(),
-        },
-        [1; 16],
-    );
+    let alice = user_ks("alice", 0);
     let got = client()
         .get(url)
         .bearer_auth(&alice)

@@ -30,6 +30,22 @@ pub const USER_SECRET: &str = "usersecret0123456789";
 pub const PARTNER_V1: i64 = 98765;
 pub const ADMIN_SECRET_V1: &str = "fedcba9876543210fedcba9876543210";
 
+/// A v2 session of the test partner for `user`: `session_type` 0 (USER) or 2 (ADMIN),
+/// valid for an hour.
+pub fn user_ks(user: &str, session_type: i32) -> String {
+    upgate_proto::kaltura::ks::mint_v2(
+        ADMIN_SECRET,
+        &upgate_proto::kaltura::ks::KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            session_type,
+            user: user.into(),
+            privileges: String::new(),
+        },
+        [3; 16],
+    )
+}
+
 /// A gateway served by a task of the test's own runtime.
 pub struct Gateway {
     pub addr: SocketAddr,
@@ -174,6 +190,21 @@ pub struct ChildGateway {
 impl ChildGateway {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
         Self::start_env(data_dir, extra, &[])
+    }
+
+    /// On the cluster backends (Redis state, S3 storage) with the test partner and
+    /// otherwise default settings.
+    pub fn start_on(
+        redis: &redis_server::RedisServer,
+        s3: &s3_server::S3Server,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Self {
+        let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+        let (state, store) = (redis.url(), s3.store_url());
+        let mut args = vec!["--partner", &partner, "--state", &state, "--store", &store];
+        args.extend_from_slice(extra);
+        Self::start_env(data_dir, &args, &s3_server::credentials())
     }
 
     /// With extra environment variables (object-store credentials).

@@ -19,6 +19,14 @@ pub const BUCKET: &str = "uploads";
 pub const KEY_ID: &str = "test";
 pub const SECRET: &str = "testsecret";
 
+/// The credentials a gateway process needs in its environment.
+pub fn credentials() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_ACCESS_KEY_ID", KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+    ]
+}
+
 impl S3Server {
     pub fn start() -> Self {
         let bin = super::repo_root().join("tests/.venv/bin/moto_server");
