@@ -209,6 +209,135 @@ async fn redis_restart_mid_upload_loses_nothing() {
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
 }
 
+/// One `uploadToken.upload` chunk of `data` at `at` (`resume=1` past the start).
+async fn upload_chunk(
+    base: &str,
+    ks: &str,
+    token: &str,
+    data: &[u8],
+    at: usize,
+    last: bool,
+) -> serde_json::Value {
+    let boundary = "----upgate-cluster-test";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"lecture.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(data);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let url = format!(
+        "{base}/api_v3/service/uploadtoken/action/upload?uploadTokenId={token}&resume={}&resumeAt={at}&finalChunk={}&format=1&ks={ks}",
+        u8::from(at > 0),
+        u8::from(last)
+    );
+    let r = client()
+        .post(url)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&r.text().await.unwrap()).unwrap()
+}
+
+/// The browser pattern across instances: chunk 0 alone, then the final chunk first on
+/// one instance (it waits for the missing bytes), the middle chunks on the other two
+/// (staged as S3 objects, merged by whichever instance holds the lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kaltura_final_chunk_first_on_another_instance() {
+    let redis = RedisServer::start();
+    let s3 = S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = cluster(&redis, Some(&s3), dir.path(), 3);
+    let ks = form_encode(&user_ks("alice", 0));
+    let add = format!(
+        "{}/api_v3/service/uploadtoken/action/add?format=1&ks={ks}",
+        gw[0].base
+    );
+    let tok: serde_json::Value = serde_json::from_str(
+        &client()
+            .get(add)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let token = tok["id"].as_str().unwrap().to_owned();
+    let chunk = 4 << 20;
+    let body = data(4 * chunk + 4321, 56);
+    let v = upload_chunk(&gw[1].base, &ks, &token, &body[..chunk], 0, false).await;
+    assert_eq!(
+        v["uploadedFileSize"].as_str(),
+        Some(chunk.to_string().as_str())
+    );
+    let final_chunk = {
+        let (base, ks, token, part) = (
+            gw[0].base.clone(),
+            ks.clone(),
+            token.clone(),
+            body[3 * chunk..].to_vec(),
+        );
+        tokio::spawn(async move { upload_chunk(&base, &ks, &token, &part, 3 * chunk, true).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !final_chunk.is_finished(),
+        "the final chunk waits for the missing bytes"
+    );
+    let middle: Vec<_> = [(1, 1), (2, 2)]
+        .into_iter()
+        .map(|(i, g)| {
+            let (base, ks, token, part) = (
+                gw[g].base.clone(),
+                ks.clone(),
+                token.clone(),
+                body[i * chunk..(i + 1) * chunk].to_vec(),
+            );
+            tokio::spawn(
+                async move { upload_chunk(&base, &ks, &token, &part, i * chunk, false).await },
+            )
+        })
+        .collect();
+    for m in middle {
+        m.await.unwrap();
+    }
+    let done = final_chunk.await.unwrap();
+    assert_eq!(
+        done["uploadedFileSize"].as_str(),
+        Some(body.len().to_string().as_str()),
+        "{done}"
+    );
+    assert_eq!(done["status"].as_i64(), Some(2), "FULL_UPLOAD: {done}");
+    // The assembled object, read from the bucket itself.
+    use object_store::ObjectStoreExt;
+    let objects = s3.client();
+    let mut found = None;
+    let mut list = object_store::ObjectStore::list(&*objects, Some(&"uploads".into()));
+    use futures_util::StreamExt;
+    while let Some(meta) = list.next().await {
+        let meta = meta.unwrap();
+        if meta.size == body.len() as u64 {
+            found = Some(
+                objects
+                    .get(&meta.location)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    let got = found.expect("the final object in the bucket");
+    assert_eq!(sha256_hex(&got), sha256_hex(&body));
+}
+
 /// Kaltura `uploadToken.upload` chunks going round-robin to three instances, the
 /// entry created on one and downloaded from another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,35 +369,8 @@ async fn kaltura_chunks_round_robin() {
     let body = data(5 * chunk + 12345, 54);
     let chunks: Vec<&[u8]> = body.chunks(chunk).collect();
     for (i, part) in chunks.iter().enumerate() {
-        let g = &gw[i % 3];
         let last = i + 1 == chunks.len();
-        let boundary = "----upgate-cluster-test";
-        let mut form = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"lecture.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        form.extend_from_slice(part);
-        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let url = api(
-            g,
-            &format!(
-                "uploadtoken/action/upload?uploadTokenId={token}&resume={}&resumeAt={}&finalChunk={}",
-                u8::from(i > 0),
-                i * chunk,
-                u8::from(last)
-            ),
-        );
-        let r = c
-            .post(url)
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(form)
-            .send()
-            .await
-            .unwrap();
-        let v = json(r.text().await.unwrap());
+        let v = upload_chunk(&gw[i % 3].base, &ks, &token, part, i * chunk, last).await;
         assert_eq!(
             v["uploadedFileSize"].as_str(),
             Some((i * chunk + part.len()).to_string().as_str()),
