@@ -44,10 +44,10 @@ pub fn of_ks(partners: &Partners, ks: Option<&str>, now: i64, ext: &Extensions) 
 }
 
 /// `429 Too Many Requests` with `Retry-After` (tus clients and Uppy pause on it).
-pub fn too_many(d: Denied, what: &str) -> Resp {
+pub fn too_many(d: Denied) -> Resp {
     let mut r = super::plain(
         StatusCode::TOO_MANY_REQUESTS,
-        &format!("{what}; retry after {} s\n", d.retry_after_secs()),
+        &format!("{}; retry after {} s\n", d.what, d.retry_after_secs()),
     );
     r.headers_mut().insert(
         http::header::RETRY_AFTER,

@@ -5,14 +5,15 @@
 //! The adapters resolve a [`Subject`] (the verified session's partner and user, or the
 //! peer address for anonymous requests) and ask [`Limits`]:
 //!
-//! * [`Limits::admit`] once per HTTP request: over the request rate of the user (or of
-//!   its partner) it answers [`Denied`] with the wait, which the adapters turn into
-//!   `429` + `Retry-After` (native) or `REQUEST_RATE_EXCEEDED` + `Retry-After` (Kaltura).
+//! * [`Limits::admit_request`] once per HTTP request: over the request rate of the
+//!   user (or of its partner), or — for a request that writes upload bytes — over the
+//!   user's uploads in flight on this instance, it answers [`Denied`] with the wait,
+//!   which the adapters turn into `429` + `Retry-After` (native) or
+//!   `REQUEST_RATE_EXCEEDED` + `Retry-After` (Kaltura, PS2). Otherwise the returned
+//!   [`Admission`] holds the request's slot and its body's [`Pacer`].
 //! * [`Limits::pace`] for every body frame: waits until the user's (and partner's)
 //!   byte budget allows it, so bandwidth is shaped, never refused. Waiters of one user
 //!   share its rate; other users are unaffected.
-//! * [`Limits::enter`] for every request that writes upload bytes: at most N at once
-//!   per user in this instance; more get `429`.
 //!
 //! Backends ([`RateLimiter`]): [`local::LocalLimiter`] (`governor`, keyed, 1 cell =
 //! 1 KiB for bytes, idle keys evicted) for one instance, [`redis::RedisLimiter`] (a GCRA
@@ -54,10 +55,19 @@ impl Subject {
     }
 }
 
-/// A request over its rate: retry after this long.
+/// A request over a limit: retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Denied {
     pub retry_after: Duration,
+    /// Which limit, for the answer's text.
+    pub what: &'static str,
+}
+
+/// An admitted request: its place among the user's uploads in flight (held while this
+/// lives) and the pacer for its body.
+pub struct Admission {
+    _slot: Option<concurrency::Slot>,
+    pub pacer: Option<Pacer>,
 }
 
 impl Denied {
@@ -172,11 +182,34 @@ impl Limits {
         for (key, budget) in checks.into_iter().filter(|(_, b)| b.is_on()) {
             match self.backend.check(&format!("req:{key}"), budget, 1).await {
                 Ok(None) => {}
-                Ok(Some(wait)) => return Err(Denied { retry_after: wait }),
+                Ok(Some(wait)) => {
+                    return Err(Denied {
+                        retry_after: wait,
+                        what: "too many requests",
+                    })
+                }
                 Err(e) => tracing::warn!(error = %e, "request limit not checked"),
             }
         }
         Ok(())
+    }
+
+    /// The whole gate of one request: the request rate, then (for a request that
+    /// writes upload bytes) a place among the user's uploads in flight, and the pacer
+    /// its body is read through.
+    pub async fn admit_request(&self, s: &Subject, writes: bool) -> Result<Admission, Denied> {
+        self.admit(s).await?;
+        let slot = match writes {
+            false => None,
+            true => Some(self.enter(s).ok_or(Denied {
+                retry_after: Duration::from_secs(1),
+                what: "too many uploads in flight for this user",
+            })?),
+        };
+        Ok(Admission {
+            _slot: slot,
+            pacer: self.pacer(s),
+        })
     }
 
     /// Waits until `bytes` more body bytes of `s` may be read.
@@ -208,7 +241,7 @@ impl Limits {
 
     /// Enters an upload-writing request of `s`; `None` when the user already has the
     /// configured number in flight here. The guard leaves on drop.
-    pub fn enter(&self, s: &Subject) -> Option<concurrency::Slot> {
+    fn enter(&self, s: &Subject) -> Option<concurrency::Slot> {
         if matches!(s, Subject::Anonymous(_)) {
             return concurrency::Concurrency::new(0).enter("");
         }

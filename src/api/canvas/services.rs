@@ -16,7 +16,7 @@ pub async fn handle(api: &CanvasApi, req: Req) -> Resp {
         user: token.user.clone(),
     };
     if let Err(d) = api.limits.admit(&subject).await {
-        return crate::api::limit::too_many(d, "too many requests");
+        return crate::api::limit::too_many(d);
     }
     let (proto, host) = crate::api::origin_of(&req);
     let partner = api

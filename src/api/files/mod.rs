@@ -143,28 +143,21 @@ impl FilesApi {
         if matches!(ep, Endpoint::Options) {
             return self.dispatch(ep, body, owner).await;
         }
-        if let Err(d) = self.limits.admit(&subject).await {
-            body.drain().await;
-            return limit::too_many(d, "too many requests");
-        }
         let writes = match &ep {
             Endpoint::Create(c) => c.with_body,
             Endpoint::Patch(_) | Endpoint::Put { .. } => true,
             _ => false,
         };
-        let _slot = match writes.then(|| self.limits.enter(&subject)) {
-            Some(None) => {
+        match self.limits.admit_request(&subject, writes).await {
+            Err(d) => {
                 body.drain().await;
-                let d = crate::ratelimit::Denied {
-                    retry_after: Duration::from_secs(1),
-                };
-                return limit::too_many(d, "too many uploads in flight for this user");
+                limit::too_many(d)
             }
-            Some(slot) => slot,
-            None => None,
-        };
-        body.set_pacer(self.limits.pacer(&subject));
-        self.dispatch(ep, body, owner).await
+            Ok(mut admitted) => {
+                body.set_pacer(admitted.pacer.take());
+                self.dispatch(ep, body, owner).await
+            }
+        }
     }
 
     async fn dispatch(

@@ -136,26 +136,22 @@ impl KalturaApi {
         let now = now_secs() as i64;
         let subject =
             crate::api::limit::of_ks(&self.partners, params.str("ks"), now, &parts.extensions);
-        if let Err(d) = self.limits.admit(&subject).await {
-            files.drain().await;
-            let e = api_error(
-                "REQUEST_RATE_EXCEEDED",
-                &[&d.retry_after_secs().to_string()],
-            );
-            return respond(&Value::Error(e), format, &Options::default());
-        }
-        let _slot = match files.next_name() {
-            None => None,
-            Some(_) => match self.limits.enter(&subject) {
-                Some(slot) => Some(slot),
-                None => {
-                    files.drain().await;
-                    let e = api_error("REQUEST_RATE_EXCEEDED", &["1"]);
-                    return respond(&Value::Error(e), format, &Options::default());
-                }
-            },
+        let mut admitted = match self
+            .limits
+            .admit_request(&subject, files.next_name().is_some())
+            .await
+        {
+            Ok(a) => a,
+            Err(d) => {
+                files.drain().await;
+                let e = api_error(
+                    "REQUEST_RATE_EXCEEDED",
+                    &[&d.retry_after_secs().to_string()],
+                );
+                return respond(&Value::Error(e), format, &Options::default());
+            }
         };
-        files.set_pacer(self.limits.pacer(&subject));
+        files.set_pacer(admitted.pacer.take());
         let callback = params.str("callback").unwrap_or("").to_owned();
         let mut opts = Options {
             ignore_null: params

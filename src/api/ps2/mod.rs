@@ -169,19 +169,12 @@ impl Ps2Api {
             now_secs() as i64,
             &parts.extensions,
         );
-        let admitted = match self.limits.admit(&subject).await {
-            Err(d) => Err(d),
-            Ok(()) if files.next_name().is_none() => Ok(None),
-            Ok(()) => self
-                .limits
-                .enter(&subject)
-                .map(Some)
-                .ok_or(crate::ratelimit::Denied {
-                    retry_after: Duration::from_secs(1),
-                }),
-        };
-        let _slot = match admitted {
-            Ok(slot) => slot,
+        let mut admitted = match self
+            .limits
+            .admit_request(&subject, files.next_name().is_some())
+            .await
+        {
+            Ok(a) => a,
             Err(d) => {
                 files.drain().await;
                 let mut r = respond("", Some(&Ps2Error::RateLimited(d.retry_after_secs())));
@@ -192,7 +185,7 @@ impl Ps2Api {
                 return r;
             }
         };
-        files.set_pacer(self.limits.pacer(&subject));
+        files.set_pacer(admitted.pacer.take());
         let mut call = Call {
             api: &self,
             params,
