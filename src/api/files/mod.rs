@@ -3,7 +3,7 @@
 //! concatenation) plus ranged `PUT` with `Content-Range`, and `GET` downloads.
 //!
 //! Every answer carries `Tus-Resumable` and the CORS headers; errors are short plain
-//! text with the status [`error`] chooses.
+//! text with the status `error.rs` chooses.
 
 mod auth;
 mod create;

@@ -17,7 +17,7 @@
 //! `"<start> <end>"` per staged range, `a:<name>` per adapter attribute. The dynamic
 //! fields win over the copies inside `static`.
 //!
-//! Every mutation is one Lua script ([`scripts`]) so preconditions (fence, expected
+//! Every mutation is one Lua script (`scripts.rs`) so preconditions (fence, expected
 //! offset, status) are checked where the data is. The `{ID}` hash tag keeps one
 //! upload's keys in one slot, but the index keys live elsewhere, so scripts touch two
 //! slots: run a single primary (with replicas / Sentinel), not Redis Cluster.
