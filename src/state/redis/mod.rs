@@ -188,17 +188,25 @@ impl RedisStore {
         }
     }
 
+    /// Runs a read command, once more after a dropped connection.
+    async fn read<T, F, Fut>(&self, f: F) -> Result<T, StateError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match f(self.con.clone()).await {
+            Err(e) if transient(&e) => f(self.con.clone()).await.map_err(unavailable),
+            other => other.map_err(unavailable),
+        }
+    }
+
     async fn hgetall(&self, id: &str) -> Result<Vec<String>, StateError> {
         let key = self.rec_key(id);
-        let mut attempt = 0;
-        loop {
-            let mut con = self.con.clone();
-            match con.hgetall::<_, Vec<String>>(&key).await {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt == 0 && transient(&e) => attempt += 1,
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
+        self.read(|mut con| {
+            let key = key.clone();
+            async move { con.hgetall(key).await }
+        })
+        .await
     }
 }
 
@@ -477,19 +485,19 @@ impl StateStore for RedisStore {
     }
 
     async fn expired(&self, now: u64, limit: usize) -> Result<Vec<String>, StateError> {
-        let mut con = self.con.clone();
         // Scores are `expires_at`; the index may hold ids whose record changed since,
         // so each candidate is checked against its record.
-        let ids: Vec<String> = con
-            .zrangebyscore_limit(
-                self.expiry_key(),
-                "-inf",
-                format!("({now}"),
-                0,
-                limit as isize,
-            )
-            .await
-            .map_err(unavailable)?;
+        let key = self.expiry_key();
+        let ids: Vec<String> = self
+            .read(|mut con| {
+                let key = key.clone();
+                async move {
+                    con.zrangebyscore_limit(key, "-inf", format!("({now}"), 0, limit as isize)
+                        .await
+                }
+            })
+            .await?;
+        let mut con = self.con.clone();
         let mut out = Vec::new();
         for id in ids {
             match self.get(&id).await? {
@@ -536,11 +544,14 @@ impl StateStore for RedisStore {
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<UploadRecord>, StateError> {
+        let key = self.all_key();
+        let ids: Vec<String> = self
+            .read(|mut con| {
+                let key = key.clone();
+                async move { con.zrange(key, 0, -1).await }
+            })
+            .await?;
         let mut con = self.con.clone();
-        let ids: Vec<String> = con
-            .zrange(self.all_key(), 0, -1)
-            .await
-            .map_err(unavailable)?;
         let mut out = Vec::new();
         for batch in ids.chunks(256) {
             let mut pipe = redis::pipe();
@@ -560,15 +571,13 @@ impl StateStore for RedisStore {
     }
 
     async fn doc_get(&self, kind: &str, id: &str) -> Result<Option<Doc>, StateError> {
-        let mut con = self.con.clone();
-        let got: Option<String> = match con.hget(self.doc_key(kind), id).await {
-            Ok(v) => v,
-            Err(e) if transient(&e) => con
-                .hget(self.doc_key(kind), id)
-                .await
-                .map_err(unavailable)?,
-            Err(e) => return Err(unavailable(e)),
-        };
+        let (key, id) = (self.doc_key(kind), id.to_owned());
+        let got: Option<String> = self
+            .read(|mut con| {
+                let (key, id) = (key.clone(), id.clone());
+                async move { con.hget(key, id).await }
+            })
+            .await?;
         got.map(|v| decode_doc(&v)).transpose()
     }
 
@@ -598,9 +607,13 @@ impl StateStore for RedisStore {
     }
 
     async fn doc_list(&self, kind: &str) -> Result<Vec<(String, Doc)>, StateError> {
-        let mut con = self.con.clone();
-        let all: BTreeMap<String, String> =
-            con.hgetall(self.doc_key(kind)).await.map_err(unavailable)?;
+        let key = self.doc_key(kind);
+        let all: BTreeMap<String, String> = self
+            .read(|mut con| {
+                let key = key.clone();
+                async move { con.hgetall(key).await }
+            })
+            .await?;
         all.into_iter()
             .map(|(id, v)| Ok((id, decode_doc(&v)?)))
             .collect()
