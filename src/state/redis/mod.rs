@@ -168,24 +168,28 @@ impl RedisStore {
         args: &[String],
         retry_args: Option<&[String]>,
     ) -> Result<T, StateError> {
-        let (mut attempt, mut retried) = (args, false);
-        loop {
-            let mut inv = script.prepare_invoke();
-            for k in keys {
-                inv.key(k);
+        match (self.invoke(script, keys, args).await, retry_args) {
+            (Err(e), Some(again)) if transient(&e) => {
+                self.invoke(script, keys, again).await.map_err(unavailable)
             }
-            for a in attempt {
-                inv.arg(a);
-            }
-            let mut con = self.con.clone();
-            match inv.invoke_async::<T>(&mut con).await {
-                Ok(v) => return Ok(v),
-                Err(e) if transient(&e) && !retried && retry_args.is_some() => {
-                    (attempt, retried) = (retry_args.unwrap_or(args), true);
-                }
-                Err(e) => return Err(unavailable(e)),
-            }
+            (first, _) => first.map_err(unavailable),
         }
+    }
+
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> redis::RedisResult<T> {
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(k);
+        }
+        for a in args {
+            inv.arg(a);
+        }
+        inv.invoke_async(&mut self.con.clone()).await
     }
 
     /// Runs a read command, once more after a dropped connection.
