@@ -59,12 +59,26 @@ impl S3Server {
             endpoint,
             root: None,
         };
-        let r = Command::new("curl")
-            .args(["-sf", "-X", "PUT", &format!("{}/{BUCKET}", s.endpoint)])
-            .status()
-            .unwrap();
-        assert!(r.success(), "bucket not created");
+        s.create_bucket();
         s
+    }
+
+    /// `PUT /BUCKET` (moto checks no signature), over a plain socket.
+    fn create_bucket(&self) {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut tcp = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            tcp,
+            "PUT /{BUCKET} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "bucket not created: {answer}"
+        );
     }
 
     /// s3s-fs with a fresh data directory holding the bucket.
