@@ -441,3 +441,35 @@ async fn s3_and_redis_restarts_mid_upload() {
     let got = download(&c, &gw[1].base, &path).await;
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
 }
+
+/// `--store az://CONTAINER?endpoint=…` through a gateway process (Azurite, credentials
+/// from the environment): an upload in chunks, downloaded back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_store_through_a_gateway() {
+    let redis = RedisServer::start();
+    let az = common::azurite::Azurite::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!(
+        "az://{}?endpoint={}",
+        common::azurite::CONTAINER,
+        az.endpoint()
+    );
+    let state = redis.url();
+    let g = ChildGateway::start_env(
+        dir.path(),
+        &["--state", &state, "--store", &store, "--files-auth", "off"],
+        &[
+            ("AZURE_STORAGE_ACCOUNT_NAME", common::azurite::ACCOUNT),
+            ("AZURE_STORAGE_ACCOUNT_KEY", common::azurite::KEY),
+        ],
+    );
+    let c = client();
+    let body = data(9 << 20, 57);
+    let path = create(&c, &g.base, body.len() as u64).await;
+    for (i, part) in body.chunks(3 << 20).enumerate() {
+        let r = patch(&c, &g.base, &path, (i * (3 << 20)) as u64, part.to_vec()).await;
+        assert_eq!(r.status(), 204, "chunk {i}");
+    }
+    let got = download(&c, &g.base, &path).await;
+    assert_eq!(sha256_hex(&got), sha256_hex(&body));
+}

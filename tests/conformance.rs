@@ -185,3 +185,12 @@ async fn small_parts_are_refused_by_wrapper_and_server() {
         assert!(err.is_err(), "two 100 KB parts accepted");
     }
 }
+
+/// The same suite on Azure (Azurite): blocks and a block list instead of S3 parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_assembler_on_azurite() {
+    let az = common::azurite::Azurite::start();
+    let client = az.client();
+    let a = upgate::blob::object::ObjectAssembler::new(client.clone(), client, "gw", 100 << 30);
+    upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
+}

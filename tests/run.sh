@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every upgate test: unit tests, conformance suites, black-box protocol tests and
 # the real-client oracles. Installs what the tests need when it is missing:
-#   - tus-js-client, playwright-core (npm)         -> tests/node/node_modules
+#   - tus-js-client, playwright-core, azurite (npm) -> tests/node/node_modules
 #   - tuspy, KalturaApiClient, lxml, moto[server] (PyPI) -> tests/.venv
 #   - s3s-fs 0.14.1 (crates.io; an S3 server that keeps its data, for restart tests)
 #                                                   -> ~/.cache/upgate-tools (or $UPGATE_TOOLS)
@@ -18,8 +18,9 @@ for tool in cargo node npm python3 redis-server; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install it (see README)" >&2; exit 1; }
 done
 
-if [ ! -d tests/node/node_modules/tus-js-client ] || [ ! -d tests/node/node_modules/playwright-core ]; then
-  say "installing tus-js-client and playwright-core (npm ci)"
+if [ ! -d tests/node/node_modules/tus-js-client ] || [ ! -d tests/node/node_modules/playwright-core ] \
+   || [ ! -d tests/node/node_modules/azurite ]; then
+  say "installing tus-js-client, playwright-core and azurite (npm ci)"
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -19,6 +19,7 @@ use upgate::core::{CoreConfig, UploadService};
 use upgate::server::{self, Limits};
 use upgate::state::redb::RedbStore;
 
+pub mod azurite;
 pub mod redis_server;
 pub mod s3_server;
 

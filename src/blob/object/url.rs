@@ -1,6 +1,6 @@
 //! `--store` URLs for object storage:
 //! `s3://BUCKET[/PREFIX]?endpoint=http://127.0.0.1:9000&region=us-east-1`,
-//! `gs://BUCKET[/PREFIX]`, `az://CONTAINER[/PREFIX][?emulator=true]`. Credentials come
+//! `gs://BUCKET[/PREFIX]`, `az://CONTAINER[/PREFIX][?endpoint=…|emulator=true]`. Credentials come
 //! from the usual environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `GOOGLE_SERVICE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_NAME`, …). Plain-HTTP endpoints are
 //! allowed when the endpoint says `http://`.
@@ -80,6 +80,9 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
                 .with_retry(retry);
             if param("emulator").as_deref() == Some("true") {
                 b = b.with_use_emulator(true);
+            }
+            if let Some(e) = param("endpoint") {
+                b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
             }
             let s = Arc::new(b.build().map_err(bad)?);
             Ok(ObjectAssembler::new(s.clone(), s, prefix, max_size))
