@@ -55,6 +55,13 @@ fn load_partners(args: &ServeArgs) -> Result<Partners, StartError> {
         let (p, created) =
             dev_partner(&args.data_dir.join("dev-partner.json")).map_err(StartError::DevPartner)?;
         let secret = p.admin_secrets.first().cloned().unwrap_or_default();
+        if !args.state_url().starts_with("redb://") {
+            // The development partner lives in this instance's data dir: other
+            // instances sharing the state would mint and accept different sessions.
+            eprintln!(
+                "upgate: warning: shared state without --partner; give every instance the same --partner (UPGATE_PARTNERS)"
+            );
+        }
         eprintln!(
             "upgate: {} development partner {} (admin secret {}, user secret {}); a session:\n  upgate ks --partner-id {} --secret {} --user you@example.edu",
             if created { "created" } else { "using" },
