@@ -2,8 +2,7 @@
 //! `tests/node`) on 127.0.0.1 port 0, stopped by PID on drop, with one container made
 //! by a SharedKey-signed `PUT ?restype=container` (object_store cannot create one).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -25,31 +24,14 @@ impl Azurite {
     pub fn start() -> Self {
         let bin = super::repo_root().join("tests/node/node_modules/.bin/azurite-blob");
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(&bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", "0", "--location"])
-            .arg(dir.path())
-            .args(["--skipApiVersionCheck", "--loose", "--silent"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); run tests/run.sh to install it",
-                    bin.display()
-                )
-            });
-        let out = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(out).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("azurite exited before listening")
-                .unwrap();
-            if let Some(url) = line.split("listens on ").nth(1) {
-                break url.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (child, base) = super::spawn_listening(
+            Command::new(bin)
+                .args(["--blobHost", "127.0.0.1", "--blobPort", "0", "--location"])
+                .arg(dir.path())
+                .args(["--skipApiVersionCheck", "--loose", "--silent"]),
+            super::LogOn::Stdout,
+            "listens on ",
+        );
         let a = Self {
             child,
             base,
@@ -79,7 +61,6 @@ impl Azurite {
     }
 
     fn create_container(&self) {
-        let host = self.base.trim_start_matches("http://");
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
         let version = "2021-08-06";
         let to_sign = format!(
@@ -90,15 +71,13 @@ impl Azurite {
             .unwrap();
         let sig =
             base64::engine::general_purpose::STANDARD.encode(hmac_sha256(&key, to_sign.as_bytes()));
-        let mut tcp = std::net::TcpStream::connect(host).unwrap();
-        write!(
-            tcp,
-            "PUT /{ACCOUNT}/{CONTAINER}?restype=container HTTP/1.1\r\nHost: {host}\r\nx-ms-date: {date}\r\n\
-             x-ms-version: {version}\r\nAuthorization: SharedKey {ACCOUNT}:{sig}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        tcp.read_to_string(&mut answer).unwrap();
+        let answer = super::raw_request(
+            &self.base,
+            &format!(
+                "PUT /{ACCOUNT}/{CONTAINER}?restype=container HTTP/1.1\r\nx-ms-date: {date}\r\n\
+                 x-ms-version: {version}\r\nAuthorization: SharedKey {ACCOUNT}:{sig}"
+            ),
+        );
         assert!(
             answer.starts_with("HTTP/1.1 201"),
             "container not created: {answer}"

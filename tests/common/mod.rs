@@ -31,6 +31,60 @@ pub const USER_SECRET: &str = "usersecret0123456789";
 pub const PARTNER_V1: i64 = 98765;
 pub const ADMIN_SECRET_V1: &str = "fedcba9876543210fedcba9876543210";
 
+/// Which output a test server logs its address on.
+pub enum LogOn {
+    Stdout,
+    Stderr,
+}
+
+/// Starts a test server and reads its log until a line holds `marker`; returns the
+/// process and the URL after the marker. The log keeps being drained so the server
+/// never blocks on a full pipe. A missing binary or an early exit fails the test.
+pub fn spawn_listening(cmd: &mut Command, log: LogOn, marker: &str) -> (Child, String) {
+    match log {
+        LogOn::Stdout => cmd.stdout(Stdio::piped()).stderr(Stdio::null()),
+        LogOn::Stderr => cmd.stdout(Stdio::null()).stderr(Stdio::piped()),
+    };
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot start {:?} ({e}); run tests/run.sh to install it",
+            cmd.get_program()
+        )
+    });
+    let stream: Box<dyn std::io::Read + Send> = match log {
+        LogOn::Stdout => Box::new(child.stdout.take().unwrap()),
+        LogOn::Stderr => Box::new(child.stderr.take().unwrap()),
+    };
+    let mut lines = BufReader::new(stream).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("{:?} exited before listening", cmd.get_program()))
+            .unwrap();
+        if let Some(url) = line.split(marker).nth(1) {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// One raw HTTP/1.1 request (`Connection: close`) to `base` (`http://HOST:PORT`);
+/// returns the whole answer.
+pub fn raw_request(base: &str, head: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        tcp,
+        "{head}\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 /// A v2 session of the test partner for `user`: `session_type` 0 (USER) or 2 (ADMIN),
 /// valid for an hour.
 pub fn user_ks(user: &str, session_type: i32) -> String {

@@ -4,8 +4,7 @@
 //! `~/.cache/upgate-tools/bin/s3s-fs`). `tests/run.sh` installs both; a missing server
 //! fails the test.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 
 pub struct S3Server {
@@ -30,30 +29,11 @@ pub fn credentials() -> [(&'static str, &'static str); 2] {
 impl S3Server {
     pub fn start() -> Self {
         let bin = super::repo_root().join("tests/.venv/bin/moto_server");
-        let mut child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); run tests/run.sh to install it",
-                    bin.display()
-                )
-            });
-        let err = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(err).lines();
-        let endpoint = loop {
-            let line = lines
-                .next()
-                .expect("moto_server exited before listening")
-                .unwrap();
-            if let Some(url) = line.split("Running on ").nth(1) {
-                break url.trim().to_owned();
-            }
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let (child, endpoint) = super::spawn_listening(
+            Command::new(bin).args(["-H", "127.0.0.1", "-p", "0"]),
+            super::LogOn::Stderr,
+            "Running on ",
+        );
         let s = Self {
             child,
             endpoint,
@@ -63,18 +43,9 @@ impl S3Server {
         s
     }
 
-    /// `PUT /BUCKET` (moto checks no signature), over a plain socket.
+    /// `PUT /BUCKET` (moto checks no signature).
     fn create_bucket(&self) {
-        use std::io::{Read, Write};
-        let host = self.endpoint.trim_start_matches("http://");
-        let mut tcp = std::net::TcpStream::connect(host).unwrap();
-        write!(
-            tcp,
-            "PUT /{BUCKET} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        tcp.read_to_string(&mut answer).unwrap();
+        let answer = super::raw_request(&self.endpoint, &format!("PUT /{BUCKET} HTTP/1.1"));
         assert!(
             answer.starts_with("HTTP/1.1 200"),
             "bucket not created: {answer}"
@@ -152,33 +123,14 @@ fn s3s_fs_bin() -> std::path::PathBuf {
 }
 
 fn spawn_s3s_fs(root: &std::path::Path, port: u16) -> (Child, String) {
-    let bin = s3s_fs_bin();
-    let mut child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", KEY_ID, "--secret-key", SECRET])
-        .arg(root)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {} ({e}); run tests/run.sh to install it",
-                bin.display()
-            )
-        });
-    let out = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(out).lines();
-    let endpoint = loop {
-        let line = lines
-            .next()
-            .expect("s3s-fs exited before listening")
-            .unwrap();
-        if let Some(url) = line.split("server is running at ").nth(1) {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, endpoint)
+    super::spawn_listening(
+        Command::new(s3s_fs_bin())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", KEY_ID, "--secret-key", SECRET])
+            .arg(root)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1"),
+        super::LogOn::Stdout,
+        "server is running at ",
+    )
 }
