@@ -14,6 +14,16 @@ use common::s3_server::{self, S3Server};
 use common::*;
 use upgate_proto::kaltura::ks::form_encode;
 
+/// A PATCH while a dependency (Redis, S3) is down: 503 with `Retry-After`.
+async fn refused_for_now(c: &reqwest::Client, base: &str, path: &str, at: usize, data: &[u8]) {
+    let r = patch(c, base, path, at as u64, data.to_vec()).await;
+    assert_eq!(r.status(), 503, "PATCH while a dependency is down");
+    assert!(
+        header(&r, "retry-after").is_some(),
+        "503 without Retry-After"
+    );
+}
+
 /// `n` gateways on one Redis and one S3 server (or, without one, one shared data
 /// directory), with a short lease TTL so a dead instance's lease runs out quickly.
 fn cluster(
@@ -177,19 +187,7 @@ async fn redis_restart_mid_upload_loses_nothing() {
     assert_eq!(r.status(), 204);
     redis.kill();
     // While Redis is away: 503 with Retry-After, on both protocols.
-    let r = patch(
-        &c,
-        &gw[1].base,
-        &path,
-        chunk as u64,
-        body[chunk..2 * chunk].to_vec(),
-    )
-    .await;
-    assert_eq!(r.status(), 503);
-    assert!(
-        header(&r, "retry-after").is_some(),
-        "503 without Retry-After"
-    );
+    refused_for_now(&c, &gw[1].base, &path, chunk, &body[chunk..2 * chunk]).await;
     let ks = user_ks("alice", 2);
     let k = c
         .get(gw[0].url(&format!(
@@ -423,16 +421,7 @@ async fn s3_and_redis_restarts_mid_upload() {
     assert_eq!(r.status(), 204);
     // S3 down: a chunk that needs it (a tail write at least) is refused with 503.
     s3.stop();
-    let r = patch(
-        &c,
-        &gw[1].base,
-        &path,
-        chunk as u64,
-        body[chunk..2 * chunk].to_vec(),
-    )
-    .await;
-    assert_eq!(r.status(), 503, "PATCH while S3 is down");
-    assert!(header(&r, "retry-after").is_some());
+    refused_for_now(&c, &gw[1].base, &path, chunk, &body[chunk..2 * chunk]).await;
     s3.restart();
     patch_retrying(&c, &gw[1].base, &path, &body, 4 * chunk).await;
     // Redis restarts (AOF) with three parts and a tail stored.

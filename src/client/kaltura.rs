@@ -234,7 +234,17 @@ fn stream_parts(
     reqwest::Body::wrap_stream(once(head).chain(file).chain(once(tail)))
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    fn new(opts: &'a PushOptions, progress: Arc<dyn Progress>, sent: Arc<AtomicU64>) -> Self {
+        Api {
+            opts,
+            http: http::client(),
+            progress,
+            base: opts.url.trim_end_matches('/').to_owned(),
+            sent,
+        }
+    }
+
     /// `session.start` with the partner secret of `--partner-id/--secret/--user`.
     async fn start_session(&self) -> Result<String, ClientError> {
         let Auth::Secret {
@@ -267,15 +277,9 @@ pub(crate) async fn start_session(
     opts: &PushOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<String, ClientError> {
-    Api {
-        opts,
-        http: http::client(),
-        progress,
-        base: opts.url.trim_end_matches('/').to_owned(),
-        sent: Arc::default(),
-    }
-    .start_session()
-    .await
+    Api::new(opts, progress, Arc::default())
+        .start_session()
+        .await
 }
 
 /// Uploads `path` with the Kaltura protocol.
@@ -291,13 +295,7 @@ pub async fn push(
         ..empty_result(&file)
     };
     let sent = Arc::new(AtomicU64::new(0));
-    let api = Api {
-        opts,
-        http: http::client(),
-        progress: progress.clone(),
-        base: opts.url.trim_end_matches('/').to_owned(),
-        sent: sent.clone(),
-    };
+    let api = Api::new(opts, progress.clone(), sent.clone());
     let fail = |e: ClientError, r: &PushResult| {
         let mut r = r.clone();
         r.bytes_sent = sent.load(Ordering::Relaxed);
