@@ -76,14 +76,7 @@ async fn upload_page_resumes_after_offline_and_reload() {
     let c = client();
     for (key, want) in [("first", &d1), ("second", &d2)] {
         let token = v[key]["token"].as_str().unwrap();
-        let got = c
-            .get(g.url(&format!("/files/{token}")))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let got = fetch(c.get(g.url(&format!("/files/{token}")))).await;
         assert_eq!(sha256_hex(&got), sha256_hex(want), "{key}");
         assert!(v[key]["entry"].as_str().unwrap().starts_with("0_"));
     }

@@ -393,14 +393,7 @@ async fn kaltura_chunks_round_robin() {
         )).await;
     assert_eq!(added["id"].as_str(), Some(id.as_str()), "{added}");
     let e = get_json(api(&gw[1], &format!("media/action/get?entryId={id}"))).await;
-    let bytes = c
-        .get(e["downloadUrl"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = fetch(c.get(e["downloadUrl"].as_str().unwrap())).await;
     assert_eq!(sha256_hex(&bytes), sha256_hex(&body));
 }
 

@@ -135,14 +135,7 @@ async fn canvas_uploader_flow() {
         (Some(2), Some("Week 3")),
         "{v}"
     );
-    let bytes = client()
-        .get(v["downloadUrl"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = fetch(client().get(v["downloadUrl"].as_str().unwrap())).await;
     assert_eq!(sha256_hex(&bytes), sha256_hex(&data));
     // The file was consumed: a second addEntry fails.
     assert_eq!(

@@ -79,19 +79,7 @@ async fn both_protocols_and_directories() {
     );
     assert_eq!(r["sha256"].as_str().unwrap(), sha256_hex(&d));
     let url = r["upload_url"].as_str().unwrap();
-    assert_eq!(
-        sha256_hex(
-            &client()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap()
-        ),
-        sha256_hex(&d)
-    );
+    assert_eq!(sha256_hex(&fetch(client().get(url)).await), sha256_hex(&d));
     // A directory over Kaltura, sequential, with per-file media entries.
     let dir = tmp.path().join("a");
     let args = [
@@ -307,15 +295,7 @@ async fn server_restart_mid_upload() {
     let url = r["upload_url"].as_str().unwrap();
     assert_eq!(client().get(url).send().await.unwrap().status(), 401);
     let alice = user_ks("alice", 0);
-    let got = client()
-        .get(url)
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = fetch(client().get(url).bearer_auth(&alice)).await;
     assert_eq!(sha256_hex(&got), sha256_hex(&d));
 }
 

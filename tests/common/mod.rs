@@ -421,8 +421,15 @@ pub async fn head_offset(c: &reqwest::Client, base: &str, path: &str) -> u64 {
 }
 
 pub async fn download(c: &reqwest::Client, base: &str, path: &str) -> Vec<u8> {
-    let r = c.get(format!("{base}{path}")).send().await.unwrap();
-    assert_eq!(r.status(), 200, "GET {path}");
+    fetch(c.get(format!("{base}{path}"))).await
+}
+
+/// Sends a GET (with whatever session the builder carries) and returns the body of its
+/// `200` answer.
+pub async fn fetch(req: reqwest::RequestBuilder) -> Vec<u8> {
+    let r = req.send().await.unwrap();
+    let url = r.url().to_string();
+    assert_eq!(r.status(), 200, "GET {url}");
     r.bytes().await.unwrap().to_vec()
 }
 
