@@ -175,11 +175,7 @@ impl Limits {
         if matches!(s, Subject::Anonymous(_)) {
             return Ok(());
         }
-        let mut checks = vec![(s.user_key(), self.cfg.user_requests)];
-        if let Some(p) = s.partner_key() {
-            checks.push((p, self.cfg.partner_requests));
-        }
-        for (key, budget) in checks.into_iter().filter(|(_, b)| b.is_on()) {
+        for (key, budget) in budgets(s, self.cfg.user_requests, self.cfg.partner_requests) {
             match self.backend.check(&format!("req:{key}"), budget, 1).await {
                 Ok(None) => {}
                 Ok(Some(wait)) => {
@@ -198,6 +194,12 @@ impl Limits {
     /// writes upload bytes) a place among the user's uploads in flight, and the pacer
     /// its body is read through.
     pub async fn admit_request(&self, s: &Subject, writes: bool) -> Result<Admission, Denied> {
+        if matches!(s, Subject::Anonymous(_)) {
+            return Ok(Admission {
+                _slot: None,
+                pacer: None,
+            });
+        }
         self.admit(s).await?;
         let slot = match writes {
             false => None,
@@ -214,14 +216,7 @@ impl Limits {
 
     /// Waits until `bytes` more body bytes of `s` may be read.
     pub async fn pace(&self, s: &Subject, bytes: usize) {
-        if matches!(s, Subject::Anonymous(_)) {
-            return;
-        }
-        let mut budgets = vec![(s.user_key(), self.cfg.user_bytes)];
-        if let Some(p) = s.partner_key() {
-            budgets.push((p, self.cfg.partner_bytes));
-        }
-        for (key, budget) in budgets.into_iter().filter(|(_, b)| b.is_on()) {
+        for (key, budget) in budgets(s, self.cfg.user_bytes, self.cfg.partner_bytes) {
             let key = format!("bw:{key}");
             let mut left = (bytes as u64).div_ceil(1024);
             while left > 0 {
@@ -242,9 +237,6 @@ impl Limits {
     /// Enters an upload-writing request of `s`; `None` when the user already has the
     /// configured number in flight here. The guard leaves on drop.
     fn enter(&self, s: &Subject) -> Option<concurrency::Slot> {
-        if matches!(s, Subject::Anonymous(_)) {
-            return concurrency::Concurrency::new(0).enter("");
-        }
         self.concurrency.enter(&s.user_key())
     }
 
@@ -255,6 +247,16 @@ impl Limits {
             subject: s.clone(),
         })
     }
+}
+
+/// The budgets `s` spends from, those that are on: its own, then its partner's.
+fn budgets(s: &Subject, user: Budget, partner: Budget) -> Vec<(String, Budget)> {
+    let mut out = vec![(s.user_key(), user)];
+    if let Some(p) = s.partner_key() {
+        out.push((p, partner));
+    }
+    out.retain(|(_, b)| b.is_on());
+    out
 }
 
 /// What paces a request body: the limits and whose budget it spends.
