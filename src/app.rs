@@ -8,10 +8,16 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::api::admin::AdminApi;
 use crate::api::canvas::CanvasApi;
-use crate::api::files::{Cors, FilesApi};
+use crate::api::cors::Origins;
+use crate::api::files::FilesApi;
+use crate::api::gate::Gate;
+use crate::api::handler::Route;
 use crate::api::kaltura::KalturaApi;
+use crate::api::ops::OpsApi;
 use crate::api::ps2::Ps2Api;
+use crate::api::web::WebApi;
 use crate::api::Router;
 use crate::auth::{dev_partner, Partners};
 use crate::blob::local::LocalAssembler;
@@ -127,6 +133,62 @@ pub fn open_store(url: &str, max_size: u64) -> Result<Arc<dyn Assembler>, StartE
     }
 }
 
+/// How the adapters are configured (from `serve`'s flags, or by tests).
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// `--cors-origins`, for every API.
+    pub origins: Origins,
+    /// `--files-auth required`.
+    pub require_auth: bool,
+    /// Per-frame body read timeout.
+    pub body_timeout: Duration,
+    /// `--final-chunk-wait` of Kaltura's final chunks.
+    pub final_chunk_wait: Duration,
+    /// How long a partial Kaltura token stays resumable.
+    pub max_resume_secs: i64,
+    /// The partner the LMS endpoints serve.
+    pub lms_partner: Option<i64>,
+    /// Canvas's root account id (`<user>_<root>` user ids).
+    pub lms_root_account: String,
+}
+
+/// The router's table of adapters, asked in this order (`/api/v1/services/` before
+/// Kaltura's `/api/`).
+pub fn router(
+    service: UploadService,
+    partners: Arc<Partners>,
+    limits: crate::ratelimit::Limits,
+    s: ApiSettings,
+) -> Router {
+    let gate = Gate {
+        partners,
+        service: service.clone(),
+        limits,
+        body_timeout: s.body_timeout,
+    };
+    let o = s.origins;
+    let routes: Vec<Arc<dyn Route>> = vec![
+        Arc::new(FilesApi::new(gate.clone(), o.clone(), s.require_auth)),
+        Arc::new(CanvasApi::new(
+            gate.clone(),
+            o.clone(),
+            s.lms_partner,
+            s.lms_root_account,
+        )),
+        Arc::new(AdminApi::new(gate.clone(), o.clone())),
+        Arc::new(Ps2Api::new(gate.clone(), o.clone())),
+        Arc::new(KalturaApi::new(
+            gate,
+            o,
+            s.final_chunk_wait,
+            s.max_resume_secs,
+        )),
+        Arc::new(WebApi::new()),
+        Arc::new(OpsApi::new()),
+    ];
+    Router::new(routes, service)
+}
+
 /// A gateway ready to serve: the bound listener and the router.
 pub struct App {
     pub listener: TcpListener,
@@ -147,55 +209,19 @@ impl App {
             ..CoreConfig::default()
         };
         let service = UploadService::new(state, blobs, core);
-        let cors = match args.cors_origins.trim() {
-            "*" | "" => Cors::Any,
-            list => Cors::List(
-                list.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-            ),
-        };
         let partners = Arc::new(load_partners(args)?);
-        let files = FilesApi {
-            service: service.clone(),
+        let settings = ApiSettings {
+            origins: Origins::parse(&args.cors_origins),
+            require_auth: args.files_auth == crate::config::FilesAuth::Required,
             body_timeout: args.body_timeout,
-            cors,
-            auth: (args.files_auth == crate::config::FilesAuth::Required).then(|| partners.clone()),
-            limits: limits.clone(),
-        };
-        let kaltura = KalturaApi {
-            service: service.clone(),
-            partners,
             final_chunk_wait: args.final_chunk_wait,
             max_resume_secs: args.upload_expiry.as_secs() as i64,
-            body_timeout: args.body_timeout,
-            limits: limits.clone(),
+            lms_partner: args
+                .lms_partner
+                .or_else(|| partners.iter().next().map(|p| p.id)),
+            lms_root_account: args.lms_root_account.clone(),
         };
-        let ps2 = Ps2Api {
-            service: service.clone(),
-            partners: kaltura.partners.clone(),
-            body_timeout: args.body_timeout,
-            limits: limits.clone(),
-        };
-        let lms_partner = args
-            .lms_partner
-            .or_else(|| kaltura.partners.iter().next().map(|p| p.id));
-        let canvas = CanvasApi {
-            service: service.clone(),
-            partners: kaltura.partners.clone(),
-            partner: lms_partner,
-            root_account: args.lms_root_account.clone(),
-            cors: files.cors.clone(),
-            limits,
-        };
-        let router = Arc::new(Router {
-            canvas,
-            files,
-            kaltura,
-            ps2,
-            service,
-        });
+        let router = Arc::new(router(service, partners, limits, settings));
         let listener = TcpListener::bind(args.listen)
             .await
             .map_err(StartError::Listen)?;
@@ -218,7 +244,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, then commits in-flight uploads and drains.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
-        let service = self.router.service.clone();
+        let service = self.router.service().clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {

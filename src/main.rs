@@ -46,7 +46,7 @@ async fn main() -> std::process::ExitCode {
         Command::Ks(args) => {
             let fields = upgate_proto::kaltura::ks::KsFields {
                 partner_id: args.partner_id,
-                expiry: upgate::core::record::now_secs() as i64 + args.expiry,
+                expiry: upgate::model::now_secs() as i64 + args.expiry,
                 session_type: if args.admin { 2 } else { 0 },
                 user: args.user,
                 privileges: args.privileges,

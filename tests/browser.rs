@@ -40,7 +40,7 @@ async fn upload_page_resumes_after_offline_and_reload() {
     std::fs::write(&f2, &d2).unwrap();
     let f = upgate_proto::kaltura::ks::KsFields {
         partner_id: PARTNER,
-        expiry: upgate::core::record::now_secs() as i64 + 3600,
+        expiry: upgate::model::now_secs() as i64 + 3600,
         session_type: 0,
         user: "instructor@example.edu".into(),
         privileges: String::new(),

@@ -95,7 +95,7 @@ async fn services_api_with_api_tokens() {
     let r = c
         .get(format!(
             "{base}/api_v3/service/session/action/get?format=1&ks={}",
-            upgate_proto::kaltura::ks::form_encode(&ks)
+            upgate_proto::form::form_encode(&ks)
         ))
         .send()
         .await
@@ -108,7 +108,7 @@ async fn services_api_with_api_tokens() {
     let ui = format!(
         "{}?ks={}",
         setting["uiconfUrl"].as_str().unwrap(),
-        upgate_proto::kaltura::ks::form_encode(&ks)
+        upgate_proto::form::form_encode(&ks)
     );
     let conf = c.get(ui).send().await.unwrap();
     assert!(conf.text().await.unwrap().contains("<confFile>"));
@@ -154,7 +154,7 @@ async fn services_api_with_api_tokens() {
         ADMIN_SECRET,
         &upgate_proto::kaltura::ks::KsFields {
             partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 60,
+            expiry: upgate::model::now_secs() as i64 + 60,
             session_type: 0,
             user: "u".into(),
             privileges: String::new(),

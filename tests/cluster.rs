@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::redis_server::RedisServer;
 use common::s3_server::{self, S3Server};
 use common::*;
-use upgate_proto::kaltura::ks::form_encode;
+use upgate_proto::form::form_encode;
 
 /// A PATCH while a dependency (Redis, S3) is down: 503 with `Retry-After`.
 async fn refused_for_now(c: &reqwest::Client, base: &str, path: &str, at: usize, data: &[u8]) {

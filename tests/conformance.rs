@@ -11,7 +11,7 @@ use common::redis_server::RedisServer;
 /// A fresh open record of 100 bytes.
 fn record_of_100() -> upgate::core::UploadRecord {
     upgate::core::UploadRecord {
-        id: upgate::core::record::new_id(),
+        id: upgate::model::new_id(),
         length: Some(100),
         offset: 0,
         status: upgate::core::Status::Open,
@@ -35,6 +35,7 @@ async fn commit_42(store: &dyn upgate::state::StateStore) -> upgate::state::Leas
         holder: "h".into(),
         expected_offset: Some(0),
         ttl: std::time::Duration::from_secs(60),
+        owner: None,
     };
     let Acquire::Granted(lease, _) = store.acquire(&rec.id, &req).await.unwrap() else {
         panic!("lease not granted")
@@ -74,6 +75,7 @@ async fn redb_state_survives_reopen() {
         holder: "h2".into(),
         expected_offset: Some(42),
         ttl: std::time::Duration::from_secs(60),
+        owner: None,
     };
     assert!(matches!(
         store.acquire(&id, &req).await.unwrap(),
@@ -193,4 +195,22 @@ async fn object_assembler_on_azurite() {
     let client = az.client();
     let a = upgate::blob::object::ObjectAssembler::new(client.clone(), client, "gw", 100 << 30);
     upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_rate_limiter() {
+    upgate::ratelimit::conformance::run_all(
+        Arc::new(upgate::ratelimit::local::LocalLimiter::new()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_rate_limiter() {
+    let redis = RedisServer::start();
+    let store = upgate::state::redis::RedisStore::connect(&redis.url(), "t:")
+        .await
+        .unwrap();
+    let limiter = upgate::ratelimit::redis::RedisLimiter::new(store.connection(), store.prefix());
+    upgate::ratelimit::conformance::run_all(Arc::new(limiter)).await;
 }

@@ -13,7 +13,7 @@ use upgate_proto::kaltura::ks::{mint_v1, mint_v2, KsFields};
 fn ks(partner: i64, secret: &str, user: &str, t: i32, privileges: &str, expiry_in: i64) -> String {
     let f = KsFields {
         partner_id: partner,
-        expiry: upgate::core::record::now_secs() as i64 + expiry_in,
+        expiry: upgate::model::now_secs() as i64 + expiry_in,
         session_type: t,
         user: user.into(),
         privileges: privileges.into(),
@@ -41,7 +41,7 @@ async fn sessions_and_ownership() {
     let other_admin = {
         let f = KsFields {
             partner_id: PARTNER_V1,
-            expiry: upgate::core::record::now_secs() as i64 + 600,
+            expiry: upgate::model::now_secs() as i64 + 600,
             session_type: 2,
             user: "x".into(),
             privileges: String::new(),
@@ -124,7 +124,7 @@ async fn sessions_and_ownership() {
     assert_eq!(head(admin.clone()).await, 200);
     assert_eq!(patch_as(admin.clone(), 5, b"56789").await, 204);
     // Browsers may pass the KS in the query string; the owner downloads.
-    let enc = upgate_proto::kaltura::ks::form_encode(&alice);
+    let enc = upgate_proto::form::form_encode(&alice);
     let got = c
         .get(format!("{}?ks={enc}", g.url(&up)))
         .send()
@@ -174,7 +174,7 @@ async fn entry_download_url_carries_the_session() {
         format!(
             "{}/api_v3/service/{path}&format=1&ks={}",
             g.base,
-            upgate_proto::kaltura::ks::form_encode(k)
+            upgate_proto::form::form_encode(k)
         )
     };
     let get = |url: String| {

@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 
 use upgate::api::kaltura::objects::{attr, entry, list, token};
-use upgate::core::entry::{EntryStatus, MediaEntry};
 use upgate::core::{Owner, Status, UploadRecord};
-use upgate_proto::kaltura::errors::api_error;
+use upgate::model::core_attr;
+use upgate::model::entry::{EntryStatus, MediaEntry};
+use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 use upgate_proto::kaltura::format::{envelope, Format, Options};
 use upgate_proto::kaltura::value::Value;
 
@@ -38,8 +39,7 @@ fn spec_token(status: Status, offset: u64, updated: &str) -> UploadRecord {
     attrs.insert(attr::TOKEN.to_owned(), "1".to_owned());
     attrs.insert(attr::FILE_NAME.to_owned(), "lecture.mp4".to_owned());
     attrs.insert(attr::FILE_SIZE.to_owned(), "10485760".to_owned());
-    attrs.insert(attr::UPLOADED.to_owned(), "1".to_owned());
-    attrs.insert(attr::UPDATED_AT.to_owned(), updated.to_owned());
+    attrs.insert(core_attr::TOUCHED.to_owned(), updated.to_owned());
     UploadRecord {
         id: "0_5d41402abc4b2a76b9719d911017c592".into(),
         length: None,
@@ -101,7 +101,10 @@ fn void_and_errors() {
             &envelope(&Value::Null, f, &opts(0.01)),
         );
     }
-    let missing = Value::Error(api_error("MISSING_MANDATORY_PARAMETER", &["uploadTokenId"]));
+    let missing = Value::Error(api_error(
+        ErrorCode::MissingMandatoryParameter,
+        &["uploadTokenId"],
+    ));
     golden(
         "error_missing.2.txt",
         &envelope(&missing, Format::Xml, &opts(0.002338171005249)),
@@ -110,7 +113,7 @@ fn void_and_errors() {
         "error_missing.1.txt",
         &envelope(&missing, Format::Json, &opts(0.0)),
     );
-    let nf = Value::Error(api_error("UPLOAD_TOKEN_NOT_FOUND", &[]));
+    let nf = Value::Error(api_error(ErrorCode::UploadTokenNotFound, &[]));
     golden(
         "error_notfound.3.txt",
         &envelope(&nf, Format::Php, &opts(0.0)),

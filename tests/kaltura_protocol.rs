@@ -60,7 +60,7 @@ fn ks(partner: i64, secret: &str, user: &str, t: i32, expiry: i64, v2: bool) -> 
 }
 
 fn now() -> i64 {
-    upgate::core::record::now_secs() as i64
+    upgate::model::now_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,7 +304,7 @@ async fn bad_sessions() {
 }
 
 fn urlencode(s: &str) -> String {
-    upgate_proto::kaltura::ks::form_encode(s)
+    upgate_proto::form::form_encode(s)
 }
 
 fn multipart(boundary: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {

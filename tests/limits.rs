@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::redis_server::RedisServer;
 use common::*;
-use upgate_proto::kaltura::ks::form_encode;
+use upgate_proto::form::form_encode;
 
 fn ks_for(user: &str) -> String {
     user_ks(user, 0)

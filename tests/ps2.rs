@@ -32,7 +32,7 @@ async fn start_session(g: &Gateway, user: &str) -> String {
 }
 
 fn enc(s: &str) -> String {
-    upgate_proto::kaltura::ks::form_encode(s)
+    upgate_proto::form::form_encode(s)
 }
 
 fn session_query(ks: &str, user: &str) -> String {

@@ -11,8 +11,8 @@ use serde::Serialize;
 use upgate::client::Protocol;
 
 use crate::common::Common;
-use crate::engine::{Latency, Stats};
 use crate::gateway::{self, Local};
+use crate::stats::{Latency, Stats};
 
 #[derive(Debug, Clone, Args)]
 pub struct CreateStormArgs {

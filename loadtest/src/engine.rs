@@ -3,12 +3,9 @@
 //! bytes acknowledged over time, request latencies (HDR histograms per request kind) and
 //! errors by status; a wave starts when the previous one is done, after a gap.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use upgate::client::http::Retry;
 use upgate::client::link::Link;
@@ -17,6 +14,7 @@ use upgate::client::{push_file, Auth, Progress, Protocol, PushOptions, PushResul
 use crate::gateway::{self, Local};
 use crate::link::{Drop, Model, RealLink, VirtualLink};
 use crate::report::{Report, Timeline};
+use crate::stats::Stats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,79 +67,6 @@ impl AnyLink {
     }
 }
 
-/// Latency figures of one request kind (milliseconds).
-#[derive(Debug, Clone, Serialize)]
-pub struct Latency {
-    pub count: u64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-}
-
-/// Shared request statistics.
-#[derive(Default)]
-pub struct Stats {
-    hist: Mutex<BTreeMap<String, Histogram<u64>>>,
-    errors: Mutex<BTreeMap<String, u64>>,
-    retries: AtomicU64,
-}
-
-impl Stats {
-    pub fn record(&self, kind: &str, status: u16, secs: f64) {
-        let us = (secs * 1e6).max(1.0) as u64;
-        let mut h = self.hist.lock().unwrap_or_else(|p| p.into_inner());
-        if !h.contains_key(kind) {
-            // Three significant digits never fail to allocate a histogram.
-            if let Ok(fresh) = Histogram::new(3) {
-                h.insert(kind.to_owned(), fresh);
-            }
-        }
-        if let Some(entry) = h.get_mut(kind) {
-            let _ = entry.record(us);
-        }
-        if status == 0 || status >= 400 {
-            let key = if status == 0 {
-                format!("{kind}:network")
-            } else {
-                format!("{kind}:{status}")
-            };
-            *self
-                .errors
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(key)
-                .or_insert(0) += 1;
-        }
-    }
-
-    pub fn latencies(&self) -> BTreeMap<String, Latency> {
-        let h = self.hist.lock().unwrap_or_else(|p| p.into_inner());
-        h.iter()
-            .map(|(k, v)| {
-                let ms = |q: f64| v.value_at_quantile(q) as f64 / 1000.0;
-                (
-                    k.clone(),
-                    Latency {
-                        count: v.len(),
-                        p50_ms: ms(0.5),
-                        p95_ms: ms(0.95),
-                        p99_ms: ms(0.99),
-                        max_ms: v.max() as f64 / 1000.0,
-                    },
-                )
-            })
-            .collect()
-    }
-
-    pub fn errors(&self) -> BTreeMap<String, u64> {
-        self.errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
 struct Recorder {
     link: Arc<AnyLink>,
     points: Mutex<Vec<(f64, u64)>>,
@@ -172,7 +97,7 @@ impl Progress for Recorder {
         if std::env::var_os("UPGATE_LOADTEST_DEBUG").is_some() {
             eprintln!("[{:.1}s] retry: {why}", self.link.now());
         }
-        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        self.stats.retried();
     }
 }
 
@@ -410,7 +335,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
         resent_percent: 100.0 * resent as f64 / total.max(1) as f64,
         throughput_mbps: bytes_sent as f64 * 8.0 / secs / 1e6,
         goodput_mbps: total as f64 * 8.0 / secs / 1e6,
-        retries: stats.retries.load(Ordering::Relaxed),
+        retries: stats.retries(),
         sha256_match: results.iter().all(|(r, _)| r.status == "ok"),
         errors: results
             .iter()

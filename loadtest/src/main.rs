@@ -18,6 +18,7 @@ mod link;
 mod parallel;
 mod report;
 mod resume_storm;
+mod stats;
 
 use std::path::PathBuf;
 

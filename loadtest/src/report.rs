@@ -42,7 +42,7 @@ pub struct Report {
     /// Failed requests by `kind:status` (`network` for connection errors).
     pub errors_by_status: std::collections::BTreeMap<String, u64>,
     /// Request latency per kind (wall clock), from HDR histograms.
-    pub latency: std::collections::BTreeMap<String, crate::engine::Latency>,
+    pub latency: std::collections::BTreeMap<String, crate::stats::Latency>,
     pub upload_wall_seconds_p50: f64,
     pub upload_wall_seconds_max: f64,
     #[serde(skip)]

@@ -12,9 +12,12 @@
 //! - [`checksum`]: `Upload-Checksum` (`algo base64digest`).
 //! - [`kaltura`]: Kaltura API v3: KS v1/v2 codec, parameters, answer serializers, errors.
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
+//! - [`form`]: query strings and urlencoded forms (PHP's decoding), [`hex`]: hex digests.
 
 pub mod checksum;
 pub mod content_range;
+pub mod form;
+pub mod hex;
 pub mod metadata;
 pub mod multipart;
 pub mod size;

@@ -1,13 +1,28 @@
-//! Wire protocols, one folder each. Each adapter parses a request into its `Endpoint`
-//! enum (`endpoint.rs`), calls [`crate::core::UploadService`] from one file per
-//! operation, and maps `core::Error` to wire errors in its own `error.rs`.
+//! Wire protocols, one folder each, all in one shape ([`handler::ApiHandler`]): a typed
+//! endpoint enum (`endpoint.rs`: parse, then apply), a CORS policy as data
+//! ([`cors::CorsPolicy`]), one error type with one mapping to the wire (`error.rs`), and
+//! one file per operation. What every adapter shares lives beside them: the generic
+//! request path ([`handler::serve`]: preflight, spawned work, CORS, `nosniff`), the
+//! identity + limits gate ([`gate`]) and Kaltura-style parameter reading ([`params`],
+//! used by the Kaltura and PS2 adapters).
 //!
-//! [`Router`] dispatches by path prefix; it is the [`crate::server::Handler`].
+//! Adapters: [`files`] (native tus + ranged PUT), [`kaltura`] (API v3), [`ps2`] (legacy
+//! `partnerservices2`), [`canvas`] (Canvas services API), [`admin`] (API tokens),
+//! [`web`] (the upload page), [`ops`] (`/healthz`). The JSON APIs share [`json`]. An adapter never imports another; `tests/architecture.rs`
+//! checks it.
+//!
+//! [`Router`] is a table of adapters asked in order; it is the [`crate::server::Handler`].
 
+pub mod admin;
 pub mod canvas;
+pub mod cors;
 pub mod files;
+pub mod gate;
+pub mod handler;
+pub mod json;
 pub mod kaltura;
-pub mod limit;
+pub mod ops;
+pub mod params;
 pub mod ps2;
 pub mod web;
 
@@ -17,40 +32,33 @@ use std::sync::Arc;
 
 use crate::core::UploadService;
 use crate::server::{full, Handler, Req, Resp};
+use handler::Route;
 
-/// Dispatches requests to the protocol adapters by path prefix.
+/// Dispatches requests to the first adapter of its table that owns the path.
 pub struct Router {
-    pub canvas: canvas::CanvasApi,
-    pub files: files::FilesApi,
-    pub kaltura: kaltura::KalturaApi,
-    pub ps2: ps2::Ps2Api,
-    pub service: UploadService,
+    routes: Vec<Arc<dyn Route>>,
+    service: UploadService,
+}
+
+impl Router {
+    /// A router over `routes`, asked in order; `service` is told about shutdown.
+    pub fn new(routes: Vec<Arc<dyn Route>>, service: UploadService) -> Self {
+        Self { routes, service }
+    }
+
+    /// The upload service behind the adapters.
+    pub fn service(&self) -> &UploadService {
+        &self.service
+    }
 }
 
 impl Handler for Router {
     fn handle(self: Arc<Self>, req: Req) -> Pin<Box<dyn Future<Output = Resp> + Send>> {
-        Box::pin(async move {
-            let path = req.uri().path();
-            if path == "/files" || path.starts_with("/files/") {
-                return self.files.handle(req).await;
-            }
-            if canvas::is_canvas_path(path) {
-                return self.canvas.handle(req).await;
-            }
-            if ps2::is_ps2_path(path) {
-                return self.ps2.handle(req).await;
-            }
-            if kaltura::endpoint::is_api_path(path) {
-                return self.kaltura.handle(req).await;
-            }
-            if let Some(page) = web::handle(path) {
-                return page;
-            }
-            if path == "/healthz" {
-                return plain(hyper::StatusCode::OK, "ok\n");
-            }
-            plain(hyper::StatusCode::NOT_FOUND, "not found\n")
-        })
+        let path = req.uri().path();
+        match self.routes.iter().find(|r| r.owns(path)) {
+            Some(route) => route.clone().serve(req),
+            None => Box::pin(async { plain(hyper::StatusCode::NOT_FOUND, "not found\n") }),
+        }
     }
 
     fn on_shutdown(&self) {
@@ -60,9 +68,9 @@ impl Handler for Router {
 
 /// The scheme and host the client used (`X-Forwarded-Proto` and `Host`), for absolute
 /// URLs in answers.
-pub fn origin_of(req: &Req) -> (String, String) {
+pub fn origin_of(headers: &http::HeaderMap) -> (String, String) {
     let header = |name| {
-        req.headers()
+        headers
             .get(name)
             .and_then(|h: &http::HeaderValue| h.to_str().ok())
     };

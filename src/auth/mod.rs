@@ -1,12 +1,14 @@
 //! Identity: the partner registry (admin and user secrets, KS version per partner) and
 //! session (KS) checks. Parsing and signing live in `upgate_proto::kaltura::ks`; this
-//! module decides which secrets apply and what a KS may do.
+//! module decides which secrets apply and what a KS may do. [`tokens`]: the API tokens
+//! of the LMS-facing endpoints.
 //!
 //! Partners come from `--partner ID:ADMIN_SECRET[:USER_SECRET[:v1|v2]]` (repeatable; the
 //! same id twice adds an admin secret). With none configured, `serve` creates a
 //! development partner once and keeps it in `<data-dir>/dev-partner.json`.
 
 pub mod session;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 use std::path::Path;

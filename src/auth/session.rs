@@ -13,7 +13,7 @@ const REVOKED: &str = "ks-revoked";
 /// SHA-1 hex of a text (a KS's revocation id; other small keys).
 pub fn sha1_hex(text: &str) -> String {
     use sha1::Digest;
-    crate::client::hex(&sha1::Sha1::digest(text.trim().as_bytes()))
+    upgate_proto::hex::hex(&sha1::Sha1::digest(text.trim().as_bytes()))
 }
 
 /// Why a session check failed.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{Assembler, BlobError};
-use crate::core::record::{new_id, StagedRange};
+use crate::model::{new_id, StagedRange};
 
 /// Deterministic test bytes: position-dependent so misplaced bytes are caught.
 pub fn pattern(start: u64, len: usize) -> Vec<u8> {

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
-use crate::core::record::{is_valid_id, new_id, StagedRange};
+use crate::model::{is_valid_id, new_id, StagedRange};
 
 /// Batches queued between the async side and the writer thread.
 const QUEUE: usize = 2;

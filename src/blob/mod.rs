@@ -11,6 +11,7 @@
 //! and object_store's `MultipartStore` (fixed-size parts plus a durable tail object, the
 //! part list carried in `CommitPoint::assembly`).
 
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod local;
 pub mod object;
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::core::record::StagedRange;
+use crate::model::StagedRange;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,15 @@ pub enum BlobError {
     /// multipart upload).
     #[error("not readable yet: {0}")]
     Unreadable(String),
+}
+
+impl From<BlobError> for std::io::Error {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::Io(io) => io,
+            other => std::io::Error::other(other.to_string()),
+        }
+    }
 }
 
 /// How far a writer's bytes are durable, and the assembler state that goes with it.
@@ -74,7 +84,8 @@ pub trait StageWriter: Send {
 }
 
 /// Storage for upload data. Implementations: [`local::LocalAssembler`] (a directory)
-/// and object storage through object_store's `MultipartStore`. Both pass [`conformance`].
+/// and object storage through object_store's `MultipartStore`. Both pass the `conformance`
+/// suite (tests only).
 #[async_trait]
 pub trait Assembler: Send + Sync + 'static {
     /// Prepares storage for a new upload; returns the initial assembler state.

@@ -19,7 +19,7 @@ fn admin_ks(c: &AdminConn) -> Result<String, String> {
             };
             let f = upgate_proto::kaltura::ks::KsFields {
                 partner_id: id,
-                expiry: crate::core::record::now_secs() as i64 + 600,
+                expiry: crate::model::now_secs() as i64 + 600,
                 session_type: 2,
                 user: "upgate-cli".into(),
                 privileges: String::new(),

@@ -254,7 +254,7 @@ pub async fn server_sha256(
                     .and_then(|v| v.strip_prefix("sha-256="))
                     .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
                 match d {
-                    Some(d) => Step::Done(super::hex(&d)),
+                    Some(d) => Step::Done(upgate_proto::hex::hex(&d)),
                     None => {
                         Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
                     }

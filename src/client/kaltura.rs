@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use upgate_proto::kaltura::ks::form_encode;
+use upgate_proto::form::form_encode;
+use upgate_proto::kaltura::errors::ErrorCode;
 
 use super::http::{self, retrying, Step};
 use super::resume::{ResumeStore, Saved};
@@ -21,11 +22,11 @@ use super::{empty_result, Auth, ClientError, Progress, PushOptions, PushResult};
 type Failure = (ClientError, Option<PushResult>);
 
 /// Kaltura error codes worth another attempt.
-const RETRY_CODES: [&str; 4] = [
-    "UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE",
-    "LOCK_TIMED_OUT",
-    "SERVICE_UNAVAILABLE",
-    "REQUEST_RATE_EXCEEDED",
+const RETRY_CODES: [ErrorCode; 4] = [
+    ErrorCode::UploadTokenCannotMatchExpectedSize,
+    ErrorCode::LockTimedOut,
+    ErrorCode::ServiceUnavailable,
+    ErrorCode::RequestRateExceeded,
 ];
 
 struct Api<'a> {
@@ -108,7 +109,7 @@ impl Api<'_> {
             }
         };
         match kaltura_error(&v) {
-            Some((code, message)) if RETRY_CODES.contains(&code.as_str()) => Step::Retry {
+            Some((code, message)) if RETRY_CODES.iter().any(|c| c.name() == code) => Step::Retry {
                 why: format!("{code}: {message}"),
                 after,
             },
@@ -176,7 +177,7 @@ impl Api<'_> {
         resume_at: u64,
     ) -> Step<serde_json::Value> {
         let url = format!("{}/api_v3/service/uploadtoken/action/upload", self.base);
-        let boundary = format!("upgate{}", crate::core::record::new_id());
+        let boundary = format!("upgate{}", crate::model::new_id());
         let mut head = String::new();
         for (k, v) in [
             ("format", "1".to_owned()),
@@ -339,7 +340,9 @@ pub async fn push(
                 complete = v["status"].as_i64().is_some_and(|s| s >= 2);
                 token = Some(t);
             }
-            Err(ClientError::Kaltura { code, .. }) if code == "UPLOAD_TOKEN_NOT_FOUND" => {
+            Err(ClientError::Kaltura { code, .. })
+                if code == ErrorCode::UploadTokenNotFound.name() =>
+            {
                 store.remove(&key)
             }
             Err(e) => return Err(fail(e, &result)),

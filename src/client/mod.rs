@@ -183,8 +183,3 @@ pub(crate) fn empty_result(file: &str) -> PushResult {
         error: None,
     }
 }
-
-/// Lower-case hex.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}

@@ -57,7 +57,7 @@ impl ResumeStore {
             h.update(part.as_bytes());
             h.update([0]);
         }
-        super::hex(&h.finalize()[..16])
+        upgate_proto::hex::hex(&h.finalize()[..16])
     }
 
     fn path(&self, key: &str) -> PathBuf {

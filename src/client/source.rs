@@ -79,7 +79,7 @@ impl Source {
                 }
                 h.update(&buf[..n]);
             }
-            Ok::<_, std::io::Error>(super::hex(&h.finalize()))
+            Ok::<_, std::io::Error>(upgate_proto::hex::hex(&h.finalize()))
         })
         .await
         .map_err(|e| file_err(&self.path, std::io::Error::other(e.to_string())))?;

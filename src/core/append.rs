@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use upgate_proto::checksum::Checksum;
 
-use super::body::{ChunkBody, HashPipe};
+use super::body::HashPipe;
 use super::compare::Comparer;
-use super::record::{Status, UploadRecord};
 use super::writers::Active;
 use super::{Error, Result, UploadService};
 use crate::blob::BlobWriter;
+use crate::model::body::ChunkBody;
+use crate::model::{core_attr, now_secs};
+use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, Lease, Update};
 
 /// A tus PATCH as the core sees it.
@@ -57,6 +59,21 @@ pub(crate) struct WriteOpts {
     /// Absolute end no byte may pass.
     pub max_end: u64,
     pub overrun: Overrun,
+    /// When given, the commit after the body ends is made even if no new bytes came,
+    /// and carries these extras.
+    pub finish: Option<FinalCommit>,
+}
+
+/// What the last commit of a write also does (see [`Commit`]).
+pub(crate) struct FinalCommit {
+    pub attrs: Vec<(String, String)>,
+    /// Record the time as the last chunk a client sent (when the body ended cleanly or
+    /// brought bytes: a cut chunk that brought nothing does not count as sent).
+    pub touch: bool,
+    /// Declare the length at the new offset (only when the body ended cleanly).
+    pub declare_length: bool,
+    /// Release the lease in the same step.
+    pub release: bool,
 }
 
 impl UploadService {
@@ -110,8 +127,9 @@ impl UploadService {
             skip: 0,
             max_end,
             overrun,
+            finish: None,
         };
-        let out = self.write_and_drain(&lease, &active, rec, body, opts).await;
+        let out = self.write_and_merge(&lease, &active, rec, body, opts).await;
         active.closing();
         self.release(lease).await;
         drop(active);
@@ -151,13 +169,13 @@ impl UploadService {
         if let Err(e) = self.state.release(&lease).await {
             tracing::warn!(id = %lease.id, error = %e, "lease release failed; it expires by TTL");
         }
-        if let Err(e) = self.try_drain(&lease.id).await {
+        if let Err(e) = self.try_merge(&lease.id).await {
             tracing::debug!(id = %lease.id, error = %e, "merge after release did not run");
         }
     }
 
     /// Writes the body, then merges staged ranges and finalizes when full.
-    pub(crate) async fn write_and_drain<B: ChunkBody>(
+    pub(crate) async fn write_and_merge<B: ChunkBody>(
         &self,
         lease: &Lease,
         active: &Active,
@@ -166,7 +184,7 @@ impl UploadService {
         opts: WriteOpts,
     ) -> Result<UploadRecord> {
         let (rec, writer, stop) = self.write_leased(lease, active, rec, body, opts).await?;
-        let rec = self.drain(lease, rec, Some(writer)).await?;
+        let rec = self.merge_staged(lease, rec, Some(writer)).await?;
         match stop {
             Some(Error::Interrupted { .. }) => Err(Error::Interrupted { offset: rec.offset }),
             Some(e) => Err(e),
@@ -199,6 +217,7 @@ impl UploadService {
         let mut hasher = opts.checksum.as_ref().map(|c| HashPipe::spawn(c.algorithm));
         let mut committed = rec;
         let mut pos = committed.offset;
+        let start = pos;
         let mut last_commit = Instant::now();
         let mut last_renew = Instant::now();
         let stop = loop {
@@ -269,8 +288,36 @@ impl UploadService {
                 return Err(Error::ChecksumMismatch);
             }
         }
-        if pos > committed.offset {
-            committed = self.commit_writer(lease, &mut writer, committed).await?;
+        match opts.finish {
+            Some(f) => {
+                let point = match pos > committed.offset {
+                    true => writer.commit().await?,
+                    false => crate::blob::CommitPoint {
+                        offset: committed.offset,
+                        assembly: None,
+                    },
+                };
+                let clean = stop.is_none();
+                let mut attrs = f.attrs;
+                if f.touch && (clean || point.offset > start) {
+                    attrs.push((core_attr::TOUCHED.to_owned(), now_secs().to_string()));
+                }
+                let c = Commit {
+                    expected_offset: committed.offset,
+                    new_offset: point.offset,
+                    assembly: point.assembly,
+                    expires_at: Some(self.expiry_from_now()),
+                    attrs,
+                    declare_length: f.declare_length && clean,
+                    release: f.release,
+                    ..Default::default()
+                };
+                committed = self.apply(lease, &c).await?;
+            }
+            None if pos > committed.offset => {
+                committed = self.commit_writer(lease, &mut writer, committed).await?;
+            }
+            None => {}
         }
         Ok((committed, writer, stop))
     }

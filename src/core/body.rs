@@ -1,47 +1,8 @@
-//! The request body as the core sees it: a pull-based source of byte chunks, and the
-//! streaming checksum computed over it. The HTTP layer adapts hyper's body (with its
-//! read timeout) to [`ChunkBody`]; tests feed vectors.
-
-use std::future::Future;
+//! The streaming checksums computed over request bodies ([`crate::model::body::ChunkBody`]).
 
 use bytes::Bytes;
 use sha2::Digest;
 use upgate_proto::checksum::Algorithm;
-
-/// Why a body stopped before its end.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum BodyError {
-    /// The connection broke or the client hung up.
-    #[error("client disconnected: {0}")]
-    Disconnected(String),
-    /// No bytes arrived within the read timeout.
-    #[error("body read timed out")]
-    Timeout,
-}
-
-/// A source of body chunks; `Ok(None)` is the clean end.
-pub trait ChunkBody: Send {
-    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, BodyError>> + Send;
-}
-
-/// An in-memory body (tests, and bodies the adapters already hold).
-pub struct VecBody(pub std::collections::VecDeque<Bytes>);
-
-impl VecBody {
-    pub fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
-        Self(chunks.into_iter().collect())
-    }
-
-    pub fn empty() -> Self {
-        Self(Default::default())
-    }
-}
-
-impl ChunkBody for VecBody {
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
-        Ok(self.0.pop_front())
-    }
-}
 
 /// A streaming hash for the checksum extension.
 pub enum Hasher {

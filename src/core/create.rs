@@ -1,8 +1,8 @@
 //! Creating uploads, including the tus concatenation "final" upload, which is assembled
 //! right away from its complete partial uploads.
 
-use super::record::{new_id, now_secs, ConcatRole, Owner, Status, UploadRecord};
 use super::{Error, Result, UploadService};
+use crate::model::{new_id, now_secs, ConcatRole, Owner, Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, StateError};
 
 /// What a client asks for when creating an upload.

@@ -41,6 +41,13 @@ pub enum Error {
     /// The contiguous bytes did not reach (or passed) the size a client declared final.
     #[error("stored size {offset} does not match the expected size")]
     SizeMismatch { offset: u64 },
+    /// A chunk that continues an upload which never received a byte (Kaltura
+    /// `resume=true` on a pending token).
+    #[error("nothing to resume: no chunk was stored yet")]
+    CannotResume,
+    /// A partial upload idle for longer than the resume window.
+    #[error("the upload was idle for more than {secs} s and cannot be resumed")]
+    ResumeWindowPassed { secs: u64 },
     /// The upload is not complete yet (download of an unfinished upload).
     #[error("upload is not complete")]
     NotComplete,

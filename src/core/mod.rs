@@ -3,13 +3,21 @@
 //! [`StateStore`] and [`Assembler`]. It knows no HTTP: adapters in `api/` parse requests
 //! into calls here and map [`Error`] to their wire errors.
 //!
+//! One file per operation: `create`, `append` (tus PATCH, and the write pump every
+//! write uses), `put_range` (ranged PUT: any position), `chunk` (chunks that name their
+//! place and end: Kaltura `uploadToken.upload`, PS2; the upload's [`Phase`] machine),
+//! `merge` (staged ranges into the contiguous data), `finalize` (complete at a size
+//! declared after the fact), `status`, `read`, `terminate`, `entry` (media entries and
+//! documents).
+//!
 //! How a write stays safe:
 //! 1. take the upload's lease (compare-and-set on the offset for tus PATCH);
 //! 2. stream the body into a [`crate::blob::BlobWriter`] (bounded queue, no buffering);
 //! 3. at commit points (every `commit_every` bytes or `commit_interval`, and at the end)
 //!    make the bytes durable, then move the offset with a fenced CAS in the state store;
 //! 4. merge staged out-of-order ranges that became contiguous, finalize when full;
-//! 5. release the lease and look once more for ranges staged meanwhile.
+//! 5. release the lease (with the last commit where it can) and look once more for
+//!    ranges staged meanwhile.
 //!
 //! The adapters run these calls in a spawned task, so a client hangup never cancels a
 //! storage write half-way: the body ends with an error and what arrived is committed.
@@ -17,14 +25,14 @@
 pub mod body;
 pub mod entry;
 pub mod error;
-pub mod record;
 pub mod writers;
 
 mod append;
+mod chunk;
 mod compare;
 mod create;
-mod drain;
 mod finalize;
+mod merge;
 mod put_range;
 mod read;
 mod status;
@@ -33,14 +41,15 @@ mod terminate;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::model::{ConcatRole, Owner, Phase, StagedRange, Status, UploadRecord};
 pub use append::AppendRequest;
+pub use chunk::{ChunkRequest, Placement};
 pub use create::CreateRequest;
 pub use error::{Error, Result};
 pub use read::Download;
-pub use record::{ConcatRole, Owner, StagedRange, Status, UploadRecord};
 
 use crate::blob::Assembler;
-use crate::state::StateStore;
+use crate::state::{StateStore, Update};
 use writers::Writers;
 
 /// Tunables of the core, with the defaults `upgate serve` documents.
@@ -114,11 +123,13 @@ impl UploadService {
 
     /// Loads a record, refusing unknown and expired uploads.
     pub(crate) async fn load(&self, id: &str) -> Result<UploadRecord> {
-        if !record::is_valid_id(id) {
+        if !crate::model::is_valid_id(id) {
             return Err(Error::NotFound);
         }
         let rec = self.state.get(id).await?.ok_or(Error::NotFound)?;
-        if rec.status == Status::Open && rec.expires_at != 0 && rec.expires_at < record::now_secs()
+        if rec.status == Status::Open
+            && rec.expires_at != 0
+            && rec.expires_at < crate::model::now_secs()
         {
             return Err(Error::Expired);
         }
@@ -148,9 +159,10 @@ impl UploadService {
     /// A lease request for one operation of this process.
     pub(crate) fn lease_request(&self, expected_offset: Option<u64>) -> crate::state::LeaseRequest {
         crate::state::LeaseRequest {
-            holder: record::new_id(),
+            holder: crate::model::new_id(),
             expected_offset,
             ttl: self.cfg.lease_ttl,
+            owner: None,
         }
     }
 
@@ -160,6 +172,25 @@ impl UploadService {
     }
 
     pub(crate) fn expiry_from_now(&self) -> u64 {
-        record::now_secs() + self.cfg.upload_expiry.as_secs()
+        crate::model::now_secs() + self.cfg.upload_expiry.as_secs()
+    }
+
+    /// Sets adapter attributes (see [`crate::state::StateStore::update_attrs`]).
+    pub async fn set_attrs(
+        &self,
+        id: &str,
+        expect: Option<(String, Option<String>)>,
+        set: Vec<(String, String)>,
+    ) -> Result<Option<UploadRecord>> {
+        match self.state.update_attrs(id, expect, set).await? {
+            Update::Done(r) => Ok(Some(*r)),
+            Update::Missing => Err(Error::NotFound),
+            Update::Refused(_) => Ok(None),
+        }
+    }
+
+    /// Uploads of one owner (or all of a partner's).
+    pub async fn list(&self, filter: &crate::model::ListFilter) -> Result<Vec<UploadRecord>> {
+        Ok(self.state.list(filter).await?)
     }
 }

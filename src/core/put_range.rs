@@ -8,10 +8,10 @@
 use upgate_proto::content_range::ContentRange;
 
 use super::append::{Overrun, WriteOpts};
-use super::body::ChunkBody;
 use super::compare::Comparer;
-use super::record::{StagedRange, Status, UploadRecord};
 use super::{Error, Result, UploadService};
+use crate::model::body::ChunkBody;
+use crate::model::{StagedRange, Status, UploadRecord};
 use crate::state::{Acquire, Update};
 
 impl UploadService {
@@ -50,7 +50,7 @@ impl UploadService {
         match self.state.set_length(id, total).await? {
             Update::Done(r) => {
                 if r.is_filled() {
-                    return self.try_drain(id).await;
+                    return self.try_merge(id).await;
                 }
                 Ok(*r)
             }
@@ -105,8 +105,9 @@ impl UploadService {
                             } else {
                                 overrun
                             },
+                            finish: None,
                         };
-                        self.write_and_drain(&lease, &active, rec, body, opts).await
+                        self.write_and_merge(&lease, &active, rec, body, opts).await
                     };
                     active.closing();
                     self.release(lease).await;

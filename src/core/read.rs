@@ -1,8 +1,8 @@
 //! Reading a completed upload back (downloads, verification).
 
-use super::record::{Status, UploadRecord};
 use super::{Error, Result, UploadService};
 use crate::blob::ByteStream;
+use crate::model::{Status, UploadRecord};
 
 /// A byte range of a completed upload, ready to stream.
 pub struct Download {

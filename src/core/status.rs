@@ -1,8 +1,8 @@
 //! Reading an upload's state for HEAD / status queries, and finalization: turning a
 //! filled upload into its final object exactly once.
 
-use super::record::{Status, UploadRecord};
 use super::{Error, Result, UploadService};
+use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, Lease};
 
 impl UploadService {

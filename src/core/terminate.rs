@@ -1,12 +1,12 @@
 //! Removing uploads: on request (tus termination) and when they expire.
 
-use super::record::now_secs;
 use super::{Error, Result, UploadService};
+use crate::model::now_secs;
 
 impl UploadService {
     /// Deletes an upload and its data. A local writer of it is stopped first.
     pub async fn terminate(&self, id: &str) -> Result<()> {
-        if !super::record::is_valid_id(id) {
+        if !crate::model::is_valid_id(id) {
             return Err(Error::NotFound);
         }
         if self.writers.stop(id) {

@@ -17,9 +17,12 @@
 //!
 //! Backends ([`RateLimiter`]): [`local::LocalLimiter`] (`governor`, keyed, 1 cell =
 //! 1 KiB for bytes, idle keys evicted) for one instance, [`redis::RedisLimiter`] (a GCRA
-//! in Lua, one key per budget) so limits hold across instances sharing Redis.
+//! in Lua, one key per budget) so limits hold across instances sharing Redis. Both pass
+//! the `conformance` suite (compiled for tests only).
 
 pub mod concurrency;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod local;
 pub mod redis;
 
@@ -27,6 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::model::body::Throttle;
 
 /// Who a request counts against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,7 +72,8 @@ pub struct Denied {
 /// lives) and the pacer for its body.
 pub struct Admission {
     _slot: Option<concurrency::Slot>,
-    pub pacer: Option<Pacer>,
+    /// Paces the request body by the subject's bandwidth budgets (`None`: unpaced).
+    pub throttle: Option<Box<dyn Throttle>>,
 }
 
 impl Denied {
@@ -197,7 +203,7 @@ impl Limits {
         if matches!(s, Subject::Anonymous(_)) {
             return Ok(Admission {
                 _slot: None,
-                pacer: None,
+                throttle: None,
             });
         }
         self.admit(s).await?;
@@ -210,7 +216,7 @@ impl Limits {
         };
         Ok(Admission {
             _slot: slot,
-            pacer: self.pacer(s),
+            throttle: self.pacer(s).map(|p| Box::new(p) as Box<dyn Throttle>),
         })
     }
 
@@ -264,4 +270,13 @@ fn budgets(s: &Subject, user: Budget, partner: Budget) -> Vec<(String, Budget)> 
 pub struct Pacer {
     pub limits: Limits,
     pub subject: Subject,
+}
+
+impl Throttle for Pacer {
+    fn wait(
+        &self,
+        bytes: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.limits.pace(&self.subject, bytes))
+    }
 }

@@ -11,9 +11,9 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 
-use crate::blob::{BlobError, ByteStream};
-use crate::core::body::{BodyError, ChunkBody};
-use crate::ratelimit::Pacer;
+use tokio::sync::mpsc;
+
+use crate::model::body::{BodyError, ChunkBody, Throttle};
 
 /// The response body type of every handler.
 pub type RespBody = BoxBody<Bytes, std::io::Error>;
@@ -32,17 +32,20 @@ pub fn empty() -> RespBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
-/// A response body streamed from storage, `len` bytes long.
-pub fn stream(rx: ByteStream, len: u64) -> RespBody {
+/// A response body streamed from a channel of chunks (storage reads), `len` bytes long.
+pub fn stream<E>(rx: mpsc::Receiver<Result<Bytes, E>>, len: u64) -> RespBody
+where
+    E: Into<std::io::Error> + Send + 'static,
+{
     StreamBody { rx, left: len }.boxed()
 }
 
-struct StreamBody {
-    rx: ByteStream,
+struct StreamBody<E> {
+    rx: mpsc::Receiver<Result<Bytes, E>>,
     left: u64,
 }
 
-impl Body for StreamBody {
+impl<E: Into<std::io::Error>> Body for StreamBody<E> {
     type Data = Bytes;
     type Error = std::io::Error;
 
@@ -57,10 +60,7 @@ impl Body for StreamBody {
                 self.left = self.left.saturating_sub(b.len() as u64);
                 Poll::Ready(Some(Ok(Frame::data(b))))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(match e {
-                BlobError::Io(io) => io,
-                other => std::io::Error::other(other.to_string()),
-            }))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
         }
     }
 
@@ -73,7 +73,7 @@ impl Body for StreamBody {
 pub struct HyperBody {
     inner: Incoming,
     timeout: Duration,
-    pacer: Option<Pacer>,
+    throttle: Option<Box<dyn Throttle>>,
 }
 
 impl HyperBody {
@@ -81,13 +81,13 @@ impl HyperBody {
         Self {
             inner,
             timeout,
-            pacer: None,
+            throttle: None,
         }
     }
 
-    /// Paces every later frame by the subject's bandwidth budget.
-    pub fn set_pacer(&mut self, pacer: Option<Pacer>) {
-        self.pacer = pacer;
+    /// Paces every later frame (a user's bandwidth budget).
+    pub fn set_throttle(&mut self, throttle: Option<Box<dyn Throttle>>) {
+        self.throttle = throttle;
     }
 }
 
@@ -96,7 +96,7 @@ impl HyperBody {
     /// `DRAIN_TIME`, stopping early when the client pauses. Called before answering an error to a request whose body was not
     /// read: a client still sending would otherwise see a connection reset instead of
     /// the answer (which tells it the offset to resume from).
-    pub async fn drain(&mut self) {
+    pub async fn discard_rest(&mut self) {
         const DRAIN_LIMIT: u64 = 8 << 20;
         const DRAIN_TIME: Duration = Duration::from_secs(2);
         const DRAIN_IDLE: Duration = Duration::from_millis(200);
@@ -122,8 +122,8 @@ impl ChunkBody for HyperBody {
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
-                            if let Some(p) = &self.pacer {
-                                p.limits.pace(&p.subject, data.len()).await;
+                            if let Some(t) = &self.throttle {
+                                t.wait(data.len()).await;
                             }
                             return Ok(Some(data));
                         }

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{
-    Acquire, Commit, CommitOutcome, LeaseRequest, ListFilter, StateError, StateStore, Update,
+use super::{Acquire, Commit, CommitOutcome, LeaseRequest, StateError, StateStore, Update};
+use crate::model::{
+    new_id, now_secs, ListFilter, Owner, OwnerCheck, StagedRange, Status, UploadRecord,
 };
-use crate::core::record::{new_id, now_secs, Owner, StagedRange, Status, UploadRecord};
 
 fn record(length: Option<u64>) -> UploadRecord {
     UploadRecord {
@@ -33,6 +33,7 @@ fn req(expected: Option<u64>, ttl: Duration) -> LeaseRequest {
         holder: new_id(),
         expected_offset: expected,
         ttl,
+        owner: None,
     }
 }
 
@@ -45,6 +46,8 @@ pub async fn run_all(store: Arc<dyn StateStore>) {
     ranges_and_length(&*store).await;
     expiry_listing(&*store).await;
     attrs_compare_and_set(&*store).await;
+    owner_checked_lease(&*store).await;
+    commit_with_attrs_length_and_release(&*store).await;
     listing_by_owner(&*store).await;
     documents(store.clone()).await;
 }
@@ -297,6 +300,143 @@ pub async fn attrs_compare_and_set(s: &dyn StateStore) {
             .await
             .expect("attrs"),
         Update::Missing
+    );
+}
+
+/// A lease asked with an owner check is granted to that owner (or an admin of its
+/// partner) only, and only for records of the asked kind; anyone else gets `Missing`,
+/// even while the lease is held (no "held" answer tells the upload exists).
+pub async fn owner_checked_lease(s: &dyn StateStore) {
+    let mut rec = record(Some(10));
+    rec.owner = Some(Owner {
+        partner: 7,
+        user: "alice".into(),
+    });
+    rec.attrs.insert("k.token".into(), "1".into());
+    s.insert(&rec).await.expect("insert");
+    let ttl = Duration::from_secs(30);
+    let as_ = |partner: i64, user: Option<&str>, kind: Option<&str>| LeaseRequest {
+        owner: Some(OwnerCheck {
+            partner,
+            user: user.map(str::to_owned),
+            kind: kind.map(str::to_owned),
+        }),
+        ..req(None, ttl)
+    };
+    for (who, why) in [
+        (as_(7, Some("bob"), None), "another user"),
+        (as_(8, Some("alice"), None), "another partner"),
+        (as_(8, None, None), "another partner's admin"),
+        (as_(7, Some("alice"), Some("ps2")), "another kind"),
+    ] {
+        assert_eq!(
+            s.acquire(&rec.id, &who).await.expect("acquire"),
+            Acquire::Missing,
+            "{why}"
+        );
+    }
+    let Acquire::Granted(lease, _) = s
+        .acquire(&rec.id, &as_(7, Some("alice"), Some("k.token")))
+        .await
+        .expect("acquire")
+    else {
+        panic!("the owner is granted");
+    };
+    assert_eq!(
+        s.acquire(&rec.id, &as_(7, Some("bob"), None))
+            .await
+            .expect("acquire"),
+        Acquire::Missing,
+        "held, and still not yours"
+    );
+    s.release(&lease).await.expect("release");
+    assert!(matches!(
+        s.acquire(&rec.id, &as_(7, None, None))
+            .await
+            .expect("acquire"),
+        Acquire::Granted(..)
+    ));
+    // An upload without an owner: admins only.
+    let anon = record(Some(10));
+    s.insert(&anon).await.expect("insert");
+    assert_eq!(
+        s.acquire(&anon.id, &as_(7, Some("alice"), None))
+            .await
+            .expect("acquire"),
+        Acquire::Missing
+    );
+}
+
+/// One commit sets attributes, declares the length at the new offset, completes and
+/// releases; a declared length never lands below a staged range.
+pub async fn commit_with_attrs_length_and_release(s: &dyn StateStore) {
+    let rec = record(None);
+    s.insert(&rec).await.expect("insert");
+    let ttl = Duration::from_secs(30);
+    let Acquire::Granted(lease, _) = s.acquire(&rec.id, &req(None, ttl)).await.expect("acquire")
+    else {
+        panic!("granted");
+    };
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 4,
+        attrs: vec![("a".into(), "1".into()), ("b".into(), "two".into())],
+        release: true,
+        ..Default::default()
+    };
+    let CommitOutcome::Done(r) = s.commit(&lease, &c, ttl).await.expect("commit") else {
+        panic!("committed");
+    };
+    assert_eq!((r.offset, r.length), (4, None));
+    assert_eq!(r.attrs.get("a").map(String::as_str), Some("1"));
+    assert_eq!(r.attrs.get("b").map(String::as_str), Some("two"));
+    // Released: another holder is granted at once, and the old lease is fenced.
+    let Acquire::Granted(lease2, _) = s.acquire(&rec.id, &req(None, ttl)).await.expect("acquire")
+    else {
+        panic!("released with the commit");
+    };
+    assert_eq!(
+        s.commit(&lease, &c, ttl).await.expect("commit"),
+        CommitOutcome::Fenced
+    );
+    // A staged range past 6 keeps the length from being declared there.
+    let range = StagedRange {
+        start: 8,
+        end: 12,
+        key: "k8".into(),
+    };
+    s.add_range(&rec.id, &range).await.expect("range");
+    let c = Commit {
+        expected_offset: 4,
+        new_offset: 6,
+        declare_length: true,
+        complete: true,
+        ..Default::default()
+    };
+    let CommitOutcome::Done(r) = s.commit(&lease2, &c, ttl).await.expect("commit") else {
+        panic!("committed");
+    };
+    assert_eq!((r.offset, r.length, r.status), (6, None, Status::Open));
+    let c = Commit {
+        expected_offset: 6,
+        new_offset: 12,
+        drop_ranges: vec!["k8".into()],
+        declare_length: true,
+        complete: true,
+        release: true,
+        ..Default::default()
+    };
+    let CommitOutcome::Done(r) = s.commit(&lease2, &c, ttl).await.expect("commit") else {
+        panic!("committed");
+    };
+    assert_eq!(
+        (r.offset, r.length, r.status),
+        (12, Some(12), Status::Complete)
+    );
+    assert!(r.ranges.is_empty());
+    assert_eq!(
+        s.acquire(&rec.id, &req(None, ttl)).await.expect("acquire"),
+        Acquire::Complete
     );
 }
 

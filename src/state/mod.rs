@@ -9,6 +9,7 @@
 //! The shape is chosen to fit a Lua compare-and-set: each method is one script with its
 //! preconditions checked server-side and a small typed outcome.
 
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod redb;
 pub mod redis;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::core::record::{StagedRange, UploadRecord};
+use crate::model::{ListFilter, OwnerCheck, StagedRange, UploadRecord};
 
 /// Errors of the state layer. Precondition failures are not errors: they are outcomes.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,9 @@ pub struct LeaseRequest {
     pub expected_offset: Option<u64>,
     /// How long the lease lives without renewal (commits renew it).
     pub ttl: Duration,
+    /// Grant only to this owner; anyone else gets [`Acquire::Missing`], as if the upload
+    /// did not exist.
+    pub owner: Option<OwnerCheck>,
 }
 
 /// A granted lease. The fence increases with every grant for the same upload, so a
@@ -81,8 +85,16 @@ pub struct Commit {
     pub drop_ranges: Vec<String>,
     /// Push the expiry of an incomplete upload to this time (unix seconds).
     pub expires_at: Option<u64>,
+    /// Declare the upload's length to be `new_offset` when it has none yet (refused
+    /// silently, like [`StateStore::set_length`] would refuse, when a staged range
+    /// reaches past it); the returned record says whether it took.
+    pub declare_length: bool,
     /// Mark the upload complete (only valid when `new_offset == length`).
     pub complete: bool,
+    /// Set these attributes in the same step.
+    pub attrs: Vec<(String, String)>,
+    /// Release the lease in the same step (the writer is done).
+    pub release: bool,
 }
 
 /// Outcome of [`StateStore::commit`].
@@ -115,28 +127,8 @@ pub struct Doc {
     pub body: String,
 }
 
-/// Which uploads [`StateStore::list`] returns.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub partner: Option<i64>,
-    pub user: Option<String>,
-}
-
-impl ListFilter {
-    /// Whether `rec` passes the filter.
-    pub fn matches(&self, rec: &UploadRecord) -> bool {
-        let owner = rec.owner.as_ref();
-        self.partner
-            .is_none_or(|p| owner.map(|o| o.partner) == Some(p))
-            && self
-                .user
-                .as_ref()
-                .is_none_or(|u| owner.map(|o| &o.user) == Some(u))
-    }
-}
-
 /// Durable upload state. Implementations: [`redb::RedbStore`] (embedded, one process)
-/// and Redis (several gateways). Both pass [`conformance`].
+/// and Redis (several gateways). Both pass the `conformance` suite (tests only).
 #[async_trait]
 pub trait StateStore: Send + Sync + 'static {
     /// Stores a new record; `AlreadyExists` when the id is taken.
@@ -151,7 +143,9 @@ pub trait StateStore: Send + Sync + 'static {
     /// Writers call it while bytes arrive, so a stalled or dead holder's lease runs out
     /// and another instance can take over.
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool, StateError>;
-    /// Moves the offset forward: checks fence and expected offset, applies, renews the lease.
+    /// Moves the offset forward: checks fence and expected offset, applies (length,
+    /// completion, attributes as `c` says), then renews the lease — or
+    /// releases it when `c.release`.
     async fn commit(
         &self,
         lease: &Lease,

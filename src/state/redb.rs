@@ -19,10 +19,9 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{
-    Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, ListFilter, StateError, StateStore,
-    Update,
+    Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, StateError, StateStore, Update,
 };
-use crate::core::record::{StagedRange, Status, UploadRecord};
+use crate::model::{ListFilter, StagedRange, Status, UploadRecord};
 
 const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
 /// Generic documents: key `kind \0 id`, value = 8-byte little-endian version ‖ body.
@@ -156,6 +155,12 @@ impl StateStore for RedbStore {
         self.run(move |inner| {
             let mut leases = inner.leases();
             let now = Instant::now();
+            let Some(rec) = inner.read(&id)? else {
+                return Ok(Acquire::Missing);
+            };
+            if req.owner.as_ref().is_some_and(|o| !o.allows(&rec)) {
+                return Ok(Acquire::Missing); // not yours answers like not there
+            }
             if let Some(h) = leases.get(&id) {
                 if h.until > now {
                     return Ok(Acquire::Held {
@@ -163,9 +168,6 @@ impl StateStore for RedbStore {
                     });
                 }
             }
-            let Some(rec) = inner.read(&id)? else {
-                return Ok(Acquire::Missing);
-            };
             if rec.status == Status::Complete {
                 return Ok(Acquire::Complete);
             }
@@ -241,7 +243,7 @@ impl StateStore for RedbStore {
                 Some(h) if h.fence == lease.fence => h.until = Instant::now() + ttl,
                 _ => return Ok(CommitOutcome::Fenced),
             }
-            inner.update(&lease.id, |cur| {
+            let out = inner.update(&lease.id, |cur| {
                 let Some(mut rec) = cur else {
                     return (None, CommitOutcome::Missing);
                 };
@@ -250,7 +252,11 @@ impl StateStore for RedbStore {
                 }
                 apply_commit(&mut rec, &c);
                 (Some(rec.clone()), CommitOutcome::Done(Box::new(rec)))
-            })
+            })?;
+            if c.release && matches!(out, CommitOutcome::Done(_)) {
+                leases.remove(&lease.id);
+            }
+            Ok(out)
         })
         .await
     }
@@ -476,6 +482,12 @@ pub(crate) fn apply_commit(rec: &mut UploadRecord, c: &Commit) {
     }
     if !c.drop_ranges.is_empty() {
         rec.ranges.retain(|r| !c.drop_ranges.contains(&r.key));
+    }
+    if c.declare_length && rec.length.is_none() && check_set_length(rec, rec.offset).is_ok() {
+        rec.length = Some(rec.offset);
+    }
+    for (k, v) in &c.attrs {
+        rec.attrs.insert(k.clone(), v.clone());
     }
     if c.complete && rec.is_filled() {
         rec.status = Status::Complete;

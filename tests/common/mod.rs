@@ -12,8 +12,6 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use upgate::api::files::{Cors, FilesApi};
-use upgate::api::Router;
 use upgate::blob::local::LocalAssembler;
 use upgate::core::{CoreConfig, UploadService};
 use upgate::server::{self, Limits};
@@ -92,7 +90,7 @@ pub fn user_ks(user: &str, session_type: i32) -> String {
         ADMIN_SECRET,
         &upgate_proto::kaltura::ks::KsFields {
             partner_id: PARTNER,
-            expiry: upgate::core::record::now_secs() as i64 + 3600,
+            expiry: upgate::model::now_secs() as i64 + 3600,
             session_type,
             user: user.into(),
             privileges: String::new(),
@@ -160,42 +158,21 @@ impl Gateway {
             ])
             .unwrap(),
         );
-        let files = FilesApi {
-            service: service.clone(),
+        let settings = upgate::app::ApiSettings {
+            origins: upgate::api::cors::Origins::Any,
+            require_auth: files_auth,
             body_timeout,
-            cors: Cors::Any,
-            auth: files_auth.then(|| partners.clone()),
-            limits: upgate::ratelimit::Limits::off(),
-        };
-        let kaltura = upgate::api::kaltura::KalturaApi {
-            service: service.clone(),
-            partners: partners.clone(),
             final_chunk_wait: Duration::from_secs(5),
             max_resume_secs,
-            body_timeout,
-            limits: upgate::ratelimit::Limits::off(),
+            lms_partner: Some(PARTNER),
+            lms_root_account: "1".into(),
         };
-        let ps2 = upgate::api::ps2::Ps2Api {
-            service: service.clone(),
-            partners: partners.clone(),
-            body_timeout,
-            limits: upgate::ratelimit::Limits::off(),
-        };
-        let canvas = upgate::api::canvas::CanvasApi {
-            service: service.clone(),
+        let router = Arc::new(upgate::app::router(
+            service.clone(),
             partners,
-            partner: Some(PARTNER),
-            root_account: "1".into(),
-            cors: Cors::Any,
-            limits: upgate::ratelimit::Limits::off(),
-        };
-        let router = Arc::new(Router {
-            canvas,
-            files,
-            kaltura,
-            ps2,
-            service: service.clone(),
-        });
+            upgate::ratelimit::Limits::off(),
+            settings,
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -8,6 +8,7 @@
 //! sha1(rand16 ‖ query) ‖ rand16 ‖ query, zero-padded))`, query = url-encoded privileges
 //! then `_e`, `_t`, `_u`.
 
+use crate::form::{form_encode, parse_query};
 use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 use aes::Aes128;
@@ -268,57 +269,6 @@ pub fn php_int(s: &str) -> i64 {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(digits.len());
     digits[..end].parse::<i64>().map_or(0, |n| sign * n)
-}
-
-/// `application/x-www-form-urlencoded` as PHP's `urlencode` writes it.
-pub fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Decodes `+` and `%XX` (invalid escapes are kept as they are).
-pub fn form_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Splits `a=1&b=2` into decoded pairs.
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (form_decode(k), form_decode(v)),
-            None => (form_decode(p), String::new()),
-        })
-        .collect()
 }
 
 /// Mints a v1 KS (the form the Python and PHP client helpers produce: 7 fields).

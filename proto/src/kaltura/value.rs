@@ -51,6 +51,13 @@ pub struct ApiError {
     pub args: Vec<(String, String)>,
 }
 
+impl ApiError {
+    /// True when this is the exception `code`.
+    pub fn is(&self, code: super::errors::ErrorCode) -> bool {
+        self.code == code.name()
+    }
+}
+
 impl From<bool> for Value {
     fn from(v: bool) -> Self {
         Value::Bool(v)

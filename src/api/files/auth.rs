@@ -3,17 +3,15 @@
 //! user; only that user, or an ADMIN KS of the same partner, sees them (others get 404,
 //! which reveals nothing). Widget (anonymous) sessions cannot upload.
 
-use std::sync::Arc;
+use http::HeaderMap;
+use upgate_proto::form::parse_query;
+use upgate_proto::kaltura::ks::Ks;
 
-use http::{HeaderMap, StatusCode};
-use upgate_proto::kaltura::ks::{parse_query, Ks};
-
-use crate::api::plain;
-use crate::auth::session::{verify_session, SessionError};
-use crate::auth::{KsFailure, Partners};
-use crate::core::record::now_secs;
-use crate::core::{Owner, UploadRecord, UploadService};
-use crate::server::Resp;
+use super::FilesError;
+use crate::api::gate::Gate;
+use crate::auth::session::SessionError;
+use crate::auth::KsFailure;
+use crate::core::{Owner, UploadRecord};
 
 /// The KS a request carries, if any.
 pub fn ks_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
@@ -35,37 +33,25 @@ pub fn ks_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     })
 }
 
-/// Verifies the request's session; the answer to send when it fails.
+/// Verifies the request's session.
 pub async fn session(
-    partners: &Arc<Partners>,
-    service: &UploadService,
+    gate: &Gate,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<Ks, Resp> {
-    let unauthorized = |why: &str| {
-        let mut r = plain(StatusCode::UNAUTHORIZED, &format!("{why}\n"));
-        r.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Bearer"),
-        );
-        r
-    };
+) -> Result<Ks, FilesError> {
     let Some(text) = ks_of(headers, query) else {
-        return Err(unauthorized(
+        return Err(FilesError::Unauthorized(
             "a Kaltura session is required (Authorization: Bearer KS, or ?ks=)",
         ));
     };
-    match verify_session(partners, service, &text, now_secs() as i64).await {
+    match gate.session(&text).await {
         Ok(ks) => Ok(ks),
-        Err(SessionError::Ks(why)) => Err(unauthorized(match why {
+        Err(SessionError::Ks(why)) => Err(FilesError::Unauthorized(match why {
             KsFailure::Expired => "the session has expired",
             KsFailure::Logout => "the session has ended",
             KsFailure::Invalid => "invalid session",
         })),
-        Err(SessionError::Unavailable(_)) => Err(plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily unavailable, retry later\n",
-        )),
+        Err(SessionError::Unavailable(e)) => Err(e.into()),
     }
 }
 

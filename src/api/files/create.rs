@@ -5,17 +5,16 @@ use http::{HeaderValue, StatusCode};
 use upgate_proto::tus::{upload_id_from_url, Concat};
 
 use super::endpoint::Create;
-use super::error::{core_error, task_failed};
-use super::{state_headers, FilesApi};
+use super::{state_headers, FilesApi, FilesError};
 use crate::core::{AppendRequest, ConcatRole, CreateRequest, Error, Owner};
-use crate::server::{empty, Resp};
+use crate::server::{empty, HyperBody, Resp};
 
 pub async fn handle(
     api: &FilesApi,
     c: Create,
-    body: crate::server::HyperBody,
+    body: &mut HyperBody,
     owner: Option<Owner>,
-) -> Resp {
+) -> Result<Resp, FilesError> {
     let concat = match c.concat {
         None => ConcatRole::None,
         Some(Concat::Partial) => ConcatRole::Partial,
@@ -25,9 +24,9 @@ pub async fn handle(
                 match upload_id_from_url(u) {
                     Some(id) => parts.push(id.to_owned()),
                     None => {
-                        return core_error(&Error::BadRequest(format!(
-                            "bad partial upload URL {u:?}"
-                        )))
+                        return Err(
+                            Error::BadRequest(format!("bad partial upload URL {u:?}")).into()
+                        )
                     }
                 }
             }
@@ -41,40 +40,20 @@ pub async fn handle(
         owner,
         attrs: Default::default(),
     };
-    let rec = match api.service.create(req).await {
-        Ok(r) => r,
-        Err(e) => return core_error(&e),
-    };
+    let rec = api.service.create(req).await?;
     let location = format!("/files/{}", rec.id);
     let mut rec = rec;
     if c.with_body {
-        let svc = api.service.clone();
-        let id = rec.id.clone();
         let append = AppendRequest {
             offset: 0,
             declared_len: c.content_length,
             checksum: c.checksum,
             set_length: None,
         };
-        let mut body = body;
-        let task = tokio::spawn(async move {
-            let out = svc.append(&id, append, &mut body).await;
-            if out.is_err() {
-                body.drain().await;
-            }
-            out
-        });
-        match task.await {
-            Ok(Ok(r)) => rec = r,
-            Ok(Err(Error::Interrupted { offset })) => rec.offset = offset,
-            Ok(Err(e)) => {
-                let mut r = core_error(&e);
-                if let Ok(v) = HeaderValue::from_str(&location) {
-                    r.headers_mut().insert(http::header::LOCATION, v);
-                }
-                return r;
-            }
-            Err(e) => return task_failed(e),
+        match api.service.append(&rec.id, append, body).await {
+            Ok(r) => rec = r,
+            Err(Error::Interrupted { offset }) => rec.offset = offset,
+            Err(error) => return Err(FilesError::Created { location, error }),
         }
     }
     let mut r = hyper::Response::new(empty());
@@ -84,5 +63,5 @@ pub async fn handle(
         h.insert(http::header::LOCATION, v);
     }
     state_headers(h, &rec);
-    r
+    Ok(r)
 }

@@ -114,7 +114,7 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
             _ => Err(ParseFail::MethodNotAllowed),
         };
     }
-    if rest.contains('/') || !crate::core::record::is_valid_id(rest) {
+    if rest.contains('/') || !crate::model::is_valid_id(rest) {
         return Err(ParseFail::NotFound);
     }
     let id = rest.to_owned();

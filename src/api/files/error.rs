@@ -1,18 +1,93 @@
-//! `core::Error` and parse failures → HTTP answers of the native protocol, in one place.
-//! Internal errors are logged with their detail and answered with a generic text.
+//! `FilesError` → HTTP answers of the native protocol: the one mapping. Internal errors
+//! are logged with their detail and answered with a generic text.
 
 use http::{HeaderValue, StatusCode};
 
 use super::endpoint::ParseFail;
+use crate::api::handler::WireError;
 use crate::api::plain;
 use crate::core::Error;
+use crate::ratelimit::Denied;
 use crate::server::Resp;
 
 /// The status code tus uses for a checksum mismatch.
 pub const CHECKSUM_MISMATCH: u16 = 460;
 
+/// Everything a `/files/` request can fail with.
+#[derive(Debug)]
+pub enum FilesError {
+    /// The request could not be parsed.
+    Parse(ParseFail),
+    /// The core refused or failed.
+    Core(Error),
+    /// Creation succeeded but its first bytes failed: the error, with the new upload's
+    /// `Location` so the client can resume it.
+    Created { location: String, error: Error },
+    /// No valid session (`401` + `WWW-Authenticate: Bearer`).
+    Unauthorized(&'static str),
+    /// A session that may not do this.
+    Forbidden(&'static str),
+    /// Over a limit: `429` + `Retry-After`.
+    Denied(Denied),
+    /// A `Range` outside a download of this length.
+    RangeNotSatisfiable { len: u64 },
+}
+
+impl From<Error> for FilesError {
+    fn from(e: Error) -> Self {
+        FilesError::Core(e)
+    }
+}
+
+impl WireError for FilesError {
+    fn into_response(self) -> Resp {
+        match self {
+            FilesError::Parse(e) => parse_failure(e),
+            FilesError::Core(e) => core_error(&e),
+            FilesError::Created { location, error } => {
+                let mut r = core_error(&error);
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    r.headers_mut().insert(http::header::LOCATION, v);
+                }
+                r
+            }
+            FilesError::Unauthorized(why) => {
+                let mut r = plain(StatusCode::UNAUTHORIZED, &format!("{why}\n"));
+                r.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer"),
+                );
+                r
+            }
+            FilesError::Forbidden(why) => plain(StatusCode::FORBIDDEN, &format!("{why}\n")),
+            FilesError::Denied(d) => {
+                let mut r = plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("{}; retry after {} s\n", d.what, d.retry_after_secs()),
+                );
+                r.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    HeaderValue::from(d.retry_after_secs()),
+                );
+                r
+            }
+            FilesError::RangeNotSatisfiable { len } => {
+                let mut r = plain(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                    r.headers_mut().insert(http::header::CONTENT_RANGE, v);
+                }
+                r
+            }
+        }
+    }
+
+    fn internal(detail: String) -> Self {
+        FilesError::Core(Error::Internal(detail))
+    }
+}
+
 /// Answer for a request that could not be parsed.
-pub fn parse_failure(e: ParseFail) -> Resp {
+fn parse_failure(e: ParseFail) -> Resp {
     match e {
         ParseFail::NotFound => plain(StatusCode::NOT_FOUND, "upload not found\n"),
         ParseFail::MethodNotAllowed => {
@@ -41,7 +116,7 @@ pub fn parse_failure(e: ParseFail) -> Resp {
 }
 
 /// Answer for a core error.
-pub fn core_error(e: &Error) -> Resp {
+fn core_error(e: &Error) -> Resp {
     let status = match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Expired => StatusCode::GONE,
@@ -49,7 +124,9 @@ pub fn core_error(e: &Error) -> Resp {
         | Error::Complete
         | Error::RangeConflict { .. }
         | Error::NotComplete
+        | Error::CannotResume
         | Error::SizeMismatch { .. } => StatusCode::CONFLICT,
+        Error::ResumeWindowPassed { .. } => StatusCode::GONE,
         Error::Locked => StatusCode::LOCKED,
         Error::TooLarge { .. } | Error::PastLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::InvalidLength(_) | Error::BadRequest(_) | Error::Interrupted { .. } => {
@@ -84,9 +161,4 @@ pub fn core_error(e: &Error) -> Resp {
         _ => {}
     }
     r
-}
-
-/// A spawned core task that panicked or was cancelled: answer 500 and log it.
-pub fn task_failed(e: tokio::task::JoinError) -> Resp {
-    core_error(&Error::Internal(format!("upload task failed: {e}")))
 }

@@ -3,33 +3,19 @@
 use http::{HeaderValue, StatusCode};
 use upgate_proto::content_range::{parse_range, ByteRange};
 
-use super::error::core_error;
-use super::FilesApi;
-use crate::api::plain;
+use super::{FilesApi, FilesError};
 use crate::server::body::stream;
 use crate::server::Resp;
 
-pub async fn handle(api: &FilesApi, id: &str, range: Option<&str>) -> Resp {
-    let rec = match api.service.status(id).await {
-        Ok(r) => r,
-        Err(e) => return core_error(&e),
-    };
+pub async fn handle(api: &FilesApi, id: &str, range: Option<&str>) -> Result<Resp, FilesError> {
+    let rec = api.service.status(id).await?;
     let len = rec.offset;
     let (start, end, partial) = match range.map(|r| parse_range(r, len)) {
         None | Some(Err(_)) => (0, len, false), // no or unsupported Range: whole file
         Some(Ok(ByteRange::Satisfiable(a, b))) => (a, b, true),
-        Some(Ok(ByteRange::Unsatisfiable)) => {
-            let mut r = plain(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                r.headers_mut().insert(http::header::CONTENT_RANGE, v);
-            }
-            return r;
-        }
+        Some(Ok(ByteRange::Unsatisfiable)) => return Err(FilesError::RangeNotSatisfiable { len }),
     };
-    let dl = match api.service.read(id, start, end).await {
-        Ok(d) => d,
-        Err(e) => return core_error(&e),
-    };
+    let dl = api.service.read(id, start, end).await?;
     let mut r = hyper::Response::new(stream(dl.stream, dl.end - dl.start));
     let h = r.headers_mut();
     h.insert(
@@ -54,5 +40,5 @@ pub async fn handle(api: &FilesApi, id: &str, range: Option<&str>) -> Resp {
         }
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
-    r
+    Ok(r)
 }

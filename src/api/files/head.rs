@@ -3,21 +3,14 @@
 
 use http::HeaderValue;
 
-use super::error::core_error;
-use super::{state_headers, FilesApi};
+use super::{state_headers, FilesApi, FilesError};
 use crate::core::ConcatRole;
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Resp {
-    let rec = match api.service.status(id).await {
-        Ok(r) => r,
-        Err(e) => return core_error(&e),
-    };
+pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Result<Resp, FilesError> {
+    let rec = api.service.status(id).await?;
     let digest = match want_digest && rec.status == crate::core::Status::Complete {
-        true => match api.service.sha256(id).await {
-            Ok(d) => Some(d),
-            Err(e) => return core_error(&e),
-        },
+        true => Some(api.service.sha256(id).await?),
         false => None,
     };
     let mut r = hyper::Response::new(empty());
@@ -61,5 +54,5 @@ pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Resp {
     if let Some(v) = concat.and_then(|c| HeaderValue::from_str(&c).ok()) {
         h.insert("upload-concat", v);
     }
-    r
+    Ok(r)
 }

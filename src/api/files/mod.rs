@@ -2,8 +2,10 @@
 //! creation-with-upload, creation-defer-length, termination, checksum, expiration,
 //! concatenation) plus ranged `PUT` with `Content-Range`, and `GET` downloads.
 //!
-//! Every answer carries `Tus-Resumable` and the CORS headers; errors are short plain
-//! text with the status `error.rs` chooses.
+//! Shape (as every adapter, [`crate::api::handler`]): `endpoint.rs` parses the request head
+//! into an `Endpoint`; `apply` authorizes it (with `--files-auth required`), admits it
+//! through the limits and runs one file per operation; `error.rs` is the one mapping of
+//! `FilesError` to HTTP. Every answer carries `Tus-Resumable` and the CORS headers.
 
 mod auth;
 mod create;
@@ -16,40 +18,28 @@ mod options;
 mod patch;
 mod put;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method};
-use hyper::body::Incoming;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
 use upgate_proto::tus::TUS_VERSION;
 
-use crate::api::limit;
-use crate::core::record::UploadRecord;
-use crate::core::UploadService;
-use crate::ratelimit::Subject;
-use crate::server::{HyperBody, Req, Resp};
+use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::gate::{self, Gate};
+use crate::api::handler::ApiHandler;
+use crate::core::{Owner, UploadRecord, UploadService};
+use crate::server::{HyperBody, Resp};
 use endpoint::Endpoint;
+pub use error::FilesError;
 
-/// Allowed origins for browsers.
-#[derive(Debug, Clone)]
-pub enum Cors {
-    /// `*`: any origin (no credentials).
-    Any,
-    /// Only these origins (echoed back, with credentials allowed).
-    List(Vec<String>),
-}
-
-/// Settings of the `/files/` adapter.
-#[derive(Clone)]
+/// The `/files/` adapter.
 pub struct FilesApi {
     pub service: UploadService,
-    /// Per-frame body read timeout.
-    pub body_timeout: Duration,
-    pub cors: Cors,
-    /// When set (`--files-auth required`), every request needs a KS of these partners
-    /// and sees only its own uploads.
-    pub auth: Option<std::sync::Arc<crate::auth::Partners>>,
-    /// Request rate, bandwidth and concurrency limits.
-    pub limits: crate::ratelimit::Limits,
+    pub gate: Gate,
+    pub cors: CorsPolicy,
+    /// `--files-auth required`: every request needs a KS and sees only its own uploads.
+    pub require_auth: bool,
 }
 
 const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
@@ -61,160 +51,122 @@ Upload-Concat, Upload-Checksum, Want-Digest";
 const ALLOW_METHODS: &str = "POST, GET, HEAD, PATCH, PUT, DELETE, OPTIONS";
 
 impl FilesApi {
-    /// Handles one request under `/files`.
-    pub async fn handle(&self, req: Req) -> Resp {
-        let origin = req.headers().get(http::header::ORIGIN).cloned();
-        let preflight = req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
-        let (parts, body) = req.into_parts();
-        let mut resp = match endpoint::parse(&parts.method, parts.uri.path(), &parts.headers) {
-            Err(e) => {
-                // Read what the client is still sending, so it sees the answer.
-                self.body(body).drain().await;
-                error::parse_failure(e)
-            }
-            Ok(ep) => match self.authorize(&ep, &parts.headers, parts.uri.query()).await {
-                Ok(owner) => {
-                    let subject = limit::of_owner(owner.as_ref(), &parts.extensions);
-                    self.limited(ep, body, owner, subject).await
-                }
-                Err(r) => {
-                    self.body(body).drain().await;
-                    r
-                }
+    pub fn new(gate: Gate, origins: Origins, require_auth: bool) -> Self {
+        Self {
+            service: gate.service.clone(),
+            gate,
+            cors: CorsPolicy {
+                origins,
+                methods: ALLOW_METHODS,
+                allow_headers: ALLOW_HEADERS,
+                expose_headers: EXPOSE,
+                max_age: 86400,
+                always: false,
             },
-        };
-        let h = resp.headers_mut();
-        h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
-        self.cors_headers(h, origin.as_ref(), preflight);
-        resp
+            require_auth,
+        }
     }
 
     /// With authentication on: checks the session and that it may touch the upload;
     /// returns the owner for new uploads.
-    async fn authorize(
-        &self,
-        ep: &Endpoint,
-        headers: &HeaderMap,
-        query: Option<&str>,
-    ) -> Result<Option<crate::core::Owner>, Resp> {
-        let Some(partners) = &self.auth else {
+    async fn authorize(&self, ep: &Endpoint, head: &Parts) -> Result<Option<Owner>, FilesError> {
+        if !self.require_auth {
             return Ok(None);
-        };
+        }
         let id = match ep {
             Endpoint::Options => return Ok(None),
             Endpoint::Create(_) => None,
             Endpoint::Head { id, .. }
             | Endpoint::Get { id, .. }
             | Endpoint::Delete { id }
-            | Endpoint::Put { id, .. } => Some(id.clone()),
-            Endpoint::Patch(p) => Some(p.id.clone()),
+            | Endpoint::Put { id, .. } => Some(id.as_str()),
+            Endpoint::Patch(p) => Some(p.id.as_str()),
         };
-        let ks = auth::session(partners, &self.service, headers, query).await?;
+        let ks = auth::session(&self.gate, &head.headers, head.uri.query()).await?;
         let writes = !matches!(ep, Endpoint::Head { .. } | Endpoint::Get { .. });
         if writes && ks.is_widget() {
-            return Err(crate::api::plain(
-                http::StatusCode::FORBIDDEN,
-                "anonymous sessions cannot upload\n",
-            ));
+            return Err(FilesError::Forbidden("anonymous sessions cannot upload"));
         }
         if let Some(id) = id {
-            match self.service.peek(&id).await {
-                Ok(Some(rec)) if auth::may_see(&ks, &rec) => {}
-                Ok(_) => return Err(error::core_error(&crate::core::Error::NotFound)),
-                Err(e) => return Err(error::core_error(&e)),
+            match self.service.peek(id).await? {
+                Some(rec) if auth::may_see(&ks, &rec) => {}
+                _ => return Err(crate::core::Error::NotFound.into()),
             }
         }
         Ok(Some(auth::owner(&ks)))
     }
+}
 
-    /// Applies the subject's limits (request rate, uploads in flight, bandwidth), then
-    /// dispatches.
-    async fn limited(
-        &self,
+impl ApiHandler for FilesApi {
+    type Endpoint = Endpoint;
+    type Error = FilesError;
+    const NAME: &'static str = "files";
+
+    fn owns(&self, path: &str) -> bool {
+        path == "/files" || path.starts_with("/files/")
+    }
+
+    fn cors(&self) -> &CorsPolicy {
+        &self.cors
+    }
+
+    fn body_timeout(&self) -> Duration {
+        self.gate.body_timeout
+    }
+
+    fn options(&self) -> Option<Resp> {
+        None // OPTIONS is the tus capability answer: parsed as an endpoint
+    }
+
+    fn parse(&self, head: &Parts) -> Result<Endpoint, FilesError> {
+        endpoint::parse(&head.method, head.uri.path(), &head.headers).map_err(FilesError::Parse)
+    }
+
+    async fn apply(
+        self: Arc<Self>,
         ep: Endpoint,
-        body: Incoming,
-        owner: Option<crate::core::Owner>,
-        subject: Subject,
-    ) -> Resp {
-        let mut body = self.body(body);
-        if matches!(ep, Endpoint::Options) {
-            return self.dispatch(ep, body, owner).await;
-        }
+        head: Parts,
+        mut body: HyperBody,
+    ) -> Result<Resp, FilesError> {
+        let owner = match self.authorize(&ep, &head).await {
+            Ok(o) => o,
+            Err(e) => {
+                body.discard_rest().await;
+                return Err(e);
+            }
+        };
         let writes = match &ep {
+            Endpoint::Options => return Ok(options::handle(&self)),
             Endpoint::Create(c) => c.with_body,
             Endpoint::Patch(_) | Endpoint::Put { .. } => true,
             _ => false,
         };
-        match self.limits.admit_request(&subject, writes).await {
+        let subject = gate::of_owner(owner.as_ref(), &head.extensions);
+        let _admitted = match self.gate.admit(&subject, writes, Some(&mut body)).await {
+            Ok(a) => a,
             Err(d) => {
-                body.drain().await;
-                limit::too_many(d)
+                body.discard_rest().await;
+                return Err(FilesError::Denied(d));
             }
-            Ok(mut admitted) => {
-                body.set_pacer(admitted.pacer.take());
-                self.dispatch(ep, body, owner).await
-            }
+        };
+        let out = match ep {
+            Endpoint::Options => Ok(options::handle(&self)),
+            Endpoint::Create(c) => create::handle(&self, c, &mut body, owner).await,
+            Endpoint::Head { id, want_digest } => head::handle(&self, &id, want_digest).await,
+            Endpoint::Patch(p) => patch::handle(&self, p, &mut body).await,
+            Endpoint::Put { id, range } => put::handle(&self, id, range, &mut body).await,
+            Endpoint::Get { id, range } => get::handle(&self, &id, range.as_deref()).await,
+            Endpoint::Delete { id } => delete::handle(&self, &id).await,
+        };
+        if out.is_err() {
+            // Read what the client is still sending, so it sees the answer.
+            body.discard_rest().await;
         }
+        out
     }
 
-    async fn dispatch(
-        &self,
-        ep: Endpoint,
-        body: HyperBody,
-        owner: Option<crate::core::Owner>,
-    ) -> Resp {
-        match ep {
-            Endpoint::Options => options::handle(self),
-            Endpoint::Create(c) => create::handle(self, c, body, owner).await,
-            Endpoint::Head { id, want_digest } => head::handle(self, &id, want_digest).await,
-            Endpoint::Patch(p) => patch::handle(self, p, body).await,
-            Endpoint::Put { id, range } => put::handle(self, id, range, body).await,
-            Endpoint::Get { id, range } => get::handle(self, &id, range.as_deref()).await,
-            Endpoint::Delete { id } => delete::handle(self, &id).await,
-        }
-    }
-
-    fn body(&self, body: Incoming) -> HyperBody {
-        HyperBody::new(body, self.body_timeout)
-    }
-
-    fn cors_headers(&self, h: &mut HeaderMap, origin: Option<&HeaderValue>, preflight: bool) {
-        let Some(origin) = origin else { return };
-        match &self.cors {
-            Cors::Any => {
-                h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-            }
-            Cors::List(list) => {
-                if !list.iter().any(|o| origin.as_bytes() == o.as_bytes()) {
-                    return;
-                }
-                h.insert("access-control-allow-origin", origin.clone());
-                h.insert(
-                    "access-control-allow-credentials",
-                    HeaderValue::from_static("true"),
-                );
-                h.insert("vary", HeaderValue::from_static("Origin"));
-            }
-        }
-        if preflight {
-            h.insert(
-                "access-control-allow-methods",
-                HeaderValue::from_static(ALLOW_METHODS),
-            );
-            h.insert(
-                "access-control-allow-headers",
-                HeaderValue::from_static(ALLOW_HEADERS),
-            );
-            h.insert("access-control-max-age", HeaderValue::from_static("86400"));
-        } else {
-            h.insert(
-                "access-control-expose-headers",
-                HeaderValue::from_static(EXPOSE),
-            );
-        }
+    fn decorate(&self, h: &mut HeaderMap) {
+        h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
     }
 }
 

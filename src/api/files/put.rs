@@ -5,31 +5,17 @@
 use http::{HeaderValue, StatusCode};
 use upgate_proto::content_range::{format_stored_range, ContentRange};
 
-use super::error::{core_error, task_failed};
-use super::{state_headers, FilesApi};
+use super::{state_headers, FilesApi, FilesError};
 use crate::core::Status;
-use crate::server::{empty, Resp};
+use crate::server::{empty, HyperBody, Resp};
 
 pub async fn handle(
     api: &FilesApi,
     id: String,
     range: ContentRange,
-    body: crate::server::HyperBody,
-) -> Resp {
-    let svc = api.service.clone();
-    let mut body = body;
-    let task = tokio::spawn(async move {
-        let out = svc.put_range(&id, range, &mut body).await;
-        if out.is_err() {
-            body.drain().await;
-        }
-        out
-    });
-    let rec = match task.await {
-        Ok(Ok(rec)) => rec,
-        Ok(Err(e)) => return core_error(&e),
-        Err(e) => return task_failed(e),
-    };
+    body: &mut HyperBody,
+) -> Result<Resp, FilesError> {
+    let rec = api.service.put_range(&id, range, body).await?;
     let mut r = hyper::Response::new(empty());
     let h = r.headers_mut();
     state_headers(h, &rec);
@@ -43,5 +29,5 @@ pub async fn handle(
             r.headers_mut().insert(http::header::RANGE, v);
         }
     }
-    r
+    Ok(r)
 }

@@ -1,15 +1,16 @@
 //! One API call being served: its parameters, the file parts it may consume, the
 //! session check, and typed parameter access with PHP's coercions (spec §1.5).
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::{to_bool, to_float, to_int, Param, Params};
 use upgate_proto::kaltura::value::ApiError;
 
 use super::error::{err, forbidden, invalid_ks, missing, not_owner, KResult};
 use super::objects::attr;
-use super::request::{FilePart, Files};
 use super::KalturaApi;
-use crate::auth::session::{verify_session, SessionError};
+use crate::api::params::{FilePart, Files};
+use crate::auth::session::SessionError;
 use crate::core::UploadRecord;
 
 pub struct Call<'a> {
@@ -58,15 +59,13 @@ impl Call<'_> {
         let Some(text) = self.str("ks").filter(|s| !s.trim().is_empty()) else {
             return Err(match self.str("partnerId") {
                 Some(_) => forbidden(&self.service, &self.action),
-                None => err("MISSING_KS"),
+                None => err(ErrorCode::MissingKs),
             });
         };
-        let ks = verify_session(&self.api.partners, &self.api.service, text, self.now)
-            .await
-            .map_err(|e| match e {
-                SessionError::Ks(why) => invalid_ks(text, &why),
-                SessionError::Unavailable(e) => super::error::from_core(e),
-            })?;
+        let ks = self.api.gate.session(text).await.map_err(|e| match e {
+            SessionError::Ks(why) => invalid_ks(text, &why),
+            SessionError::Unavailable(e) => super::error::from_core(e),
+        })?;
         if let Some(pid) = self
             .str("partnerId")
             .or(self.str("p"))
@@ -97,7 +96,7 @@ impl Call<'_> {
             // A plain form field of that name is not a file.
             None if self.params.get(name).is_some() => {
                 tracing::info!(part = %part_name, next = ?self.files.next_name(), "file parameter is not a file part");
-                Err(err("UPLOAD_ERROR"))
+                Err(err(ErrorCode::UploadError))
             }
             None => Ok(None),
         }
@@ -111,7 +110,7 @@ impl Call<'_> {
     /// An upload token the session may see: same partner, and the same user unless the
     /// KS is an admin KS. Anything else is `UPLOAD_TOKEN_NOT_FOUND`.
     pub async fn visible_token(&self, ks: &Ks, id: &str) -> KResult<UploadRecord> {
-        let not_found = || err("UPLOAD_TOKEN_NOT_FOUND");
+        let not_found = || err(ErrorCode::UploadTokenNotFound);
         let rec = match self.api.service.peek(id).await {
             Ok(Some(r)) => r,
             Ok(None) => return Err(not_found()),

@@ -7,63 +7,39 @@ use upgate_proto::kaltura::value::Value;
 
 use super::actions::*;
 use super::call::Call;
+use super::endpoint::{self, Action, Unknown};
 use super::error::{err, KResult};
-use upgate_proto::kaltura::errors::api_error;
+use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 
-/// Services and their actions (lower case), for `ACTION_DOES_NOT_EXISTS`.
-const SERVICES: &[(&str, &[&str])] = &[
-    ("session", &["start", "end", "get"]),
-    ("uploadtoken", &["add", "get", "list", "delete", "upload"]),
-    (
-        "media",
-        &[
-            "add",
-            "addcontent",
-            "addfromuploadedfile",
-            "get",
-            "list",
-            "update",
-            "delete",
-        ],
-    ),
-];
-
-/// Runs one (non-multi) call.
+/// Runs one (non-multi) call: parses its service and action into an [`Action`], then
+/// applies it.
 pub async fn run_one(c: &mut Call<'_>) -> KResult<Value> {
     let service = c.str("service").unwrap_or("").to_owned();
     let action = c.str("action").unwrap_or("").to_owned();
-    if service.is_empty() {
-        return Err(err("SERVICE_NOT_SPECIFIED"));
-    }
-    if action.is_empty() {
-        return Err(err("ACTION_NOT_SPECIFIED"));
-    }
-    let (s, a) = (service.to_ascii_lowercase(), action.to_ascii_lowercase());
-    let Some((_, actions)) = SERVICES.iter().find(|(name, _)| *name == s) else {
-        return Err(api_error("SERVICE_DOES_NOT_EXISTS", &[&service]));
-    };
-    if !actions.contains(&a.as_str()) {
-        return Err(api_error("ACTION_DOES_NOT_EXISTS", &[&action, &service]));
-    }
-    c.service = s.clone();
-    c.action = a.clone();
-    match (s.as_str(), a.as_str()) {
-        ("session", "start") => session_start::run(c).await,
-        ("session", "end") => session_end::run(c).await,
-        ("session", "get") => session_get::run(c).await,
-        ("uploadtoken", "add") => token_add::run(c).await,
-        ("uploadtoken", "get") => token_get::run(c).await,
-        ("uploadtoken", "list") => token_list::run(c).await,
-        ("uploadtoken", "delete") => token_delete::run(c).await,
-        ("uploadtoken", "upload") => token_upload::run(c).await,
-        ("media", "add") => media_add::run(c).await,
-        ("media", "addcontent") => media_add_content::run(c).await,
-        ("media", "addfromuploadedfile") => media_add_from_uploaded_file::run(c).await,
-        ("media", "get") => media_get::run(c).await,
-        ("media", "list") => media_list::run(c).await,
-        ("media", "update") => media_update::run(c).await,
-        ("media", "delete") => media_delete::run(c).await,
-        _ => Err(api_error("ACTION_DOES_NOT_EXISTS", &[&action, &service])),
+    let (act, s, a) = endpoint::action(&service, &action).map_err(|why| match why {
+        Unknown::NoService => err(ErrorCode::ServiceNotSpecified),
+        Unknown::NoAction => err(ErrorCode::ActionNotSpecified),
+        Unknown::Service => api_error(ErrorCode::ServiceDoesNotExists, &[&service]),
+        Unknown::Action => api_error(ErrorCode::ActionDoesNotExists, &[&action, &service]),
+    })?;
+    c.service = s;
+    c.action = a;
+    match act {
+        Action::SessionStart => session_start::run(c).await,
+        Action::SessionEnd => session_end::run(c).await,
+        Action::SessionGet => session_get::run(c).await,
+        Action::TokenAdd => token_add::run(c).await,
+        Action::TokenGet => token_get::run(c).await,
+        Action::TokenList => token_list::run(c).await,
+        Action::TokenDelete => token_delete::run(c).await,
+        Action::TokenUpload => token_upload::run(c).await,
+        Action::MediaAdd => media_add::run(c).await,
+        Action::MediaAddContent => media_add_content::run(c).await,
+        Action::MediaAddFromUploadedFile => media_add_from_uploaded_file::run(c).await,
+        Action::MediaGet => media_get::run(c).await,
+        Action::MediaList => media_list::run(c).await,
+        Action::MediaUpdate => media_update::run(c).await,
+        Action::MediaDelete => media_delete::run(c).await,
     }
 }
 

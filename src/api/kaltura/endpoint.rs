@@ -3,7 +3,7 @@
 //! `/api/{rest}`, with any number of leading slashes. Path segments after the script
 //! are key/value pairs; parsing stops at the first empty or `0` key (PHP truthiness).
 
-use upgate_proto::kaltura::ks::form_decode;
+use upgate_proto::form::form_decode;
 
 /// True when `path` belongs to API v3.
 pub fn is_api_path(path: &str) -> bool {
@@ -37,9 +37,100 @@ pub fn path_pairs(path: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A parsed API v3 request: the key/value pairs its path carries (the service, action
+/// and parameters come from them and from the query and body, read by
+/// [`crate::api::params`]).
+#[derive(Debug)]
+pub struct Endpoint {
+    pub path_pairs: Vec<(String, String)>,
+}
+
+/// Every action upgate serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    SessionStart,
+    SessionEnd,
+    SessionGet,
+    TokenAdd,
+    TokenGet,
+    TokenList,
+    TokenDelete,
+    TokenUpload,
+    MediaAdd,
+    MediaAddContent,
+    MediaAddFromUploadedFile,
+    MediaGet,
+    MediaList,
+    MediaUpdate,
+    MediaDelete,
+}
+
+/// (service, action), lower case, and the action they name.
+const ACTIONS: &[(&str, &str, Action)] = &[
+    ("session", "start", Action::SessionStart),
+    ("session", "end", Action::SessionEnd),
+    ("session", "get", Action::SessionGet),
+    ("uploadtoken", "add", Action::TokenAdd),
+    ("uploadtoken", "get", Action::TokenGet),
+    ("uploadtoken", "list", Action::TokenList),
+    ("uploadtoken", "delete", Action::TokenDelete),
+    ("uploadtoken", "upload", Action::TokenUpload),
+    ("media", "add", Action::MediaAdd),
+    ("media", "addcontent", Action::MediaAddContent),
+    (
+        "media",
+        "addfromuploadedfile",
+        Action::MediaAddFromUploadedFile,
+    ),
+    ("media", "get", Action::MediaGet),
+    ("media", "list", Action::MediaList),
+    ("media", "update", Action::MediaUpdate),
+    ("media", "delete", Action::MediaDelete),
+];
+
+/// Why a call names no action upgate serves (each is a Kaltura error).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unknown {
+    NoService,
+    NoAction,
+    Service,
+    Action,
+}
+
+/// The action `service`.`action` names (case-insensitive), with the names as the
+/// server canonicalizes them (lower case) for messages.
+pub fn action(service: &str, action: &str) -> Result<(Action, String, String), Unknown> {
+    if service.is_empty() {
+        return Err(Unknown::NoService);
+    }
+    if action.is_empty() {
+        return Err(Unknown::NoAction);
+    }
+    let (s, a) = (service.to_ascii_lowercase(), action.to_ascii_lowercase());
+    if !ACTIONS.iter().any(|(svc, _, _)| *svc == s) {
+        return Err(Unknown::Service);
+    }
+    match ACTIONS.iter().find(|(svc, act, _)| *svc == s && *act == a) {
+        Some((_, _, act)) => Ok((*act, s, a)),
+        None => Err(Unknown::Action),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions_parse_case_insensitively() {
+        assert_eq!(
+            action("UploadToken", "UPLOAD").map(|a| a.0),
+            Ok(Action::TokenUpload)
+        );
+        assert_eq!(action("", "add").map(|a| a.0), Err(Unknown::NoService));
+        assert_eq!(action("media", "").map(|a| a.0), Err(Unknown::NoAction));
+        assert_eq!(action("nope", "add").map(|a| a.0), Err(Unknown::Service));
+        assert_eq!(action("media", "nope").map(|a| a.0), Err(Unknown::Action));
+    }
 
     #[test]
     fn forms() {

@@ -3,8 +3,8 @@
 //! `shared/spec/kaltura-api.md`). Every answer is HTTP 200 with the value or a
 //! `KalturaAPIException` in the requested format; `X-Kaltura: error-CODE` marks errors.
 //!
-//! Layout: [`endpoint`] (URL forms), [`request`] (parameters and streaming file
-//! parts), [`call`] (session checks, typed parameters), [`dispatch`] (routing,
+//! Layout: [`endpoint`] (URL forms, the typed [`endpoint::Action`]), parameters and
+//! streaming file parts from [`crate::api::params`], [`call`] (session checks, typed parameters), [`dispatch`] (routing,
 //! multi-request), `actions/` (one file per action), [`objects`] (serialization of
 //! records), [`error`] (every error mapping).
 
@@ -14,144 +14,177 @@ pub mod dispatch;
 pub mod endpoint;
 pub mod error;
 pub mod objects;
-pub mod request;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{HeaderValue, Method, StatusCode};
-use upgate_proto::kaltura::errors::api_error;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 use upgate_proto::kaltura::format::{envelope, Format, Options};
-use upgate_proto::kaltura::value::Value;
+use upgate_proto::kaltura::value::{ApiError, Value};
 
-use crate::auth::Partners;
-use crate::core::record::now_secs;
+use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::gate::{self, Gate};
+use crate::api::handler::{ApiHandler, WireError};
+use crate::api::params;
 use crate::core::UploadService;
-use crate::server::{empty, full, Req, Resp};
+use crate::model::now_secs;
+use crate::server::{empty, full, HyperBody, Resp};
 use call::Call;
+use endpoint::Endpoint;
 use error::err;
 
-/// Settings of the Kaltura adapter.
-#[derive(Clone)]
+/// The Kaltura API v3 adapter.
 pub struct KalturaApi {
     pub service: UploadService,
-    pub partners: Arc<Partners>,
+    pub gate: Gate,
+    pub cors: CorsPolicy,
     /// How long a final positional chunk waits for the missing bytes (Kaltura: 45 s).
     pub final_chunk_wait: Duration,
     /// A PARTIAL token idle longer than this cannot be resumed (Kaltura: 7 days).
     pub max_resume_secs: i64,
-    /// Per-frame body read timeout.
-    pub body_timeout: Duration,
-    /// Request rate, bandwidth and concurrency limits.
-    pub limits: crate::ratelimit::Limits,
 }
 
 const EXPOSE: &str =
     "Server, Content-Length, Content-Range, Date, Retry-After, X-Kaltura, X-Kaltura-Session, X-Me";
-
-fn base_url(req: &Req) -> String {
-    let (proto, host) = crate::api::origin_of(req);
-    format!("{proto}://{host}")
-}
 
 fn valid_callback(cb: &str) -> bool {
     cb.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
 }
 
-impl KalturaApi {
-    /// Serves one request. The work runs in its own task: a client hangup in the middle
-    /// of a chunk cannot cancel the storage write.
-    pub async fn handle(&self, req: Req) -> Resp {
-        if req.method() == Method::OPTIONS {
-            let mut r = hyper::Response::new(empty());
-            let h = r.headers_mut();
-            h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-            h.insert(
-                "access-control-allow-headers",
-                HeaderValue::from_static(
-                    "Origin, X-Requested-With, Content-Type, Accept, Range, Cache-Control",
-                ),
-            );
-            h.insert(
-                "access-control-allow-methods",
-                HeaderValue::from_static("POST, GET, HEAD, OPTIONS"),
-            );
-            h.insert("access-control-max-age", HeaderValue::from_static("86400"));
-            return r;
-        }
-        let api = self.clone();
-        match tokio::spawn(async move { api.serve(req).await }).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "kaltura task failed");
-                respond(
-                    &Value::Error(err("INTERNAL_SERVERL_ERROR")),
-                    Format::Xml,
-                    &Options::default(),
-                )
+/// What a request can fail with before any action runs: a Kaltura error in the
+/// requested format, or a format the server does not know (an empty answer that says
+/// so in `X-Kaltura`).
+#[derive(Debug)]
+pub enum KalturaError {
+    Api(ApiError, Format),
+    UnknownFormat,
+}
+
+impl WireError for KalturaError {
+    fn into_response(self) -> Resp {
+        match self {
+            KalturaError::Api(e, format) => respond(&Value::Error(e), format, &Options::default()),
+            KalturaError::UnknownFormat => {
+                let mut r = hyper::Response::new(empty());
+                r.headers_mut().insert(
+                    "x-kaltura",
+                    HeaderValue::from_static("error-UNKNOWN_RESPONSE_FORMAT"),
+                );
+                r
             }
         }
     }
 
-    async fn serve(self, req: Req) -> Resp {
+    fn internal(detail: String) -> Self {
+        tracing::error!(%detail, "kaltura task failed");
+        KalturaError::Api(err(ErrorCode::InternalServerError), Format::Xml)
+    }
+}
+
+impl KalturaApi {
+    pub fn new(
+        gate: Gate,
+        origins: Origins,
+        final_chunk_wait: Duration,
+        max_resume_secs: i64,
+    ) -> Self {
+        Self {
+            service: gate.service.clone(),
+            gate,
+            cors: CorsPolicy {
+                origins,
+                methods: "POST, GET, HEAD, OPTIONS",
+                allow_headers:
+                    "Origin, X-Requested-With, Content-Type, Accept, Range, Cache-Control",
+                expose_headers: EXPOSE,
+                max_age: 86400,
+                always: true,
+            },
+            final_chunk_wait,
+            max_resume_secs,
+        }
+    }
+}
+
+impl ApiHandler for KalturaApi {
+    type Endpoint = Endpoint;
+    type Error = KalturaError;
+    const NAME: &'static str = "kaltura";
+
+    fn owns(&self, path: &str) -> bool {
+        endpoint::is_api_path(path)
+    }
+
+    fn cors(&self) -> &CorsPolicy {
+        &self.cors
+    }
+
+    fn body_timeout(&self) -> Duration {
+        self.gate.body_timeout
+    }
+
+    fn options(&self) -> Option<Resp> {
+        Some(hyper::Response::new(empty()))
+    }
+
+    fn parse(&self, head: &Parts) -> Result<Endpoint, KalturaError> {
+        Ok(Endpoint {
+            path_pairs: endpoint::path_pairs(head.uri.path()),
+        })
+    }
+
+    /// Reads the parameters, admits the caller, runs the call (or every sub-request of
+    /// a multi-request) and answers in the requested format.
+    async fn apply(
+        self: Arc<Self>,
+        ep: Endpoint,
+        head: Parts,
+        body: HyperBody,
+    ) -> Result<Resp, KalturaError> {
         let started = Instant::now();
-        let base = base_url(&req);
-        let pairs = endpoint::path_pairs(req.uri().path());
-        let query = req.uri().query().map(str::to_owned);
-        let (parts, body) = req.into_parts();
-        let read = request::read_params(
-            &parts.headers,
-            query.as_deref(),
-            pairs,
-            body,
-            self.body_timeout,
-        )
-        .await;
-        let (params, mut files) = match read {
-            Ok(x) => x,
-            Err(request::ReadError::Malformed(why)) => {
-                tracing::info!(%why, "unreadable API request");
-                let fmt = query
-                    .as_deref()
-                    .and_then(|q| {
-                        upgate_proto::kaltura::ks::parse_query(q)
-                            .into_iter()
-                            .find(|(k, _)| k == "format")
-                    })
-                    .and_then(|(_, v)| Format::from_param(Some(&v)))
-                    .unwrap_or(Format::Xml);
-                return respond(&Value::Error(err("UPLOAD_ERROR")), fmt, &Options::default());
-            }
+        let base = {
+            let (proto, host) = crate::api::origin_of(&head.headers);
+            format!("{proto}://{host}")
         };
-        let Some(format) = Format::from_param(params.str("format")) else {
-            let mut r = hyper::Response::new(empty());
-            r.headers_mut().insert(
-                "x-kaltura",
-                HeaderValue::from_static("error-UNKNOWN_RESPONSE_FORMAT"),
-            );
-            cors(&mut r);
-            return r;
-        };
-        let now = now_secs() as i64;
-        let subject =
-            crate::api::limit::of_ks(&self.partners, params.str("ks"), now, &parts.extensions);
+        let query = head.uri.query();
+        let (params, mut files) =
+            match params::read_params(&head.headers, query, ep.path_pairs, body).await {
+                Ok(x) => x,
+                Err(params::ReadError::Malformed(why)) => {
+                    tracing::info!(%why, "unreadable API request");
+                    let fmt = query
+                        .and_then(|q| {
+                            upgate_proto::form::parse_query(q)
+                                .into_iter()
+                                .find(|(k, _)| k == "format")
+                        })
+                        .and_then(|(_, v)| Format::from_param(Some(&v)))
+                        .unwrap_or(Format::Xml);
+                    return Err(KalturaError::Api(err(ErrorCode::UploadError), fmt));
+                }
+            };
+        let format = Format::from_param(params.str("format")).ok_or(KalturaError::UnknownFormat)?;
+        let subject = gate::of_ks(&self.gate.partners, params.str("ks"), &head.extensions);
         let mut admitted = match self
-            .limits
-            .admit_request(&subject, files.next_name().is_some())
+            .gate
+            .admit(&subject, files.next_name().is_some(), None)
             .await
         {
             Ok(a) => a,
             Err(d) => {
-                files.drain().await;
+                files.discard_rest().await;
                 let e = api_error(
-                    "REQUEST_RATE_EXCEEDED",
+                    ErrorCode::RequestRateExceeded,
                     &[&d.retry_after_secs().to_string()],
                 );
-                return respond(&Value::Error(e), format, &Options::default());
+                return Err(KalturaError::Api(e, format));
             }
         };
-        files.set_pacer(admitted.pacer.take());
+        files.set_throttle(admitted.throttle.take());
+        let now = now_secs() as i64;
         let callback = params.str("callback").unwrap_or("").to_owned();
         let mut opts = Options {
             ignore_null: params
@@ -201,19 +234,10 @@ impl KalturaApi {
                 .await
                 .unwrap_or_else(Value::Error)
         };
-        files.drain().await;
+        files.discard_rest().await;
         opts.execution_time = started.elapsed().as_secs_f64();
-        respond(&value, format, &opts)
+        Ok(respond(&value, format, &opts))
     }
-}
-
-fn cors(r: &mut Resp) {
-    let h = r.headers_mut();
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static(EXPOSE),
-    );
 }
 
 /// HTTP 200 with the envelope; `X-Kaltura: error-CODE` when the value is an error.
@@ -231,17 +255,16 @@ pub fn respond(value: &Value, format: Format, opts: &Options) -> Resp {
         if let Ok(v) = HeaderValue::from_str(&format!("error-{}", e.code)) {
             h.insert("x-kaltura", v);
         }
-        if e.code == "SERVICE_UNAVAILABLE" {
+        if e.is(ErrorCode::ServiceUnavailable) {
             // A dependency (state store, storage) is away: worth retrying soon.
             h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        if e.code == "REQUEST_RATE_EXCEEDED" {
+        if e.is(ErrorCode::RequestRateExceeded) {
             let secs = e.args.first().map_or("1", |(_, v)| v.as_str());
             if let Ok(v) = HeaderValue::from_str(secs) {
                 h.insert(http::header::RETRY_AFTER, v);
             }
         }
     }
-    cors(&mut r);
     r
 }

@@ -4,8 +4,9 @@
 
 use upgate_proto::kaltura::value::{Object, Value};
 
-use crate::core::entry::{EntryStatus, MediaEntry};
-use crate::core::{Status, UploadRecord};
+use crate::core::UploadRecord;
+use crate::model::entry::{EntryStatus, MediaEntry};
+use crate::model::Phase;
 
 /// Attribute keys of a Kaltura upload token (stored in `UploadRecord::attrs`).
 pub mod attr {
@@ -13,10 +14,6 @@ pub mod attr {
     pub const FILE_NAME: &str = "k.fileName";
     pub const FILE_SIZE: &str = "k.fileSize";
     pub const AUTO_FINALIZE: &str = "k.autoFinalize";
-    pub const UPLOADED: &str = "k.uploaded";
-    pub const CLOSED: &str = "k.closed";
-    pub const FINALIZED: &str = "k.finalized";
-    pub const UPDATED_AT: &str = "k.updatedAt";
 }
 
 /// `KalturaUploadTokenStatus`.
@@ -34,24 +31,19 @@ fn attr<'a>(rec: &'a UploadRecord, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// The token's status, derived from the record.
+/// The token's `KalturaUploadTokenStatus`: the upload's phase.
 pub fn token_status(rec: &UploadRecord) -> i64 {
-    if attr(rec, attr::CLOSED).is_some() {
-        token_status::CLOSED
-    } else if rec.status == Status::Complete {
-        token_status::FULL_UPLOAD
-    } else if attr(rec, attr::UPLOADED).is_some() {
-        token_status::PARTIAL_UPLOAD
-    } else {
-        token_status::PENDING
+    match rec.phase() {
+        Phase::Pending => token_status::PENDING,
+        Phase::Partial => token_status::PARTIAL_UPLOAD,
+        Phase::Full => token_status::FULL_UPLOAD,
+        Phase::Closed => token_status::CLOSED,
     }
 }
 
-/// When the token last changed (unix seconds).
+/// When the token last changed (unix seconds): its last chunk, else its creation.
 pub fn updated_at(rec: &UploadRecord) -> i64 {
-    attr(rec, attr::UPDATED_AT)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(rec.created_at as i64)
+    rec.touched_at().unwrap_or(rec.created_at) as i64
 }
 
 /// A whole number of bytes as the server prints a float size.
@@ -78,11 +70,8 @@ pub fn token(rec: &UploadRecord) -> Value {
         .with("updatedAt", updated_at(rec))
         .with("uploadUrl", Value::Null)
         .with("autoFinalize", attr(rec, attr::AUTO_FINALIZE) == Some("1"))
-        .with(
-            "attachedObjectType",
-            attr(rec, attr::CLOSED).map(|_| "entry"),
-        )
-        .with("attachedObjectId", attr(rec, attr::CLOSED))
+        .with("attachedObjectType", rec.attached_to().map(|_| "entry"))
+        .with("attachedObjectId", rec.attached_to())
         .with("relatedObjects", Value::Null)
         .into()
 }
@@ -99,7 +88,7 @@ pub fn entry_status(e: &MediaEntry) -> i64 {
 /// own URLs for protected content carry `/ks/…`: `/files/` needs one.
 pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
     let query = ks.map_or_else(String::new, |k| {
-        format!("?ks={}", upgate_proto::kaltura::ks::form_encode(k))
+        format!("?ks={}", upgate_proto::form::form_encode(k))
     });
     let download = e
         .upload_id

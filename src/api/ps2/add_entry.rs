@@ -4,8 +4,8 @@
 use super::error::Ps2Error;
 use super::upload::{key, Remembered};
 use super::{el, Call, UPLOADED};
-use crate::core::entry::{new_entry_id, EntryStatus, MediaEntry};
-use crate::core::record::now_secs;
+use crate::model::entry::{new_entry_id, EntryStatus, MediaEntry};
+use crate::model::now_secs;
 
 pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
     let ks = c.session().await?;
@@ -14,14 +14,12 @@ pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
         .ok_or(Ps2Error::MandatoryMissing("entry1_filename"))?
         .to_owned();
     let svc = &c.api.service;
-    let internal = |e: crate::core::Error| Ps2Error::Internal(e.to_string());
     let k = key(&ks.unique(), &filename);
     let body = svc
         .get_doc(UPLOADED, &k)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| Ps2Error::InvalidFileName(filename.clone()))?;
-    if !svc.delete_doc(UPLOADED, &k).await.map_err(internal)? {
+    if !svc.delete_doc(UPLOADED, &k).await? {
         return Err(Ps2Error::InvalidFileName(filename)); // consumed meanwhile
     }
     let file: Remembered =
@@ -55,7 +53,7 @@ pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
         created_at: now,
         updated_at: now,
     };
-    svc.create_entry(&e).await.map_err(internal)?;
+    svc.create_entry(&e).await?;
     Ok(format!(
         "<entries><entry1_>{}{}{}{}{}{}{}{}</entry1_></entries>{}",
         el("id", &e.id),

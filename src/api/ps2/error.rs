@@ -1,6 +1,9 @@
-//! PS2 errors and their wire texts (the older `APIErrors` wording, spec §5.2 note).
+//! PS2 errors and their wire texts (the older `APIErrors` wording, spec §5.2 note):
+//! the one mapping of this adapter, `core::Error` included. Internal details are
+//! logged, never sent.
 
 use crate::auth::KsFailure;
+use crate::core::Error;
 
 #[derive(Debug)]
 pub enum Ps2Error {
@@ -12,7 +15,38 @@ pub enum Ps2Error {
     BadRequest,
     /// Over the request rate: retry after this many seconds.
     RateLimited(u64),
+    /// A dependency (state store, storage) is away; retry soon.
+    Unavailable(String),
     Internal(String),
+}
+
+impl From<Error> for Ps2Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Unavailable(m) => Ps2Error::Unavailable(m),
+            Error::Internal(m) => Ps2Error::Internal(m),
+            // What a client sent that cannot be stored (cut, too large, refused).
+            Error::Interrupted { .. }
+            | Error::TooLarge { .. }
+            | Error::PastLength { .. }
+            | Error::ChecksumMismatch
+            | Error::BadRequest(_)
+            | Error::InvalidLength(_)
+            | Error::RangeConflict { .. }
+            | Error::SizeMismatch { .. }
+            | Error::OffsetMismatch { .. }
+            | Error::Locked
+            | Error::Complete
+            | Error::NotComplete
+            | Error::CannotResume
+            | Error::ResumeWindowPassed { .. }
+            | Error::NotFound
+            | Error::Expired => {
+                tracing::info!(error = %e, "ps2 upload refused");
+                Ps2Error::BadRequest
+            }
+        }
+    }
 }
 
 impl Ps2Error {
@@ -25,6 +59,7 @@ impl Ps2Error {
             Ps2Error::UnknownAction(_) => "SERVICE_DOES_NOT_EXISTS",
             Ps2Error::BadRequest => "UPLOAD_ERROR",
             Ps2Error::RateLimited(_) => "REQUEST_RATE_EXCEEDED",
+            Ps2Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Ps2Error::Internal(_) => "INTERNAL_SERVERL_ERROR",
         }
     }
@@ -45,6 +80,7 @@ impl Ps2Error {
             Ps2Error::UnknownAction(a) => format!("Service [{a}] does not exist"),
             Ps2Error::BadRequest => "Upload failed".into(),
             Ps2Error::RateLimited(s) => format!("Too many requests, retry after {s} seconds"),
+            Ps2Error::Unavailable(_) => "Service temporarily unavailable, retry later".into(),
             Ps2Error::Internal(_) => "Internal server error occurred".into(),
         }
     }

@@ -12,31 +12,40 @@ mod upload;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderValue, Method, StatusCode};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
 use upgate_proto::kaltura::format::xml_escape;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::Params;
 
-use crate::api::kaltura::request::{read_params, Files};
-use crate::auth::session::{verify_session, SessionError};
-use crate::auth::{KsFailure, Partners};
-use crate::core::record::now_secs;
+use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::gate::{self, Gate};
+use crate::api::handler::{ApiHandler, WireError};
+use crate::api::params::{read_params, Files};
+use crate::auth::session::SessionError;
+use crate::auth::KsFailure;
 use crate::core::UploadService;
-use crate::server::{empty, full, Req, Resp};
-use error::Ps2Error;
+use crate::model::now_secs;
+use crate::server::{empty, full, HyperBody, Resp};
+pub use error::Ps2Error;
 
-/// Settings of the PS2 adapter.
-#[derive(Clone)]
+/// The PS2 adapter.
 pub struct Ps2Api {
     pub service: UploadService,
-    pub partners: Arc<Partners>,
-    pub body_timeout: Duration,
-    /// Request rate, bandwidth and concurrency limits.
-    pub limits: crate::ratelimit::Limits,
+    pub gate: Gate,
+    pub cors: CorsPolicy,
 }
 
 /// Documents of this kind remember an uploaded file for `addEntry`.
 pub const UPLOADED: &str = "ps2-file";
+
+/// The PS2 actions upgate serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    GetUiConf,
+    Upload,
+    AddEntry,
+}
 
 /// True for PS2 paths (`/index.php/partnerservices2/ACTION`).
 pub fn is_ps2_path(path: &str) -> bool {
@@ -46,13 +55,20 @@ pub fn is_ps2_path(path: &str) -> bool {
 }
 
 /// The action of a PS2 path: case-insensitive, `_` removed.
-fn action_of(path: &str) -> String {
-    path.trim_start_matches('/')
+fn parse(path: &str) -> Result<Endpoint, Ps2Error> {
+    let action = path
+        .trim_start_matches('/')
         .rsplit('/')
         .next()
         .unwrap_or("")
         .to_ascii_lowercase()
-        .replace('_', "")
+        .replace('_', "");
+    match action.as_str() {
+        "getuiconf" => Ok(Endpoint::GetUiConf),
+        "upload" => Ok(Endpoint::Upload),
+        "addentry" => Ok(Endpoint::AddEntry),
+        _ => Err(Ps2Error::UnknownAction(action)),
+    }
 }
 
 /// One `<name>value</name>` element, escaped.
@@ -77,13 +93,36 @@ fn respond(result: &str, err: Option<&Ps2Error>) -> Resp {
     );
     let mut r = hyper::Response::new(full(body));
     *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
-    h.insert(
+    r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
     );
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     r
+}
+
+impl WireError for Ps2Error {
+    fn into_response(self) -> Resp {
+        match &self {
+            Ps2Error::Internal(detail) => tracing::error!(%detail, "ps2 internal error"),
+            Ps2Error::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            _ => {}
+        }
+        let mut r = respond("", Some(&self));
+        let retry = match self {
+            Ps2Error::RateLimited(secs) => Some(secs),
+            Ps2Error::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry {
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
+    }
+
+    fn internal(detail: String) -> Self {
+        Ps2Error::Internal(detail)
+    }
 }
 
 /// A PS2 call: merged GET+POST parameters and the file parts.
@@ -101,16 +140,9 @@ impl Call<'_> {
     /// The caller's verified session (PS2 texts for failures).
     pub async fn session(&self) -> Result<Ks, Ps2Error> {
         let text = self.str("ks").ok_or(Ps2Error::MissingKs)?;
-        let ks = verify_session(
-            &self.api.partners,
-            &self.api.service,
-            text,
-            now_secs() as i64,
-        )
-        .await
-        .map_err(|e| match e {
+        let ks = self.api.gate.session(text).await.map_err(|e| match e {
             SessionError::Ks(why) => Ps2Error::InvalidKs(text.to_owned(), why),
-            SessionError::Unavailable(e) => Ps2Error::Internal(e.to_string()),
+            SessionError::Unavailable(e) => e.into(),
         })?;
         if let Some(pid) = self.str("partner_id").or(self.str("partnerId")) {
             if pid.parse::<i64>().ok() != Some(ks.partner_id) {
@@ -122,90 +154,80 @@ impl Call<'_> {
 }
 
 impl Ps2Api {
-    /// Serves one PS2 request (in its own task: an upload must not be cancelled by a
-    /// hangup half-way).
-    pub async fn handle(&self, req: Req) -> Resp {
-        if req.method() == Method::OPTIONS {
-            let mut r = hyper::Response::new(empty());
-            let h = r.headers_mut();
-            h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-            h.insert(
-                "access-control-allow-methods",
-                HeaderValue::from_static("GET, POST, OPTIONS"),
-            );
-            h.insert(
-                "access-control-allow-headers",
-                HeaderValue::from_static("Content-Type, X-Requested-With"),
-            );
-            return r;
-        }
-        let api = self.clone();
-        match tokio::spawn(async move { api.serve(req).await }).await {
-            Ok(r) => r,
-            Err(e) => respond("", Some(&Ps2Error::Internal(e.to_string()))),
+    pub fn new(gate: Gate, origins: Origins) -> Self {
+        Self {
+            service: gate.service.clone(),
+            gate,
+            cors: CorsPolicy {
+                origins,
+                methods: "GET, POST, OPTIONS",
+                allow_headers: "Content-Type, X-Requested-With",
+                expose_headers: "",
+                max_age: 0,
+                always: true,
+            },
         }
     }
+}
 
-    async fn serve(self, req: Req) -> Resp {
-        let action = action_of(req.uri().path());
-        let query = req.uri().query().map(str::to_owned);
-        let (parts, body) = req.into_parts();
-        let (params, files) = match read_params(
-            &parts.headers,
-            query.as_deref(),
-            Vec::new(),
-            body,
-            self.body_timeout,
-        )
-        .await
-        {
-            Ok(x) => x,
-            Err(_) => return respond("", Some(&Ps2Error::BadRequest)),
-        };
-        let mut files = files;
-        let subject = crate::api::limit::of_ks(
-            &self.partners,
-            params.str("ks"),
-            now_secs() as i64,
-            &parts.extensions,
-        );
+impl ApiHandler for Ps2Api {
+    type Endpoint = Endpoint;
+    type Error = Ps2Error;
+    const NAME: &'static str = "ps2";
+
+    fn owns(&self, path: &str) -> bool {
+        is_ps2_path(path)
+    }
+
+    fn cors(&self) -> &CorsPolicy {
+        &self.cors
+    }
+
+    fn body_timeout(&self) -> Duration {
+        self.gate.body_timeout
+    }
+
+    fn options(&self) -> Option<Resp> {
+        Some(hyper::Response::new(empty()))
+    }
+
+    fn parse(&self, head: &Parts) -> Result<Endpoint, Ps2Error> {
+        parse(head.uri.path())
+    }
+
+    async fn apply(
+        self: Arc<Self>,
+        ep: Endpoint,
+        head: Parts,
+        body: HyperBody,
+    ) -> Result<Resp, Ps2Error> {
+        let (params, mut files) = read_params(&head.headers, head.uri.query(), Vec::new(), body)
+            .await
+            .map_err(|_| Ps2Error::BadRequest)?;
+        let subject = gate::of_ks(&self.gate.partners, params.str("ks"), &head.extensions);
         let mut admitted = match self
-            .limits
-            .admit_request(&subject, files.next_name().is_some())
+            .gate
+            .admit(&subject, files.next_name().is_some(), None)
             .await
         {
             Ok(a) => a,
             Err(d) => {
-                files.drain().await;
-                let mut r = respond("", Some(&Ps2Error::RateLimited(d.retry_after_secs())));
-                r.headers_mut().insert(
-                    http::header::RETRY_AFTER,
-                    HeaderValue::from(d.retry_after_secs()),
-                );
-                return r;
+                files.discard_rest().await;
+                return Err(Ps2Error::RateLimited(d.retry_after_secs()));
             }
         };
-        files.set_pacer(admitted.pacer.take());
+        files.set_throttle(admitted.throttle.take());
         let mut call = Call {
             api: &self,
             params,
             files,
         };
-        let out = match action.as_str() {
-            "getuiconf" => getuiconf::run(&call).await,
-            "upload" => upload::run(&mut call).await,
-            "addentry" => add_entry::run(&call).await,
-            _ => Err(Ps2Error::UnknownAction(action.clone())),
+        let out = match ep {
+            Endpoint::GetUiConf => getuiconf::run(&call).await,
+            Endpoint::Upload => upload::run(&mut call).await,
+            Endpoint::AddEntry => add_entry::run(&call).await,
         };
-        call.files.drain().await;
-        match out {
-            Ok(result) => respond(&result, None),
-            Err(e) => {
-                if let Ps2Error::Internal(detail) = &e {
-                    tracing::error!(%detail, "ps2 internal error");
-                }
-                respond("", Some(&e))
-            }
-        }
+        call.files.discard_rest().await;
+        out.map(|result| respond(&result, None))
     }
 }

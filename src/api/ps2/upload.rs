@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::Ps2Error;
 use super::{el, Call, UPLOADED};
-use crate::core::{AppendRequest, CreateRequest, Error, Owner};
+use crate::core::{ChunkRequest, CreateRequest, Owner, Placement};
 
 /// What `addEntry` needs to find.
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,30 +44,25 @@ pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
         }),
         attrs,
     };
-    let internal = |e: Error| Ps2Error::Internal(e.to_string());
-    let rec = svc.create(req).await.map_err(internal)?;
-    let append = AppendRequest {
-        offset: 0,
-        declared_len: None,
-        checksum: None,
-        set_length: None,
+    let rec = svc.create(req).await?;
+    // The whole file is one chunk that restarts and ends the upload.
+    let chunk = ChunkRequest {
+        placement: Placement::Restart,
+        last: true,
+        final_wait: std::time::Duration::ZERO,
+        resume_window: None,
+        attrs: Vec::new(),
+        owner: None,
     };
-    let written = svc.append(&rec.id, append, &mut part).await;
+    let written = svc.upload_chunk(&rec.id, chunk, &mut part).await;
     c.files.resume(part).await;
-    let written = match written {
+    let done = match written {
         Ok(r) => r,
         Err(e) => {
             let _ = svc.terminate(&rec.id).await;
-            return Err(match e {
-                Error::Interrupted { .. } | Error::TooLarge { .. } => Ps2Error::BadRequest,
-                other => internal(other),
-            });
+            return Err(e.into());
         }
     };
-    let done = svc
-        .finalize_at(&rec.id, written.offset, std::time::Duration::ZERO)
-        .await
-        .map_err(internal)?;
     let remembered = Remembered {
         upload_id: rec.id.clone(),
         orig_filename: orig.clone(),
@@ -75,8 +70,7 @@ pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
     };
     let body = serde_json::to_string(&remembered).map_err(|e| Ps2Error::Internal(e.to_string()))?;
     svc.put_doc(UPLOADED, &key(&ks.unique(), &filename), &body)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(format!(
         "<result_ok>{}{}{}{}{}</result_ok>",
         el("token", &ks.unique()),

@@ -2,31 +2,98 @@
 //! dependencies, compiled into the binary and served at `/` and `/upload.js`. The page
 //! talks the Kaltura `uploadToken` protocol with the user's KS.
 
-use http::{HeaderValue, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::server::{full, Resp};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::handler::{ApiHandler, NotFound};
+use crate::server::{full, HyperBody, Resp};
 
 const INDEX: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("upload.js");
 
-/// Serves the page's files; `None` for other paths.
-pub fn handle(path: &str) -> Option<Resp> {
-    let (body, ctype) = match path {
-        "/" | "/index.html" => (INDEX, "text/html; charset=utf-8"),
-        "/upload.js" => (SCRIPT, "application/javascript; charset=utf-8"),
-        _ => return None,
-    };
-    let mut r = hyper::Response::new(full(body));
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    Some(r)
+/// The page's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Index,
+    Script,
+}
+
+/// The page adapter (same-origin only: no CORS).
+pub struct WebApi {
+    cors: CorsPolicy,
+}
+
+impl WebApi {
+    pub fn new() -> Self {
+        Self {
+            cors: CorsPolicy {
+                origins: Origins::List(Vec::new()),
+                methods: "GET",
+                allow_headers: "",
+                expose_headers: "",
+                max_age: 0,
+                always: false,
+            },
+        }
+    }
+}
+
+impl Default for WebApi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ApiHandler for WebApi {
+    type Endpoint = Endpoint;
+    type Error = NotFound;
+    const NAME: &'static str = "web";
+
+    fn owns(&self, path: &str) -> bool {
+        matches!(path, "/" | "/index.html" | "/upload.js")
+    }
+
+    fn cors(&self) -> &CorsPolicy {
+        &self.cors
+    }
+
+    fn body_timeout(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    fn parse(&self, head: &Parts) -> Result<Endpoint, NotFound> {
+        if head.method != Method::GET && head.method != Method::HEAD {
+            return Err(NotFound);
+        }
+        match head.uri.path() {
+            "/" | "/index.html" => Ok(Endpoint::Index),
+            "/upload.js" => Ok(Endpoint::Script),
+            _ => Err(NotFound),
+        }
+    }
+
+    async fn apply(
+        self: Arc<Self>,
+        ep: Endpoint,
+        _head: Parts,
+        _body: HyperBody,
+    ) -> Result<Resp, NotFound> {
+        let (body, ctype) = match ep {
+            Endpoint::Index => (INDEX, "text/html; charset=utf-8"),
+            Endpoint::Script => (SCRIPT, "application/javascript; charset=utf-8"),
+        };
+        let mut r = hyper::Response::new(full(body));
+        *r.status_mut() = StatusCode::OK;
+        let h = r.headers_mut();
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+        h.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        Ok(r)
+    }
 }

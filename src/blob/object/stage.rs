@@ -18,7 +18,7 @@ pub(crate) struct ObjectStage {
 
 impl ObjectStage {
     pub async fn start(inner: Arc<Inner>, id: &str, start: u64) -> Result<Self, BlobError> {
-        let key = format!("staged-{start}-{}", &crate::core::record::new_id()[..12]);
+        let key = format!("staged-{start}-{}", &crate::model::new_id()[..12]);
         let upload = inner
             .objects
             .put_multipart(&inner.tmp_path(id, &key))

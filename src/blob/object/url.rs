@@ -39,7 +39,7 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
     if bucket.is_empty() {
         return Err(bad("no bucket"));
     }
-    let params = upgate_proto::kaltura::ks::parse_query(query);
+    let params = upgate_proto::form::parse_query(query);
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let retry_timeout = match param("retry_timeout") {
         Some(t) => upgate_proto::size::parse_duration(&t).map_err(bad)?,

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::{backend, pump, Assembly, Inner};
 use crate::blob::{BlobError, BlobWriter, CommitPoint};
-use crate::core::record::StagedRange;
+use crate::model::StagedRange;
 
 /// Part uploads allowed in flight per writer (memory: this many parts plus the buffer).
 const IN_FLIGHT: usize = 2;

@@ -14,7 +14,7 @@
 //! Upload hash fields: `static` (the record's JSON as inserted: metadata, owner,
 //! concatenation role, creation time), `offset`, `status` (`open`|`complete`), `length`
 //! (`""` while deferred), `expires`, `assembly`, `fence` (last lease fence), `r:<key>` =
-//! `"<start> <end>"` per staged range, `a:<name>` per adapter attribute. The dynamic
+//! `"<start> <end>"` per staged range, `a:<name>` per attribute. The dynamic
 //! fields win over the copies inside `static`.
 //!
 //! Every mutation is one Lua script (`scripts.rs`) so preconditions (fence, expected
@@ -47,10 +47,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script};
 
 use super::{
-    Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, ListFilter, StateError, StateStore,
-    Update,
+    Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, StateError, StateStore, Update,
 };
-use crate::core::record::{StagedRange, Status, UploadRecord};
+use crate::model::{ListFilter, StagedRange, Status, UploadRecord};
 
 /// The Redis-backed [`StateStore`].
 #[derive(Clone)]
@@ -362,12 +361,28 @@ impl StateStore for RedisStore {
 
     async fn acquire(&self, id: &str, req: &LeaseRequest) -> Result<Acquire, StateError> {
         let keys = [self.rec_key(id), self.lease_key(id)];
+        let (mode, partner, user) = match &req.owner {
+            None => ("", String::new(), String::new()),
+            Some(o) => match &o.user {
+                Some(u) => ("user", o.partner.to_string(), u.clone()),
+                None => ("admin", o.partner.to_string(), String::new()),
+            },
+        };
+        let kind = req
+            .owner
+            .as_ref()
+            .and_then(|o| o.kind.clone())
+            .unwrap_or_default();
         let args = [
             req.holder.clone(),
             req.expected_offset
                 .map(|o| o.to_string())
                 .unwrap_or_default(),
             ms(req.ttl),
+            mode.to_owned(),
+            partner,
+            user,
+            kind,
         ];
         let reply: Vec<String> = self.eval(&self.scripts.acquire, &keys, &args, true).await?;
         match tagged(&reply)? {
@@ -432,7 +447,14 @@ impl StateStore for RedisStore {
             if c.complete { "1" } else { "0" }.into(),
             lease.id.clone(),
             "0".into(),
+            if c.declare_length { "1" } else { "0" }.into(),
+            if c.release { "1" } else { "0" }.into(),
+            c.attrs.len().to_string(),
         ];
+        for (k, v) in &c.attrs {
+            args.push(k.clone());
+            args.push(v.clone());
+        }
         args.extend(c.drop_ranges.iter().cloned());
         let mut again = args.clone();
         again[9] = "1".into();

@@ -7,9 +7,21 @@
 
 /// Grants the lease when free (or held by the same holder: a retried request), the
 /// upload is open and the offset matches. KEYS: rec, lease. ARGV: holder, expected
-/// offset (`""`: any), ttl in ms.
+/// offset (`""`: any), ttl in ms, owner check (`""`: none, `user`: partner and user,
+/// `admin`: partner only), partner, user, required attribute (`""`: none). An upload
+/// of another owner or kind is `missing`, checked before anything else can tell it
+/// exists.
 pub const ACQUIRE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[1], 'a:' .. ARGV[7]) == 0 then return {'missing'} end
+if ARGV[4] ~= '' then
+  local o = cjson.decode(redis.call('HGET', KEYS[1], 'static'))['owner']
+  if type(o) ~= 'table' then
+    if ARGV[4] ~= 'admin' then return {'missing'} end
+  elseif o['partner'] ~= tonumber(ARGV[5]) or (ARGV[4] == 'user' and o['user'] ~= ARGV[6]) then
+    return {'missing'}
+  end
+end
 local cur = redis.call('GET', KEYS[2])
 if cur then
   local holder = string.sub(cur, string.find(cur, ' ', 1, true) + 1)
@@ -46,24 +58,48 @@ return 0
 
 /// The offset compare-and-set. KEYS: rec, lease, expiry index. ARGV: fence, expected,
 /// new offset, ttl ms, assembly given ('0'|'1'), assembly, expires_at (`""`: keep),
-/// complete ('0'|'1'), id, retry ('0'|'1'), then staged-range keys to drop. A retry
-/// (after a lost reply) of a commit that already applied (offset == new) succeeds
-/// again: the fence proves it was ours. A first attempt is strict.
+/// complete ('0'|'1'), id, retry ('0'|'1'), declare length ('0'|'1'), release
+/// ('0'|'1'), N attribute pairs, then 2N attribute names and
+/// values, then staged-range keys to drop. A retry (after a lost reply) of a commit
+/// that already applied (offset == new) succeeds again: the fence proves it was ours
+/// (for a releasing commit, the record's last granted fence does). A first attempt is
+/// strict.
 pub const COMMIT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local cur = redis.call('GET', KEYS[2])
-if not cur or string.sub(cur, 1, string.find(cur, ' ', 1, true) - 1) ~= ARGV[1] then
-  return {'fenced'}
-end
 local off = redis.call('HGET', KEYS[1], 'offset')
+local mine = cur and string.sub(cur, 1, string.find(cur, ' ', 1, true) - 1) == ARGV[1]
+if not mine then
+  local replayed = ARGV[10] == '1' and ARGV[12] == '1' and not cur
+    and redis.call('HGET', KEYS[1], 'fence') == ARGV[1] and off == ARGV[3]
+  if not replayed then return {'fenced'} end
+end
 if off ~= ARGV[2] and not (ARGV[10] == '1' and off == ARGV[3]) then
   return {'conflict', off}
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[12] == '1' then
+  if mine then redis.call('DEL', KEYS[2]) end
+else
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
 redis.call('HSET', KEYS[1], 'offset', ARGV[3])
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'assembly', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'expires', ARGV[7]) end
-for i = 11, #ARGV do redis.call('HDEL', KEYS[1], 'r:' .. ARGV[i]) end
+local pairs_n = tonumber(ARGV[13])
+for i = 14, 13 + 2 * pairs_n, 2 do redis.call('HSET', KEYS[1], 'a:' .. ARGV[i], ARGV[i + 1]) end
+for i = 14 + 2 * pairs_n, #ARGV do redis.call('HDEL', KEYS[1], 'r:' .. ARGV[i]) end
+if ARGV[11] == '1' and redis.call('HGET', KEYS[1], 'length') == '' then
+  local want = tonumber(ARGV[3])
+  local ok = true
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'r:' then
+      local e = tonumber(string.sub(all[i + 1], string.find(all[i + 1], ' ', 1, true) + 1))
+      if e > want then ok = false end
+    end
+  end
+  if ok then redis.call('HSET', KEYS[1], 'length', ARGV[3]) end
+end
 if ARGV[8] == '1' and redis.call('HGET', KEYS[1], 'length') == ARGV[3] then
   redis.call('HSET', KEYS[1], 'status', 'complete')
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do

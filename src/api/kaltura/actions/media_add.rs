@@ -8,7 +8,7 @@ use super::media_common::apply_props;
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{from_core, missing, KResult};
 use crate::api::kaltura::objects::entry;
-use crate::core::entry::{new_entry_id, EntryStatus, MediaEntry};
+use crate::model::entry::{new_entry_id, EntryStatus, MediaEntry};
 
 /// A fresh entry for `ks`'s user with the given properties.
 pub fn new_entry(

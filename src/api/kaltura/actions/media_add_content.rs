@@ -3,34 +3,35 @@
 //! Divergence from Kaltura (documented): the token must already be FULL_UPLOAD, else
 //! `UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY`.
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
 use super::media_common::{attach_token, owned_entry};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, KResult};
 use crate::api::kaltura::objects::entry;
-use crate::core::entry::EntryStatus;
+use crate::model::entry::EntryStatus;
 
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let entry_id = c.required("entryId")?.to_owned();
     let e = owned_entry(c, &ks, &entry_id).await?;
     if e.status != EntryStatus::NoContent {
-        return Err(err("ENTRY_ALREADY_WITH_CONTENT"));
+        return Err(err(ErrorCode::EntryAlreadyWithContent));
     }
     let Some(resource) = c.obj("resource") else {
         return Ok(entry(&e, c.base_url, c.str("ks")));
     };
     match resource.str("objectType") {
-        None | Some("") => return Err(err1("OBJECT_TYPE_ABSTRACT", "KalturaResource")),
+        None | Some("") => return Err(err1(ErrorCode::ObjectTypeAbstract, "KalturaResource")),
         Some(t) if t.eq_ignore_ascii_case("KalturaUploadedFileTokenResource") => {}
         Some(t)
             if t.eq_ignore_ascii_case("KalturaResource")
                 || t.eq_ignore_ascii_case("KalturaContentResource") =>
         {
-            return Err(err1("OBJECT_TYPE_ABSTRACT", t))
+            return Err(err1(ErrorCode::ObjectTypeAbstract, t))
         }
-        Some(t) => return Err(err1("RESOURCE_TYPE_NOT_SUPPORTED", t)),
+        Some(t) => return Err(err1(ErrorCode::ResourceTypeNotSupported, t)),
     }
     let token_id = resource.str("token").unwrap_or("").to_owned();
     let e = attach_token(c, &ks, &entry_id, &token_id).await?;

@@ -1,6 +1,7 @@
 //! `media.addFromUploadedFile` (spec §7.3, deprecated but served): creates the entry
 //! and attaches a FULL_UPLOAD token in one call.
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::params::Params;
 use upgate_proto::kaltura::value::Value;
 
@@ -8,7 +9,7 @@ use super::media_add::new_entry;
 use super::media_common::attach_token;
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, from_core, KResult};
-use crate::api::kaltura::objects::{entry, token_status};
+use crate::api::kaltura::objects::entry;
 
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
@@ -17,8 +18,8 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let props = c.obj("mediaEntry").unwrap_or(&empty);
     let e = new_entry(&ks, props, c.now as u64)?;
     let rec = c.visible_token(&ks, &token_id).await?;
-    if token_status(&rec) != 2 {
-        return Err(err("UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY"));
+    if rec.phase() != crate::model::Phase::Full {
+        return Err(err(ErrorCode::UploadTokenInvalidStatusForAddEntry));
     }
     c.api.service.create_entry(&e).await.map_err(from_core)?;
     match attach_token(c, &ks, &e.id, &token_id).await {

@@ -2,14 +2,16 @@
 //! parameters (refusing read-only ones), looking entries up with ownership checks, and
 //! attaching a finished upload token to an entry exactly once.
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::{to_int, Params};
 
 use crate::api::kaltura::call::{check_owner, Call};
 use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
-use crate::api::kaltura::objects::{attr, token_status};
-use crate::core::entry::{EntryStatus, MediaEntry};
+use crate::api::kaltura::objects::attr;
 use crate::core::Error;
+use crate::model::entry::{EntryStatus, MediaEntry};
+use crate::model::Phase;
 
 const READONLY: [&str; 12] = [
     "id",
@@ -77,7 +79,7 @@ pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str) -> KResult<MediaEntry>
     let e = c.api.service.get_entry(id).await.map_err(from_core)?;
     let e = e
         .filter(|e| e.partner == ks.partner_id)
-        .ok_or_else(|| err1("ENTRY_ID_NOT_FOUND", id))?;
+        .ok_or_else(|| err1(ErrorCode::EntryIdNotFound, id))?;
     check_owner(ks, e.partner, &e.user)?;
     Ok(e)
 }
@@ -92,16 +94,11 @@ pub async fn attach_token(
 ) -> KResult<MediaEntry> {
     let svc = &c.api.service;
     let rec = c.visible_token(ks, token_id).await?;
-    if token_status(&rec) != 2 {
-        return Err(err("UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY"));
+    if rec.phase() != Phase::Full {
+        return Err(err(ErrorCode::UploadTokenInvalidStatusForAddEntry));
     }
-    let close = vec![(attr::CLOSED.to_owned(), entry_id.to_owned())];
-    let closed = svc
-        .set_attrs(token_id, Some((attr::CLOSED.to_owned(), None)), close)
-        .await
-        .map_err(from_core)?;
-    if closed.is_none() {
-        return Err(err("UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY"));
+    if !svc.close(token_id, entry_id).await.map_err(from_core)? {
+        return Err(err(ErrorCode::UploadTokenInvalidStatusForAddEntry));
     }
     let file_name = rec.attrs.get(attr::FILE_NAME).cloned();
     let updated = svc
@@ -120,17 +117,10 @@ pub async fn attach_token(
         Ok(e) => Ok(e),
         Err(e) => {
             // Give the token back: the entry could not take it.
-            let reopen = vec![(attr::CLOSED.to_owned(), String::new())];
-            let _ = svc
-                .set_attrs(
-                    token_id,
-                    Some((attr::CLOSED.to_owned(), Some(entry_id.to_owned()))),
-                    reopen,
-                )
-                .await;
+            let _ = svc.reopen(token_id, entry_id).await;
             Err(match e {
-                Error::Complete => err("ENTRY_ALREADY_WITH_CONTENT"),
-                Error::NotFound => err1("ENTRY_ID_NOT_FOUND", entry_id),
+                Error::Complete => err(ErrorCode::EntryAlreadyWithContent),
+                Error::NotFound => err1(ErrorCode::EntryIdNotFound, entry_id),
                 other => from_core(other),
             })
         }

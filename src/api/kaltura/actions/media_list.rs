@@ -8,7 +8,7 @@ use upgate_proto::kaltura::value::Value;
 use crate::api::kaltura::call::{page, Call};
 use crate::api::kaltura::error::{from_core, KResult};
 use crate::api::kaltura::objects::{entry, entry_status, list};
-use crate::core::entry::MediaEntry;
+use crate::model::entry::MediaEntry;
 
 fn matches(e: &MediaEntry, f: &Params) -> bool {
     let in_list = |key: &str, v: &str| {

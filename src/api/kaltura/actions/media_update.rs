@@ -1,6 +1,7 @@
 //! `media.update`: name, description, tags (and the other text properties) of an
 //! entry the session owns.
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
 use super::media_common::{apply_props, owned_entry};
@@ -28,7 +29,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         .await;
     match updated {
         Ok(e) => Ok(entry(&e, c.base_url, c.str("ks"))),
-        Err(Error::NotFound) => Err(err1("ENTRY_ID_NOT_FOUND", &id)),
+        Err(Error::NotFound) => Err(err1(ErrorCode::EntryIdNotFound, &id)),
         Err(e) => Err(from_core(e)),
     }
 }

@@ -13,6 +13,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         Some(other) => {
             let ks = c
                 .api
+                .gate
                 .partners
                 .verify(other, c.now)
                 .map_err(|e| invalid_ks(other, &e))?;

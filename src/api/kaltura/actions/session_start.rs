@@ -1,6 +1,7 @@
 //! `session.start` (spec §6.4): no KS needed; checks the secret and mints a KS in the
 //! partner's configured version. Any failure is `START_SESSION_ERROR`.
 
+use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::ks::KsFields;
 use upgate_proto::kaltura::value::Value;
 
@@ -29,8 +30,8 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         user: c.str("userId").unwrap_or("").to_owned(),
         privileges: c.str("privileges").unwrap_or("").to_owned(),
     };
-    match c.api.partners.start_session(&secret, &fields) {
+    match c.api.gate.partners.start_session(&secret, &fields) {
         Some(ks) => Ok(Value::Str(ks)),
-        None => Err(err1("START_SESSION_ERROR", &pid_text)),
+        None => Err(err1(ErrorCode::StartSessionError, &pid_text)),
     }
 }

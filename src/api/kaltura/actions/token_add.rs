@@ -3,6 +3,7 @@
 //! completes by itself when that many contiguous bytes are stored.
 
 use std::collections::BTreeMap;
+use upgate_proto::kaltura::errors::ErrorCode;
 
 use upgate_proto::kaltura::params::{to_bool, to_float, Param};
 use upgate_proto::kaltura::value::Value;
@@ -30,7 +31,6 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let mut attrs = BTreeMap::new();
     attrs.insert(attr::TOKEN.to_owned(), "1".to_owned());
-    attrs.insert(attr::UPDATED_AT.to_owned(), c.now.to_string());
     let mut length = None;
     if let Some(t) = c.obj("uploadToken") {
         for key in t.keys() {
@@ -52,7 +52,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         };
         if auto {
             let Some(s) = size else {
-                return Err(err("UPLOAD_TOKEN_MISSING_FILE_SIZE"));
+                return Err(err(ErrorCode::UploadTokenMissingFileSize));
             };
             attrs.insert(attr::AUTO_FINALIZE.to_owned(), "1".to_owned());
             length = Some(s as u64);

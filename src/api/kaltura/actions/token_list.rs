@@ -8,7 +8,7 @@ use crate::api::kaltura::call::{page, Call};
 use crate::api::kaltura::error::{from_core, KResult};
 use crate::api::kaltura::objects::{attr, list, token, token_status, updated_at};
 use crate::core::UploadRecord;
-use crate::state::ListFilter;
+use crate::model::ListFilter;
 
 /// Seven days: `fileNameEqual` with `statusEqual=1` hides tokens idle longer.
 const STALE: i64 = 7 * 86_400;

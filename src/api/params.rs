@@ -1,24 +1,21 @@
-//! Reading an API v3 request into one parameter tree (spec §1.3): body (JSON object,
-//! urlencoded form, or multipart fields — a `json` field replaces the others), then
-//! query string, then path pairs, later sources winning. File parts are not read here:
-//! the first one is left open in a [`Files`] cursor so its bytes stream straight to
-//! storage when the action that consumes it runs (zero-copy: the parser hands out
-//! slices of the received frames). Fields after a file part are not
-//! seen (every official client sends them before the file).
-
-use std::time::Duration;
+//! Reading a Kaltura-style request (API v3 and PS2) into one parameter tree (spec
+//! §1.3): body (JSON object, urlencoded form, or multipart fields — a `json` field
+//! replaces the others), then query string, then path pairs, later sources winning.
+//! File parts are not read here: the first one is left open in a [`Files`] cursor so its
+//! bytes stream straight to storage when the action that consumes it runs (zero-copy:
+//! the parser hands out slices of the received frames). Fields after a file part are
+//! not seen (every official client sends them before the file).
 
 use bytes::Bytes;
 use http::HeaderMap;
-use hyper::body::Incoming;
-use upgate_proto::kaltura::ks::parse_query;
+use upgate_proto::form::parse_query;
 use upgate_proto::kaltura::params::Params;
 
 use std::collections::VecDeque;
 
 use upgate_proto::multipart::{self, Event, Parser};
 
-use crate::core::body::{BodyError, ChunkBody};
+use crate::model::body::{BodyError, ChunkBody};
 use crate::server::HyperBody;
 
 /// Largest non-file body (JSON or form) accepted.
@@ -99,10 +96,10 @@ impl Files {
         }
     }
 
-    /// Paces the rest of the request body (the file parts) by `pacer`.
-    pub fn set_pacer(&mut self, pacer: Option<crate::ratelimit::Pacer>) {
+    /// Paces the rest of the request body (the file parts).
+    pub fn set_throttle(&mut self, throttle: Option<Box<dyn crate::model::body::Throttle>>) {
         if let Some(mp) = self.mp.as_mut() {
-            mp.body.set_pacer(pacer);
+            mp.body.set_throttle(throttle);
         }
     }
 
@@ -145,9 +142,9 @@ impl Files {
 
     /// Reads and discards a file part nobody consumed (an error answered before the
     /// upload), up to 8 MiB or 2 s, so the client sees the answer instead of a reset.
-    pub async fn drain(&mut self) {
+    pub async fn discard_rest(&mut self) {
         let Some(mut mp) = self.mp.take() else { return };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
         let mut seen = 0usize;
         while seen < 8 << 20 {
             match tokio::time::timeout_at(deadline, mp.next_event()).await {
@@ -226,8 +223,7 @@ pub async fn read_params(
     headers: &HeaderMap,
     query: Option<&str>,
     path_pairs: Vec<(String, String)>,
-    body: Incoming,
-    timeout: Duration,
+    body: HyperBody,
 ) -> Result<(Params, Files), ReadError> {
     let ctype = headers
         .get(http::header::CONTENT_TYPE)
@@ -237,7 +233,6 @@ pub async fn read_params(
     let lower = ctype.to_ascii_lowercase();
     let mut params = Params::new();
     let mut files = Files::none();
-    let body = HyperBody::new(body, timeout);
     if lower.starts_with("multipart/form-data") {
         let b = multipart::boundary(&ctype)
             .ok_or_else(|| ReadError::Malformed("no multipart boundary".into()))?;
@@ -257,7 +252,7 @@ pub async fn read_params(
             }
             Err(e) => {
                 // Let the client finish sending so it reads the answer, not a reset.
-                mp.body.drain().await;
+                mp.body.discard_rest().await;
                 return Err(e);
             }
         }
@@ -284,14 +279,14 @@ pub async fn read_params(
     Ok((params, files))
 }
 
-/// A JSON or form body, at most `MAX_FORM_BODY` bytes (the rest is drained on refusal).
+/// A JSON or form body, at most `MAX_FORM_BODY` bytes (the rest is discarded on refusal).
 async fn read_small_body(mut body: HyperBody) -> Result<String, ReadError> {
     let mut buf = Vec::new();
     loop {
         match body.next_chunk().await {
             Ok(None) => return Ok(String::from_utf8_lossy(&buf).into_owned()),
             Ok(Some(b)) if buf.len() + b.len() > MAX_FORM_BODY => {
-                body.drain().await;
+                body.discard_rest().await;
                 return Err(ReadError::Malformed("request body too large".into()));
             }
             Ok(Some(b)) => buf.extend_from_slice(&b),

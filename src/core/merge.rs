@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use super::record::{Status, UploadRecord};
 use super::{Error, Result, UploadService};
 use crate::blob::BlobWriter;
+use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, Lease};
 
 /// True when a staged range starts at or before the offset (it can be merged or dropped).
-pub(crate) fn drainable(rec: &UploadRecord) -> bool {
+pub(crate) fn mergeable(rec: &UploadRecord) -> bool {
     rec.ranges.iter().any(|r| r.start <= rec.offset)
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn covered(rec: &UploadRecord) -> bool {
 impl UploadService {
     /// Merges every range that became contiguous, drops obsolete ones, finalizes when
     /// full. `writer`, when given, is positioned at `rec.offset`.
-    pub(crate) async fn drain(
+    pub(crate) async fn merge_staged(
         &self,
         lease: &Lease,
         mut rec: UploadRecord,
@@ -85,17 +85,17 @@ impl UploadService {
 
     /// Merges staged ranges if the lease is free; when another request holds it, that
     /// request merges them after its own write (see `release`).
-    pub(crate) async fn try_drain(&self, id: &str) -> Result<UploadRecord> {
+    pub(crate) async fn try_merge(&self, id: &str) -> Result<UploadRecord> {
         for _ in 0..16 {
             let rec = self.load(id).await?;
             let filled = rec.status == Status::Open && rec.is_filled();
-            if !drainable(&rec) && !filled {
+            if !mergeable(&rec) && !filled {
                 return Ok(rec);
             }
             let req = self.lease_request(None);
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
-                    let out = self.drain(&lease, *rec, None).await;
+                    let out = self.merge_staged(&lease, *rec, None).await;
                     if let Err(e) = self.state.release(&lease).await {
                         tracing::warn!(id, error = %e, "lease release failed; it expires by TTL");
                     }
@@ -115,7 +115,7 @@ impl UploadService {
     pub(crate) async fn settle(&self, id: &str) -> Result<UploadRecord> {
         let deadline = Instant::now() + self.cfg.merge_wait;
         loop {
-            let rec = self.try_drain(id).await?;
+            let rec = self.try_merge(id).await?;
             if rec.status == Status::Complete || !covered(&rec) || Instant::now() >= deadline {
                 return Ok(rec);
             }
@@ -127,7 +127,7 @@ impl UploadService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::record::{StagedRange, Status};
+    use crate::model::{StagedRange, Status};
 
     fn rec(offset: u64, length: Option<u64>, ranges: &[(u64, u64)]) -> UploadRecord {
         UploadRecord {
@@ -160,7 +160,7 @@ mod tests {
         assert!(covered(&rec(2, Some(10), &[(5, 10), (1, 6)])));
         assert!(!covered(&rec(0, Some(10), &[(1, 10)])));
         assert!(!covered(&rec(0, None, &[(0, 10)])));
-        assert!(drainable(&rec(4, Some(10), &[(4, 10)])));
-        assert!(!drainable(&rec(3, Some(10), &[(4, 10)])));
+        assert!(mergeable(&rec(4, Some(10), &[(4, 10)])));
+        assert!(!mergeable(&rec(3, Some(10), &[(4, 10)])));
     }
 }

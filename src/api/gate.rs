@@ -1,0 +1,87 @@
+//! The gate every adapter passes a request through: who it is (a verified session, an
+//! API token's user, or the peer address) and whether the limits admit it.
+//!
+//! [`Gate`] holds what that needs (partners, the session-revocation store, the limits)
+//! and is shared by every adapter; the subject helpers decide whom a request counts
+//! against. Adapters map [`Denied`] to their own wire answer in their `error.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Extensions;
+use upgate_proto::kaltura::ks::Ks;
+
+use crate::auth::session::{verify_session, SessionError};
+use crate::auth::Partners;
+use crate::core::{Owner, UploadService};
+use crate::model::now_secs;
+use crate::ratelimit::{Admission, Denied, Limits, Subject};
+use crate::server::{HyperBody, Peer};
+
+/// Identity and limits, shared by every adapter.
+#[derive(Clone)]
+pub struct Gate {
+    pub partners: Arc<Partners>,
+    /// Where ended sessions and API tokens are recorded.
+    pub service: UploadService,
+    pub limits: Limits,
+    /// Per-frame read timeout of request bodies.
+    pub body_timeout: Duration,
+}
+
+impl Gate {
+    /// Verifies a KS: signature, expiry, partner, and that `session.end` did not end it.
+    pub async fn session(&self, text: &str) -> Result<Ks, SessionError> {
+        verify_session(&self.partners, &self.service, text, now_secs() as i64).await
+    }
+
+    /// Counts the request against `subject`; for a request that writes upload bytes,
+    /// takes a place among the user's uploads in flight and paces `body` by the
+    /// bandwidth budgets. The returned admission must live as long as the request.
+    pub async fn admit(
+        &self,
+        subject: &Subject,
+        writes: bool,
+        body: Option<&mut HyperBody>,
+    ) -> Result<Admission, Denied> {
+        let mut a = self.limits.admit_request(subject, writes).await?;
+        if let Some(b) = body {
+            b.set_throttle(a.throttle.take());
+        }
+        Ok(a)
+    }
+}
+
+/// The peer's IP address (anonymous requests are counted per address).
+pub fn peer_of(ext: &Extensions) -> String {
+    ext.get::<Peer>()
+        .map_or_else(|| "unknown".to_owned(), |p| p.0.ip().to_string())
+}
+
+/// The subject of an authenticated owner, else of the peer.
+pub fn of_owner(owner: Option<&Owner>, ext: &Extensions) -> Subject {
+    match owner {
+        Some(o) => Subject::User {
+            partner: o.partner,
+            user: o.user.clone(),
+        },
+        None => Subject::Anonymous(peer_of(ext)),
+    }
+}
+
+/// The subject of a KS (checked cryptographically; revocation is the action's
+/// business), else of the peer. A forged KS counts against its sender's address, never
+/// against the user it names.
+pub fn of_ks(partners: &Partners, ks: Option<&str>, ext: &Extensions) -> Subject {
+    match ks.map(|t| partners.verify(t, now_secs() as i64)) {
+        Some(Ok(ks)) if !ks.user.is_empty() => Subject::User {
+            partner: ks.partner_id,
+            user: ks.user,
+        },
+        Some(Ok(ks)) => Subject::User {
+            partner: ks.partner_id,
+            user: format!("ip:{}", peer_of(ext)),
+        },
+        _ => Subject::Anonymous(peer_of(ext)),
+    }
+}
