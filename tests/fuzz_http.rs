@@ -1,6 +1,7 @@
 //! Randomized requests against every endpoint (deterministic seed): whatever a client
 //! sends — odd methods, malformed headers, truncated multipart, garbage KS — the gateway
-//! answers with a client error or a protocol error envelope, never a 500, and stays up.
+//! answers with a client error or a protocol error envelope, never a 500, never HTML
+//! outside the page, always with `nosniff`, and stays up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -42,6 +43,8 @@ async fn random_requests_never_500() {
         "/api_v3/service/uploadtoken/action/upload",
         "/api_v3/service/uploadtoken/action/add",
         "/api_v3/?service=multirequest",
+        "/api_v3/service/uploadtoken/action/add?format=3&uploadToken:fileName=%3Cscript%3E",
+        "/api_v3/service/session/action/get?format=9&callback=alert(1)//",
         "/api_v3/service/media/action/list",
         "/api/service/session/action/start",
         "/index.php/partnerservices2/upload",
@@ -123,6 +126,25 @@ async fn random_requests_never_500() {
             Err(e) => panic!("request {i} {method} {path}: transport error {e}"),
         };
         let status = resp.status().as_u16();
+        // Whatever was asked, no answer may be sniffed into something a browser runs,
+        // and none is HTML but the page itself.
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "request {i}: {method} {path}"
+        );
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        // (`/files/%2e%2e` is normalized to `/` by the client: the page.)
+        assert!(
+            !ctype.starts_with("text/html") || resp.url().path() == "/",
+            "request {i}: {method} {path} answered {ctype}"
+        );
         assert_ne!(
             status,
             500,

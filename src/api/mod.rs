@@ -57,7 +57,14 @@ impl Handler for Router {
         let path = req.uri().path();
         match self.routes.iter().find(|r| r.owns(path)) {
             Some(route) => route.clone().serve(req),
-            None => Box::pin(async { plain(hyper::StatusCode::NOT_FOUND, "not found\n") }),
+            None => Box::pin(async {
+                let mut r = plain(hyper::StatusCode::NOT_FOUND, "not found\n");
+                r.headers_mut().insert(
+                    "x-content-type-options",
+                    http::HeaderValue::from_static("nosniff"),
+                );
+                r
+            }),
         }
     }
 

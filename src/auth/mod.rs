@@ -163,10 +163,8 @@ pub fn mint(partner: &Partner, fields: &KsFields) -> String {
     let mut rand = [0u8; 16];
     let _ = getrandom::fill(&mut rand);
     match partner.ks_version {
-        1 => {
-            let r = u16::from_le_bytes([rand[0], rand[1]]);
-            ks::mint_v1(secret, fields, &r.to_string())
-        }
+        // The rand field at full width (128 bits), never a guessable small number.
+        1 => ks::mint_v1(secret, fields, &upgate_proto::hex::hex(&rand)),
         _ => ks::mint_v2(secret, fields, rand),
     }
 }

@@ -1,6 +1,7 @@
 //! The one session check every entry point uses: a KS is valid when it verifies against
 //! its partner's admin secrets, has not expired, and was not ended with `session.end`
-//! (ended sessions are marker documents in the state store, so every instance sees them).
+//! (ended sessions are marker documents in the state store, so every instance sees them,
+//! keyed by the canonical session, so no re-encoding of the KS text brings it back).
 
 use upgate_proto::kaltura::ks::Ks;
 
@@ -33,14 +34,20 @@ pub async fn verify_session(
     now: i64,
 ) -> Result<Ks, SessionError> {
     let ks = partners.verify(text, now).map_err(SessionError::Ks)?;
-    match service.is_marked(REVOKED, &sha1_hex(text)).await {
+    match service.is_marked(REVOKED, &revocation_id(&ks)).await {
         Ok(false) => Ok(ks),
         Ok(true) => Err(SessionError::Ks(KsFailure::Logout)),
         Err(e) => Err(SessionError::Unavailable(e)),
     }
 }
 
-/// Ends a session (`session.end`): it fails every later check.
-pub async fn end_session(service: &UploadService, text: &str) -> crate::core::Result<()> {
-    service.mark(REVOKED, &sha1_hex(text)).await
+/// Ends a session (`session.end`): it fails every later check, in whatever spelling
+/// of the KS text it comes back (the canonical session is revoked, not the text).
+pub async fn end_session(service: &UploadService, ks: &Ks) -> crate::core::Result<()> {
+    service.mark(REVOKED, &revocation_id(ks)).await
+}
+
+/// The key of a session's revocation marker.
+fn revocation_id(ks: &Ks) -> String {
+    sha1_hex(&ks.session_id)
 }

@@ -2,7 +2,7 @@
 //! right away from its complete partial uploads.
 
 use super::{Error, Result, UploadService};
-use crate::model::{new_id, now_secs, ConcatRole, Owner, Status, UploadRecord};
+use crate::model::{new_id, now_secs, ConcatRole, Owner, Phase, Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, StateError};
 
 /// What a client asks for when creating an upload.
@@ -76,26 +76,65 @@ impl UploadService {
             }
         }
         match parts {
-            Some(parts) => self.concatenate(rec, &parts).await,
+            Some(parts) => {
+                // Each partial is consumed by one final upload (a race for it has one
+                // winner); given back if this one cannot be assembled.
+                let mut taken: Vec<&str> = Vec::with_capacity(parts.len());
+                for p in &parts {
+                    if !self.close(&p.id, &id).await? {
+                        for t in &taken {
+                            let _ = self.reopen(t, &id).await;
+                        }
+                        let _ = self.terminate(&id).await;
+                        return Err(Error::BadRequest(format!(
+                            "partial upload {} was already concatenated",
+                            p.id
+                        )));
+                    }
+                    taken.push(&p.id);
+                }
+                let out = self.concatenate(rec, &parts).await;
+                if out.is_err() {
+                    for t in &taken {
+                        let _ = self.reopen(t, &id).await;
+                    }
+                }
+                out
+            }
             None if rec.length == Some(0) => self.finish_unleased(&id).await,
             None => Ok(rec),
         }
     }
 
-    /// Partial uploads of a final upload must exist, be partial, complete and the caller's.
+    /// Partial uploads of a final upload must exist, be the caller's (checked first: an
+    /// upload of someone else is "not found", like a missing one), be partial, complete,
+    /// not consumed by another final upload, and each be listed once (a final listing
+    /// one partial many times would multiply writes).
     async fn check_parts(
         &self,
         ids: &[String],
         owner: Option<&Owner>,
     ) -> Result<Vec<UploadRecord>> {
-        let mut out = Vec::with_capacity(ids.len());
+        let mut out: Vec<UploadRecord> = Vec::with_capacity(ids.len());
         for id in ids {
+            if out.iter().any(|p| p.id == *id) {
+                return Err(Error::BadRequest(format!(
+                    "partial upload {id} is listed more than once"
+                )));
+            }
+            let not_found = || Error::BadRequest(format!("partial upload {id} not found"));
             let part = self.load(id).await.map_err(|e| match e {
-                Error::NotFound | Error::Expired => {
-                    Error::BadRequest(format!("partial upload {id} not found"))
-                }
+                Error::NotFound | Error::Expired => not_found(),
                 other => other,
             })?;
+            if owner.is_some() && part.owner.as_ref() != owner {
+                return Err(not_found());
+            }
+            if part.phase() == Phase::Closed {
+                return Err(Error::BadRequest(format!(
+                    "partial upload {id} was already concatenated"
+                )));
+            }
             if part.concat != ConcatRole::Partial {
                 return Err(Error::BadRequest(format!(
                     "upload {id} is not a partial upload"
@@ -105,9 +144,6 @@ impl UploadService {
                 return Err(Error::BadRequest(format!(
                     "partial upload {id} is not complete"
                 )));
-            }
-            if owner.is_some() && part.owner.as_ref() != owner {
-                return Err(Error::BadRequest(format!("partial upload {id} not found")));
             }
             out.push(part);
         }

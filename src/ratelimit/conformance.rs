@@ -18,6 +18,7 @@ pub async fn run_all(l: Arc<dyn RateLimiter>) {
     refusals_take_nothing(&*l).await;
     keys_are_independent(&*l).await;
     reserve_paces_in_debt(&*l).await;
+    tallies_count_per_window(&*l).await;
 }
 
 fn key(what: &str) -> String {
@@ -97,4 +98,23 @@ pub async fn reserve_paces_in_debt(l: &dyn RateLimiter) {
         paced >= Duration::from_millis(80) && paced <= Duration::from_millis(500),
         "10 units over the burst at 100/s waited {paced:?}"
     );
+}
+
+/// A tally counts what is added within its window, reads without adding, keeps keys
+/// apart, and starts again from zero when the window has passed.
+pub async fn tallies_count_per_window(l: &dyn RateLimiter) {
+    let (k, other) = (key("tally"), key("tally-other"));
+    let w = Duration::from_millis(300);
+    assert_eq!(l.tally(&k, 0, w).await.expect("tally"), 0);
+    assert_eq!(l.tally(&k, 1, w).await.expect("tally"), 1);
+    assert_eq!(l.tally(&k, 2, w).await.expect("tally"), 3);
+    assert_eq!(
+        l.tally(&k, 0, w).await.expect("tally"),
+        3,
+        "reading adds nothing"
+    );
+    assert_eq!(l.tally(&other, 0, w).await.expect("tally"), 0);
+    tokio::time::sleep(w + Duration::from_millis(100)).await;
+    assert_eq!(l.tally(&k, 0, w).await.expect("tally"), 0, "a new window");
+    assert_eq!(l.tally(&k, 1, w).await.expect("tally"), 1);
 }

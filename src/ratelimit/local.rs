@@ -44,6 +44,8 @@ pub struct LocalLimiter {
     clock: TokioClock,
     limiters: Mutex<HashMap<Budget, Arc<Keyed>>>,
     queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Tallies: key → (end of its window, count).
+    tallies: Mutex<HashMap<String, (tokio::time::Instant, u64)>>,
     calls: AtomicU64,
 }
 
@@ -68,6 +70,7 @@ impl LocalLimiter {
             },
             limiters: Mutex::default(),
             queues: Mutex::default(),
+            tallies: Mutex::default(),
             calls: AtomicU64::new(0),
         }
     }
@@ -154,6 +157,20 @@ impl RateLimiter for LocalLimiter {
                 Err(_) => return Ok(Duration::ZERO),
             }
         }
+    }
+
+    async fn tally(&self, key: &str, add: u64, window: Duration) -> Result<u64, LimiterError> {
+        let now = tokio::time::Instant::now();
+        let mut t = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+        if self.calls.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
+            t.retain(|_, (end, _)| *end > now);
+        }
+        let entry = t.entry(key.to_owned()).or_insert((now + window, 0));
+        if entry.0 <= now {
+            *entry = (now + window, 0);
+        }
+        entry.1 += add;
+        Ok(entry.1)
     }
 }
 

@@ -143,6 +143,9 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// returns how long the caller must wait before using them (pacing).
     async fn reserve(&self, key: &str, budget: Budget, cost: u64)
         -> Result<Duration, LimiterError>;
+    /// Counts events of `key` in fixed windows of `window`: adds `add` (0: only reads)
+    /// and returns the count of the current window (failed logins, say).
+    async fn tally(&self, key: &str, add: u64, window: Duration) -> Result<u64, LimiterError>;
 }
 
 /// The limits of a gateway: a backend plus the configuration.
@@ -155,6 +158,16 @@ pub struct Limits {
 
 /// Bytes are paced in steps of at most this many KiB.
 const PACE_STEP_KIB: u64 = 64;
+
+/// Failed `session.start` attempts tolerated from one peer address per window, and for
+/// one partner from all peers (higher: a partner-wide block would let anyone lock a
+/// partner's integrations out), before further attempts are refused until the window
+/// ends. Guessing a 128-bit secret is hopeless anyway; this keeps the attempts visible
+/// and cheap.
+pub const SESSION_FAILURES_PER_PEER: u64 = 10;
+pub const SESSION_FAILURES_PER_PARTNER: u64 = 100;
+/// The window of those counts.
+pub const SESSION_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 impl Limits {
     pub fn new(backend: Arc<dyn RateLimiter>, cfg: LimitConfig) -> Self {
@@ -240,6 +253,37 @@ impl Limits {
         }
     }
 
+    /// Whether `session.start` attempts from `peer` for `partner` are refused now
+    /// (too many failures in the current window).
+    pub async fn session_start_blocked(&self, peer: &str, partner: i64) -> Option<Denied> {
+        for (key, max) in session_failure_keys(peer, partner) {
+            match self.backend.tally(&key, 0, SESSION_FAILURE_WINDOW).await {
+                Ok(n) if n >= max => {
+                    return Some(Denied {
+                        retry_after: SESSION_FAILURE_WINDOW,
+                        what: "too many failed session starts",
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session start failures not checked"),
+            }
+        }
+        None
+    }
+
+    /// Counts a failed `session.start` (logged once a limit is reached).
+    pub async fn session_start_failed(&self, peer: &str, partner: i64) {
+        for (key, max) in session_failure_keys(peer, partner) {
+            match self.backend.tally(&key, 1, SESSION_FAILURE_WINDOW).await {
+                Ok(n) if n == max => {
+                    tracing::warn!(%peer, partner, key, "failed session starts: limit reached, refusing for a while")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session start failure not counted"),
+            }
+        }
+    }
+
     /// Enters an upload-writing request of `s`; `None` when the user already has the
     /// configured number in flight here. The guard leaves on drop.
     fn enter(&self, s: &Subject) -> Option<concurrency::Slot> {
@@ -253,6 +297,13 @@ impl Limits {
             subject: s.clone(),
         })
     }
+}
+
+fn session_failure_keys(peer: &str, partner: i64) -> [(String, u64); 2] {
+    [
+        (format!("ssfail:ip:{peer}"), SESSION_FAILURES_PER_PEER),
+        (format!("ssfail:p:{partner}"), SESSION_FAILURES_PER_PARTNER),
+    ]
 }
 
 /// The budgets `s` spends from, those that are on: its own, then its partner's.

@@ -6,6 +6,7 @@
 //! instance clocks do not matter. The key expires once the budget is full again.
 //! `check` takes the cost only when allowed; `reserve` always takes it and returns
 //! the wait (requests queue up in arrival order: fair pacing across instances).
+//! Tallies (`P tl:{KEY}`) are counters that expire with their window.
 
 use std::time::Duration;
 
@@ -35,11 +36,22 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return wait
 ";
 
+/// KEYS: the counter. ARGV: amount to add, window in ms. Returns the count of the
+/// current window; the key expires with the window that its first event opened.
+const TALLY: &str = r"
+local add = tonumber(ARGV[1])
+if add == 0 then return tonumber(redis.call('GET', KEYS[1]) or '0') end
+local n = redis.call('INCRBY', KEYS[1], add)
+if n == add then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n
+";
+
 /// The Redis-backed [`RateLimiter`].
 pub struct RedisLimiter {
     con: ConnectionManager,
     prefix: String,
     script: Script,
+    tally: Script,
 }
 
 impl RedisLimiter {
@@ -49,6 +61,7 @@ impl RedisLimiter {
             con,
             prefix: prefix.to_owned(),
             script: Script::new(GCRA),
+            tally: Script::new(TALLY),
         }
     }
 
@@ -95,5 +108,18 @@ impl RateLimiter for RedisLimiter {
         cost: u64,
     ) -> Result<Duration, LimiterError> {
         self.run(key, budget, cost, "reserve").await
+    }
+
+    async fn tally(&self, key: &str, add: u64, window: Duration) -> Result<u64, LimiterError> {
+        let mut con = self.con.clone();
+        let n: i64 = self
+            .tally
+            .key(format!("{}tl:{{{key}}}", self.prefix))
+            .arg(add)
+            .arg(window.as_millis().max(1) as u64)
+            .invoke_async(&mut con)
+            .await
+            .map_err(|e| LimiterError(e.to_string()))?;
+        Ok(n.max(0) as u64)
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Limits (defaults live in [`crate::config`], with the reasons):
 //! - at most `max_connections` connections are served; further accepts wait;
-//! - a request head must arrive within `header_timeout` (slowloris), at most 256 KiB;
+//! - a request head must arrive within `header_timeout` (slowloris), at most 256 KiB
+//!   (`431` beyond it);
 //! - each body frame must arrive within `body_timeout` ([`body::HyperBody`]); hyper has
 //!   no body timeout of its own.
 //!
@@ -38,6 +39,42 @@ const MAX_BUF: usize = 256 * 1024;
 
 /// An incoming request.
 pub type Req = hyper::Request<Incoming>;
+
+/// Largest request head (URI and header lines) served: 256 KiB. hyper bounds its read
+/// buffer by [`MAX_BUF`], not what a head may add up to, so this is checked once parsed.
+const MAX_HEAD: usize = 256 * 1024;
+
+/// Bytes of the request line and header lines, as sent (near enough: names, values,
+/// separators).
+fn head_bytes(req: &Req) -> usize {
+    let uri = req.uri().to_string().len();
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + uri
+        + 16
+}
+
+/// `431 Request Header Fields Too Large`; the connection is closed.
+fn head_too_large() -> Resp {
+    let mut r = hyper::Response::new(full("request head too large (at most 256 KiB)\n"));
+    *r.status_mut() = hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        hyper::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    h.insert(
+        "x-content-type-options",
+        http::HeaderValue::from_static("nosniff"),
+    );
+    r
+}
 
 /// What the server calls for every request; implemented by the protocol router.
 pub trait Handler: Send + Sync + 'static {
@@ -86,7 +123,12 @@ pub async fn serve<H: Handler>(
         let svc = service_fn(move |mut req: Req| {
             let h = h.clone();
             req.extensions_mut().insert(Peer(peer));
-            async move { Ok::<_, std::convert::Infallible>(h.handle(req).await) }
+            async move {
+                if head_bytes(&req) > MAX_HEAD {
+                    return Ok(head_too_large());
+                }
+                Ok::<_, std::convert::Infallible>(h.handle(req).await)
+            }
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())

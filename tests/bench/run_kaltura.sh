@@ -3,12 +3,16 @@
 # tmpfs: 1 GiB through uploadToken.upload in 8 MiB chunks, sequential and 6 parallel
 # with resumeAt. Prints one JSON line per run with the server's peak RSS and CPU time.
 # Usage: tests/bench/run_kaltura.sh [REPEAT]   (needs ../shared/bench beside the repo)
+#        BIN=/path/to/upgate tests/bench/run_kaltura.sh 3   (another build, e.g. a
+#        before/after comparison; nothing is built then)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPEAT=${1:-1}
-BIN=target/release/upgate
 SHARED_BENCH=${SHARED_BENCH:-../shared/bench}
-cargo build --release --quiet
+if [ -z "${BIN:-}" ]; then
+  BIN=target/release/upgate
+  cargo build --release --quiet
+fi
 SECRET=0123456789abcdef0123456789abcdef
 run() { # run NAME COMMAND...
   local dir; dir=$(mktemp -d /dev/shm/upgate-bench.XXXXXX)

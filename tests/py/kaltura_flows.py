@@ -224,7 +224,8 @@ def scenario_listing_and_isolation(ks, other_ks, admin_ks, own_token):
     e2 = c.media.update(e.id, upd)
     assert (e2.name, e2.description, e2.tags) == ("Renamed lecture", "Week 1", "physics,week1")
     assert c.media.get(e.id).name == "Renamed lecture"
-    expect_error("INVALID_KS", client(other_ks).media.get, e.id)
+    # Another user's entry answers exactly like a missing one.
+    expect_error("ENTRY_ID_NOT_FOUND", client(other_ks).media.get, e.id)
     # Errors the client must parse.
     expect_error("UPLOAD_TOKEN_NOT_FOUND", c.uploadToken.get, "0_" + "0" * 32)
     expect_error("ENTRY_ID_NOT_FOUND", c.media.get, "0_nothere1")

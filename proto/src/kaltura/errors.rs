@@ -83,6 +83,7 @@ catalogue! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", [], "Service temporarily unavailable, retry later";
     RequestRateExceeded = "REQUEST_RATE_EXCEEDED", ["RETRY_AFTER"], "Too many requests, retry after @RETRY_AFTER@ seconds";
     UploadTooLarge = "UPLOAD_TOO_LARGE", ["MAX_SIZE"], "The upload exceeds the maximum size of @MAX_SIZE@ bytes";
+    MultirequestTooLarge = "MULTIREQUEST_TOO_LARGE", ["MAX"], "A multi-request may hold at most @MAX@ sub-requests";
 }
 
 fn strip_tags(s: &str) -> String {

@@ -32,7 +32,11 @@ impl Format {
         match self {
             Format::Json => "application/json",
             Format::Xml => "text/xml",
-            Format::Php => "text/html; charset=utf-8",
+            // Kaltura's server sends PHP's default `text/html`; user strings (file and
+            // entry names) go out raw in this format, so a browser opening such a URL
+            // would run them on the gateway's origin. `text/plain` (and `nosniff`) keeps
+            // them text; the PHP client unserializes the body whatever its type.
+            Format::Php => "text/plain; charset=utf-8",
             Format::Jsonp => "application/javascript",
         }
     }

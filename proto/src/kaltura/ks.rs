@@ -32,6 +32,10 @@ pub struct Ks {
     pub privileges: String,
     /// v1: the rand field; v2: hex of the 16 random bytes.
     pub rand: String,
+    /// The session's canonical identity, whatever spelling of the KS carried it
+    /// (padding, URL-safe alphabet): version, partner and the signature (v1) or the
+    /// hash sealed inside the ciphertext (v2). What `session.end` revokes.
+    pub session_id: String,
 }
 
 impl Ks {
@@ -48,9 +52,17 @@ impl Ks {
         self.privileges.split(',').any(|p| p.trim() == "widget:1")
     }
 
-    /// A unique string for this session (partner ‖ rand), used by legacy uploads.
-    pub fn unique(&self) -> String {
-        format!("{}{}", self.partner_id, self.rand)
+    /// The privilege values named `name` (`edit:0_abc` → `["0_abc"]`), in order.
+    pub fn privilege<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.privileges.split(',').filter_map(move |p| {
+            let (k, v) = p.trim().split_once(':').unwrap_or((p.trim(), ""));
+            (k == name).then_some(v)
+        })
+    }
+
+    /// True when the privileges name `name` (with any value, or none).
+    pub fn has_privilege(&self, name: &str) -> bool {
+        self.privilege(name).next().is_some()
     }
 }
 
@@ -78,16 +90,21 @@ pub enum KsError {
     Expired,
 }
 
+/// Standard or URL-safe base64, with or without its padding (the official clients
+/// send either); padding only at the end, at most two characters of it.
 fn b64_decode_lenient(ks: &str) -> Option<Vec<u8>> {
-    let std: String = ks
-        .trim()
+    let ks = ks.trim();
+    let body = ks.trim_end_matches('=');
+    if ks.len() - body.len() > 2 || body.contains('=') {
+        return None;
+    }
+    let std: String = body
         .chars()
         .map(|c| match c {
             '-' => '+',
             '_' => '/',
             c => c,
         })
-        .filter(|c| *c != '=')
         .collect();
     base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(std)
@@ -103,17 +120,16 @@ pub fn peek_partner(ks: &str) -> Result<(u8, i64), KsError> {
             .iter()
             .position(|&b| b == b'|')
             .ok_or(KsError::InvalidStr)?;
-        let pid = std::str::from_utf8(&rest[..end])
-            .ok()
-            .and_then(|s| s.parse().ok());
-        return pid.map(|p| (2, p)).ok_or(KsError::InvalidStr);
+        return canonical_id(&rest[..end])
+            .map(|p| (2, p))
+            .ok_or(KsError::InvalidStr);
     }
     let text = std::str::from_utf8(&raw).map_err(|_| KsError::InvalidStr)?;
     let (_, fields) = text.split_once('|').ok_or(KsError::InvalidStr)?;
     let pid = fields
         .split(';')
         .next()
-        .and_then(|p| p.parse().ok())
+        .and_then(|p| canonical_id(p.as_bytes()))
         .ok_or(KsError::InvalidStr)?;
     Ok((1, pid))
 }
@@ -127,6 +143,13 @@ pub fn verify(ks: &str, admin_secrets: &[&str]) -> Result<Ks, KsError> {
     } else {
         verify_v1(&raw, admin_secrets)
     }
+}
+
+/// A partner id as the server writes it: decimal digits, no sign, no leading zero.
+/// Other spellings (`0777`, `+777`) would name the same partner with other bytes.
+fn canonical_id(b: &[u8]) -> Option<i64> {
+    let ok = !b.is_empty() && b.iter().all(u8::is_ascii_digit) && (b == b"0" || b[0] != b'0');
+    ok.then(|| std::str::from_utf8(b).ok()?.parse().ok())?
 }
 
 fn sha1_hex(data: &[&[u8]]) -> String {
@@ -151,9 +174,11 @@ fn verify_v1(raw: &[u8], secrets: &[&str]) -> Result<Ks, KsError> {
         return Err(KsError::InvalidStr);
     }
     let part = |i: usize| parts.get(i).copied().unwrap_or("");
+    let partner_id = canonical_id(part(0).as_bytes()).ok_or(KsError::InvalidStr)?;
     Ok(Ks {
         version: 1,
-        partner_id: part(0).parse().map_err(|_| KsError::InvalidStr)?,
+        session_id: format!("1:{partner_id}:{sig}"),
+        partner_id,
         expiry: part(2).parse().map_err(|_| KsError::InvalidStr)?,
         session_type: php_int(part(3)) as i32,
         rand: part(4).to_owned(),
@@ -207,10 +232,7 @@ fn verify_v2(raw: &[u8], secrets: &[&str]) -> Result<Ks, KsError> {
         .iter()
         .position(|&b| b == b'|')
         .ok_or(KsError::InvalidStr)?;
-    let partner_id: i64 = std::str::from_utf8(&rest[..bar])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(KsError::InvalidStr)?;
+    let partner_id = canonical_id(&rest[..bar]).ok_or(KsError::InvalidStr)?;
     let cipher = &rest[bar + 1..];
     for secret in secrets {
         let Some(mut plain) = cbc_decrypt(&aes_key(secret), cipher) else {
@@ -230,6 +252,7 @@ fn verify_v2(raw: &[u8], secrets: &[&str]) -> Result<Ks, KsError> {
         let query = std::str::from_utf8(query).map_err(|_| KsError::InvalidStr)?;
         let mut ks = Ks {
             version: 2,
+            session_id: format!("2:{partner_id}:{}", crate::hex::hex(hash)),
             partner_id,
             expiry: 0,
             session_type: 0,

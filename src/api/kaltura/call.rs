@@ -4,9 +4,8 @@
 use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::{to_bool, to_float, to_int, Param, Params};
-use upgate_proto::kaltura::value::ApiError;
 
-use super::error::{err, forbidden, invalid_ks, missing, not_owner, KResult};
+use super::error::{err, forbidden, invalid_ks, missing, KResult};
 use super::objects::attr;
 use super::KalturaApi;
 use crate::api::params::{FilePart, Files};
@@ -23,6 +22,8 @@ pub struct Call<'a> {
     pub file_prefix: String,
     pub base_url: &'a str,
     pub now: i64,
+    /// The peer's address (failed `session.start` attempts are counted per address).
+    pub peer: &'a str,
 }
 
 impl Call<'_> {
@@ -145,16 +146,4 @@ pub fn page<T>(items: Vec<T>, pager: Option<&Params>) -> (Vec<T>, usize) {
         .take(size)
         .collect();
     (page, total)
-}
-
-/// A user KS may only touch its own objects (`INVALID_KS "" -4`), an admin KS any of
-/// its partner's.
-pub fn check_owner(ks: &Ks, partner: i64, user: &str) -> Result<(), ApiError> {
-    if partner != ks.partner_id {
-        return Err(not_owner());
-    }
-    if !ks.is_admin() && user != ks.user {
-        return Err(not_owner());
-    }
-    Ok(())
 }

@@ -49,11 +49,6 @@ pub fn invalid_ks(ks: &str, why: &KsFailure) -> ApiError {
     }
 }
 
-/// A user KS acting on another user's object.
-pub fn not_owner() -> ApiError {
-    api_error(ErrorCode::InvalidKs, &["", "-4", "INVALID_TYPE"])
-}
-
 /// Maps a core error met while serving an upload-token call.
 pub fn from_core(e: Error) -> ApiError {
     match e {

@@ -46,12 +46,24 @@ pub struct KalturaApi {
     pub max_resume_secs: i64,
 }
 
+/// Most sub-requests one multi-request may carry; each counts against the caller's
+/// request rate like a request of its own.
+pub const MAX_SUB_REQUESTS: usize = 100;
+
 const EXPOSE: &str =
     "Server, Content-Length, Content-Range, Date, Retry-After, X-Kaltura, X-Kaltura-Session, X-Me";
 
+/// A JSONP callback upgate echoes: dotted JavaScript identifiers (`cb`, `jQuery12.x`),
+/// at most 128 characters; anything else is dropped (the answer is then plain JSON in
+/// parentheses).
 fn valid_callback(cb: &str) -> bool {
-    cb.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    let ident = |s: &str| {
+        let mut b = s.bytes();
+        b.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b'$')
+            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+    };
+    cb.len() <= 128 && cb.split('.').all(ident)
 }
 
 /// What a request can fail with before any action runs: a Kaltura error in the
@@ -168,6 +180,7 @@ impl ApiHandler for KalturaApi {
             };
         let format = Format::from_param(params.str("format")).ok_or(KalturaError::UnknownFormat)?;
         let subject = gate::of_ks(&self.gate.partners, params.str("ks"), &head.extensions);
+        let peer = gate::peer_of(&head.extensions);
         let mut admitted = match self
             .gate
             .admit(&subject, files.next_name().is_some(), None)
@@ -199,8 +212,31 @@ impl ApiHandler for KalturaApi {
         };
         let value = if params.str("service") == Some("multirequest") {
             let subs = dispatch::sub_requests(&params);
+            if subs.len() > MAX_SUB_REQUESTS {
+                files.discard_rest().await;
+                let e = api_error(
+                    ErrorCode::MultirequestTooLarge,
+                    &[&MAX_SUB_REQUESTS.to_string()],
+                );
+                return Err(KalturaError::Api(e, format));
+            }
             let mut results: Vec<Value> = Vec::with_capacity(subs.len());
-            for (key, mut p) in subs {
+            let mut refused = None;
+            for (i, (key, mut p)) in subs.into_iter().enumerate() {
+                // The first sub-request was admitted with the call; every other one
+                // counts too (once one is refused, the rest are).
+                if i > 0 && refused.is_none() {
+                    let s = gate::of_ks(&self.gate.partners, p.str("ks"), &head.extensions);
+                    refused = self.gate.limits.admit(&s).await.err();
+                }
+                if let Some(d) = refused {
+                    let e = api_error(
+                        ErrorCode::RequestRateExceeded,
+                        &[&d.retry_after_secs().to_string()],
+                    );
+                    results.push(Value::Error(e));
+                    continue;
+                }
                 dispatch::resolve_refs(&mut p, &results);
                 let mut call = Call {
                     api: &self,
@@ -211,6 +247,7 @@ impl ApiHandler for KalturaApi {
                     file_prefix: format!("{key}:"),
                     base_url: &base,
                     now,
+                    peer: &peer,
                 };
                 results.push(
                     dispatch::run_one(&mut call)
@@ -229,6 +266,7 @@ impl ApiHandler for KalturaApi {
                 file_prefix: String::new(),
                 base_url: &base,
                 now,
+                peer: &peer,
             };
             dispatch::run_one(&mut call)
                 .await

@@ -8,13 +8,13 @@ use crate::model::entry::{new_entry_id, EntryStatus, MediaEntry};
 use crate::model::now_secs;
 
 pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
-    let ks = c.session().await?;
+    let ks = c.writer_session("addEntry").await?;
     let filename = c
         .str("entry1_filename")
         .ok_or(Ps2Error::MandatoryMissing("entry1_filename"))?
         .to_owned();
     let svc = &c.api.service;
-    let k = key(&ks.unique(), &filename);
+    let k = key(&ks, &filename);
     let body = svc
         .get_doc(UPLOADED, &k)
         .await?

@@ -12,6 +12,8 @@ pub enum Ps2Error {
     MandatoryMissing(&'static str),
     InvalidFileName(String),
     UnknownAction(String),
+    /// A session that may not use this action (a widget session uploading).
+    Forbidden(&'static str),
     BadRequest,
     /// Over the request rate: retry after this many seconds.
     RateLimited(u64),
@@ -57,6 +59,7 @@ impl Ps2Error {
             Ps2Error::MandatoryMissing(_) => "MANDATORY_PARAMETER_MISSING",
             Ps2Error::InvalidFileName(_) => "INVALID_FILE_NAME",
             Ps2Error::UnknownAction(_) => "SERVICE_DOES_NOT_EXISTS",
+            Ps2Error::Forbidden(_) => "SERVICE_FORBIDDEN",
             Ps2Error::BadRequest => "UPLOAD_ERROR",
             Ps2Error::RateLimited(_) => "REQUEST_RATE_EXCEEDED",
             Ps2Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
@@ -78,6 +81,7 @@ impl Ps2Error {
             Ps2Error::MandatoryMissing(p) => format!("Mandatory parameter missing [{p}]"),
             Ps2Error::InvalidFileName(f) => format!("Invalid file name [{f}]"),
             Ps2Error::UnknownAction(a) => format!("Service [{a}] does not exist"),
+            Ps2Error::Forbidden(a) => format!("The access to service [{a}] is forbidden"),
             Ps2Error::BadRequest => "Upload failed".into(),
             Ps2Error::RateLimited(s) => format!("Too many requests, retry after {s} seconds"),
             Ps2Error::Unavailable(_) => "Service temporarily unavailable, retry later".into(),

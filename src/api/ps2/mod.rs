@@ -151,6 +151,15 @@ impl Call<'_> {
         }
         Ok(ks)
     }
+
+    /// A session that may upload: not a widget (anonymous) one.
+    pub async fn writer_session(&self, action: &'static str) -> Result<Ks, Ps2Error> {
+        let ks = self.session().await?;
+        if ks.is_widget() {
+            return Err(Ps2Error::Forbidden(action));
+        }
+        Ok(ks)
+    }
 }
 
 impl Ps2Api {

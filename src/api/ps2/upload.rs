@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use upgate_proto::kaltura::ks::Ks;
 
 use super::error::Ps2Error;
 use super::{el, Call, UPLOADED};
@@ -17,13 +18,16 @@ pub struct Remembered {
     pub size: u64,
 }
 
-/// The key of an uploaded file: the session's unique string and the client's file id.
-pub fn key(unique: &str, filename: &str) -> String {
-    crate::auth::session::sha1_hex(&format!("{unique}\n{filename}"))
+/// The key of an uploaded file: the partner, the user, the session and the client's
+/// file id, each field length-delimited (a JSON array), so no two different tuples
+/// share a key and no other user or session can claim the file.
+pub fn key(ks: &Ks, filename: &str) -> String {
+    let tuple = serde_json::json!([ks.partner_id, ks.user, ks.session_id, filename]);
+    crate::auth::session::sha1_hex(&tuple.to_string())
 }
 
 pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
-    let ks = c.session().await?;
+    let ks = c.writer_session("upload").await?;
     let filename = c.str("filename").unwrap_or("").to_owned();
     let Some(mut part) = c.files.take("Filedata") else {
         return Err(Ps2Error::MandatoryMissing("Filedata"));
@@ -69,11 +73,10 @@ pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
         size: done.offset,
     };
     let body = serde_json::to_string(&remembered).map_err(|e| Ps2Error::Internal(e.to_string()))?;
-    svc.put_doc(UPLOADED, &key(&ks.unique(), &filename), &body)
-        .await?;
+    svc.put_doc(UPLOADED, &key(&ks, &filename), &body).await?;
     Ok(format!(
         "<result_ok>{}{}{}{}{}</result_ok>",
-        el("token", &ks.unique()),
+        el("token", &ks.rand),
         el("filename", &filename),
         el("origFilename", &orig),
         el("thumb_url", ""),

@@ -6,7 +6,7 @@ use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::{to_int, Params};
 
-use crate::api::kaltura::call::{check_owner, Call};
+use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
 use crate::api::kaltura::objects::attr;
 use crate::core::Error;
@@ -73,15 +73,13 @@ pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
     Ok(())
 }
 
-/// An entry the session may touch: `ENTRY_ID_NOT_FOUND` when absent or of another
-/// partner, `INVALID_KS "" -4` when a user KS is not its owner.
+/// An entry the session may touch: its partner's, and the user's own unless the KS is
+/// an admin KS. Anything else is `ENTRY_ID_NOT_FOUND`, exactly as for a missing entry,
+/// so no answer tells another user's entry exists.
 pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str) -> KResult<MediaEntry> {
     let e = c.api.service.get_entry(id).await.map_err(from_core)?;
-    let e = e
-        .filter(|e| e.partner == ks.partner_id)
-        .ok_or_else(|| err1(ErrorCode::EntryIdNotFound, id))?;
-    check_owner(ks, e.partner, &e.user)?;
-    Ok(e)
+    e.filter(|e| e.partner == ks.partner_id && (ks.is_admin() || e.user == ks.user))
+        .ok_or_else(|| err1(ErrorCode::EntryIdNotFound, id))
 }
 
 /// Attaches a FULL_UPLOAD token's file to an entry that has no content: the token is

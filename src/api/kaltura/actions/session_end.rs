@@ -7,9 +7,7 @@ use crate::api::kaltura::error::{from_core, KResult};
 use crate::auth::session::end_session;
 
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
-    c.session().await?;
-    end_session(&c.api.service, c.str("ks").unwrap_or(""))
-        .await
-        .map_err(from_core)?;
+    let ks = c.session().await?;
+    end_session(&c.api.service, &ks).await.map_err(from_core)?;
     Ok(Value::Null)
 }

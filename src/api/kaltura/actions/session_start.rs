@@ -1,7 +1,9 @@
 //! `session.start` (spec §6.4): no KS needed; checks the secret and mints a KS in the
-//! partner's configured version. Any failure is `START_SESSION_ERROR`.
+//! partner's configured version. Any failure is `START_SESSION_ERROR`; after too many
+//! failures from one address or for one partner, attempts are refused with
+//! `REQUEST_RATE_EXCEEDED` for a minute (see [`crate::ratelimit::Limits`]).
 
-use upgate_proto::kaltura::errors::ErrorCode;
+use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 use upgate_proto::kaltura::ks::KsFields;
 use upgate_proto::kaltura::value::Value;
 
@@ -30,8 +32,19 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         user: c.str("userId").unwrap_or("").to_owned(),
         privileges: c.str("privileges").unwrap_or("").to_owned(),
     };
+    let limits = &c.api.gate.limits;
+    if let Some(d) = limits
+        .session_start_blocked(c.peer, fields.partner_id)
+        .await
+    {
+        let wait = d.retry_after_secs().to_string();
+        return Err(api_error(ErrorCode::RequestRateExceeded, &[&wait]));
+    }
     match c.api.gate.partners.start_session(&secret, &fields) {
         Some(ks) => Ok(Value::Str(ks)),
-        None => Err(err1(ErrorCode::StartSessionError, &pid_text)),
+        None => {
+            limits.session_start_failed(c.peer, fields.partner_id).await;
+            Err(err1(ErrorCode::StartSessionError, &pid_text))
+        }
     }
 }
