@@ -554,3 +554,157 @@ async fn cors_origins_everywhere_and_bounded_heads() {
     let r = c.get(g.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200, "still serving");
 }
+
+fn ks_typed(user: &str, session_type: i32, privileges: &str) -> String {
+    mint_v2(
+        ADMIN_SECRET,
+        &KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::model::now_secs() as i64 + 3600,
+            session_type,
+            user: user.into(),
+            privileges: privileges.into(),
+        },
+        [6; 16],
+    )
+}
+
+/// Finding 9: the KS privileges an upload service must honour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ks_privileges_are_enforced() {
+    let g = Gateway::start_files_auth().await;
+    let api = |rest: &str| g.url(&format!("/api_v3/service/{rest}"));
+    let call = |rest: String| async move { get(&rest).await.text().await.unwrap() };
+    let list = |ks: &str| api(&format!("uploadtoken/action/list?ks={}", enc(ks)));
+    let ks_arg =
+        |body: &str| between(body, "<name>KSID</name><value>", "</value>").map(str::to_owned);
+    // iprestrict: only from the named address.
+    let body = call(list(&ks_v2("alice", "iprestrict:10.9.9.9"))).await;
+    assert_eq!(
+        ks_arg(&body).as_deref(),
+        Some("EXCEEDED_RESTRICTED_IP"),
+        "{body}"
+    );
+    assert_eq!(
+        code(&call(list(&ks_v2("alice", "iprestrict:127.0.0.1"))).await),
+        None
+    );
+    let r = client()
+        .post(g.url("/files/"))
+        .bearer_auth(ks_v2("alice", "iprestrict:10.9.9.9"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // urirestrict: only the named paths.
+    let files_only = ks_v2("alice", "urirestrict:/files/*");
+    let body = call(list(&files_only)).await;
+    assert_eq!(
+        ks_arg(&body).as_deref(),
+        Some("EXCEEDED_RESTRICTED_URI"),
+        "{body}"
+    );
+    let r = client()
+        .post(g.url("/files/"))
+        .bearer_auth(&files_only)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // actionslimit: three actions, then refused, in every spelling and in bulk.
+    let three = ks_v2("carol", "actionslimit:3");
+    for i in 0..3 {
+        assert_eq!(code(&call(list(&three)).await), None, "action {i}");
+    }
+    let body = call(list(&three)).await;
+    assert_eq!(
+        ks_arg(&body).as_deref(),
+        Some("EXCEEDED_ACTIONS_LIMIT"),
+        "{body}"
+    );
+    let two = ks_typed("dave", 0, "actionslimit:2");
+    let mut q = format!("service=multirequest&ks={}", enc(&two));
+    for i in 1..=4 {
+        q.push_str(&format!("&{i}:service=uploadtoken&{i}:action=list"));
+    }
+    let body = client()
+        .post(g.url("/api_v3/"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(q)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.matches("<value>EXCEEDED_ACTIONS_LIMIT</value>")
+            .count(),
+        2,
+        "{body}"
+    );
+    // Role privileges on a USER session are refused; an ADMIN session may carry them.
+    let body = call(list(&ks_typed("erin", 0, "setrole:1"))).await;
+    assert_eq!(code(&body).as_deref(), Some("INVALID_KS"), "{body}");
+    let body = call(list(&ks_typed("erin", 0, "disableentitlement"))).await;
+    assert_eq!(code(&body).as_deref(), Some("INVALID_KS"), "{body}");
+    assert_eq!(
+        code(&call(list(&ks_typed("erin", 2, "setrole:1,disableentitlement"))).await),
+        None
+    );
+    // edit / sview name entries a USER session may reach without owning them.
+    let alice = enc(&ks_v2("alice", ""));
+    let body = call(api(&format!(
+        "media/action/add?ks={alice}&entry:objectType=KalturaMediaEntry&entry:name=A&entry:mediaType=1"
+    )))
+    .await;
+    let id = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let as_bob = |p: &str| enc(&ks_typed("bob", 0, p));
+    let get_as = |p: &str| api(&format!("media/action/get?ks={}&entryId={id}", as_bob(p)));
+    let update_as = |p: &str| {
+        api(&format!(
+            "media/action/update?ks={}&entryId={id}&mediaEntry:objectType=KalturaMediaEntry&mediaEntry:name=B",
+            as_bob(p)
+        ))
+    };
+    let delete_as = |p: &str| {
+        api(&format!(
+            "media/action/delete?ks={}&entryId={id}",
+            as_bob(p)
+        ))
+    };
+    assert_eq!(
+        code(&call(get_as("")).await).as_deref(),
+        Some("ENTRY_ID_NOT_FOUND")
+    );
+    assert_eq!(code(&call(get_as(&format!("sview:{id}"))).await), None);
+    assert_eq!(
+        code(&call(get_as("download:0_other/0_x")).await).as_deref(),
+        Some("ENTRY_ID_NOT_FOUND")
+    );
+    assert_eq!(
+        code(&call(update_as(&format!("sview:{id}"))).await).as_deref(),
+        Some("ENTRY_ID_NOT_FOUND"),
+        "sview does not grant edit"
+    );
+    let body = call(update_as(&format!("edit:0_x/{id}"))).await;
+    assert_eq!(code(&body), None, "{body}");
+    assert!(body.contains("<name>B</name>"), "{body}");
+    assert_eq!(
+        code(&call(delete_as(&format!("edit:{id}"))).await).as_deref(),
+        Some("ENTRY_ID_NOT_FOUND"),
+        "edit does not grant delete"
+    );
+    // privacycontext is carried (the session reports it), not enforced.
+    let body = call(api(&format!(
+        "session/action/get?ks={}",
+        enc(&ks_v2("alice", "privacycontext:course7"))
+    )))
+    .await;
+    assert!(body.contains("privacycontext:course7"), "{body}");
+    g.shutdown().await;
+}

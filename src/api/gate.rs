@@ -11,9 +11,10 @@ use std::time::Duration;
 use http::Extensions;
 use upgate_proto::kaltura::ks::Ks;
 
+use crate::auth::privileges::{self, RequestContext};
 use crate::auth::session::{verify_session, SessionError};
-use crate::auth::Partners;
-use crate::core::{Owner, UploadService};
+use crate::auth::{KsFailure, Partners};
+use crate::core::{Error, Owner, UploadService};
 use crate::model::now_secs;
 use crate::ratelimit::{Admission, Denied, Limits, Subject};
 use crate::server::{HyperBody, Peer};
@@ -30,9 +31,25 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Verifies a KS: signature, expiry, partner, and that `session.end` did not end it.
-    pub async fn session(&self, text: &str) -> Result<Ks, SessionError> {
-        verify_session(&self.partners, &self.service, text, now_secs() as i64).await
+    /// Verifies a KS for one action: signature, expiry, partner, that `session.end`
+    /// did not end it, and the privileges that restrict it (address, path, role
+    /// privileges, `actionslimit`, which this call counts against).
+    pub async fn session(&self, text: &str, ctx: &RequestContext<'_>) -> Result<Ks, SessionError> {
+        let now = now_secs() as i64;
+        let ks = verify_session(&self.partners, &self.service, text, now).await?;
+        privileges::check(&ks, ctx).map_err(SessionError::Ks)?;
+        if let Some(limit) = privileges::actions_limit(&ks) {
+            // Counted until the session expires (by then the count is moot).
+            let window = Duration::from_secs((ks.expiry - now).max(1) as u64);
+            let key = format!("ksact:{}", ks.session_id);
+            match self.limits.tally(&key, 1, window).await {
+                Ok(n) if n > limit => return Err(SessionError::Ks(KsFailure::ActionsLimit)),
+                Ok(_) => {}
+                // A limit that cannot be counted is not granted (fail closed).
+                Err(e) => return Err(SessionError::Unavailable(Error::Unavailable(e.to_string()))),
+            }
+        }
+        Ok(ks)
     }
 
     /// Counts the request against `subject`; for a request that writes upload bytes,
@@ -49,6 +66,14 @@ impl Gate {
             b.set_throttle(a.throttle.take());
         }
         Ok(a)
+    }
+}
+
+/// What the privileges of a session need to know about the request.
+pub fn context<'a>(peer: &'a str, head: &'a http::request::Parts) -> RequestContext<'a> {
+    RequestContext {
+        peer,
+        path: head.uri.path(),
     }
 }
 

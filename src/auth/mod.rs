@@ -7,6 +7,7 @@
 //! same id twice adds an admin secret). With none configured, `serve` creates a
 //! development partner once and keeps it in `<data-dir>/dev-partner.json`.
 
+pub mod privileges;
 pub mod session;
 pub mod tokens;
 
@@ -50,6 +51,14 @@ pub enum KsFailure {
     Expired,
     /// Ended with `session.end` (`INVALID_KS "LOGOUT" …`).
     Logout,
+    /// Used from an address its `iprestrict` does not name.
+    RestrictedIp,
+    /// Used for a path its `urirestrict` does not allow.
+    RestrictedUri,
+    /// Past its `actionslimit`.
+    ActionsLimit,
+    /// A USER session carrying privileges that would raise its rights.
+    Privilege,
 }
 
 /// The configured partners.

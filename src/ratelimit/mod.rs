@@ -253,6 +253,11 @@ impl Limits {
         }
     }
 
+    /// Counts `add` events of `key` in windows of `window` (see [`RateLimiter::tally`]).
+    pub async fn tally(&self, key: &str, add: u64, window: Duration) -> Result<u64, LimiterError> {
+        self.backend.tally(key, add, window).await
+    }
+
     /// Whether `session.start` attempts from `peer` for `partner` are refused now
     /// (too many failures in the current window).
     pub async fn session_start_blocked(&self, peer: &str, partner: i64) -> Option<Denied> {

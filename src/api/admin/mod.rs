@@ -83,7 +83,7 @@ impl ApiHandler for AdminApi {
         head: Parts,
         mut body: HyperBody,
     ) -> Result<Resp, AdminError> {
-        let ks = tokens::admin_session(&self.gate, &head.headers).await?;
+        let ks = tokens::admin_session(&self.gate, &head).await?;
         match ep {
             Endpoint::CreateToken => {
                 tokens::create(&self.gate, &ks, &head.headers, &mut body).await

@@ -1,23 +1,25 @@
 //! The token operations of the admin API, each under an ADMIN KS of the partner.
 
+use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use upgate_proto::kaltura::ks::Ks;
 
 use super::AdminError;
-use crate::api::gate::Gate;
+use crate::api::gate::{context, peer_of, Gate};
 use crate::api::json::{bearer, body_fields, json};
 use crate::auth::session::SessionError;
 use crate::auth::tokens;
 use crate::server::{HyperBody, Resp};
 
 /// The caller's ADMIN session (`Authorization: Bearer KS`).
-pub async fn admin_session(gate: &Gate, h: &HeaderMap) -> Result<Ks, AdminError> {
-    let Some(text) = bearer(h) else {
+pub async fn admin_session(gate: &Gate, head: &Parts) -> Result<Ks, AdminError> {
+    let Some(text) = bearer(&head.headers) else {
         return Err(AdminError::Unauthorized(
             "an ADMIN KS is required (Authorization: Bearer KS)",
         ));
     };
-    match gate.session(&text).await {
+    let peer = peer_of(&head.extensions);
+    match gate.session(&text, &context(&peer, head)).await {
         Ok(ks) if ks.is_admin() => Ok(ks),
         Ok(_) => Err(AdminError::Forbidden("the KS is not an ADMIN session")),
         Err(SessionError::Ks(_)) => Err(AdminError::Unauthorized("invalid or expired KS")),

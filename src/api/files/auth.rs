@@ -7,8 +7,10 @@ use http::HeaderMap;
 use upgate_proto::form::parse_query;
 use upgate_proto::kaltura::ks::Ks;
 
+use http::request::Parts;
+
 use super::FilesError;
-use crate::api::gate::Gate;
+use crate::api::gate::{context, peer_of, Gate};
 use crate::auth::session::SessionError;
 use crate::auth::KsFailure;
 use crate::core::{Owner, UploadRecord};
@@ -34,22 +36,23 @@ pub fn ks_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 }
 
 /// Verifies the request's session.
-pub async fn session(
-    gate: &Gate,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<Ks, FilesError> {
-    let Some(text) = ks_of(headers, query) else {
+pub async fn session(gate: &Gate, head: &Parts) -> Result<Ks, FilesError> {
+    let Some(text) = ks_of(&head.headers, head.uri.query()) else {
         return Err(FilesError::Unauthorized(
             "a Kaltura session is required (Authorization: Bearer KS, or ?ks=)",
         ));
     };
-    match gate.session(&text).await {
+    let peer = peer_of(&head.extensions);
+    match gate.session(&text, &context(&peer, head)).await {
         Ok(ks) => Ok(ks),
         Err(SessionError::Ks(why)) => Err(FilesError::Unauthorized(match why {
             KsFailure::Expired => "the session has expired",
             KsFailure::Logout => "the session has ended",
             KsFailure::Invalid => "invalid session",
+            KsFailure::RestrictedIp => "the session is restricted to another address",
+            KsFailure::RestrictedUri => "the session is restricted to other paths",
+            KsFailure::ActionsLimit => "the session has used up its actions",
+            KsFailure::Privilege => "a user session may not carry role privileges",
         })),
         Err(SessionError::Unavailable(e)) => Err(e.into()),
     }

@@ -82,7 +82,7 @@ impl FilesApi {
             | Endpoint::Put { id, .. } => Some(id.as_str()),
             Endpoint::Patch(p) => Some(p.id.as_str()),
         };
-        let ks = auth::session(&self.gate, &head.headers, head.uri.query()).await?;
+        let ks = auth::session(&self.gate, head).await?;
         let writes = !matches!(ep, Endpoint::Head { .. } | Endpoint::Get { .. });
         if writes && ks.is_widget() {
             return Err(FilesError::Forbidden("anonymous sessions cannot upload"));

@@ -9,6 +9,7 @@ use super::error::{err, forbidden, invalid_ks, missing, KResult};
 use super::objects::attr;
 use super::KalturaApi;
 use crate::api::params::{FilePart, Files};
+use crate::auth::privileges::RequestContext;
 use crate::auth::session::SessionError;
 use crate::core::UploadRecord;
 
@@ -24,6 +25,8 @@ pub struct Call<'a> {
     pub now: i64,
     /// The peer's address (failed `session.start` attempts are counted per address).
     pub peer: &'a str,
+    /// The request path (for `urirestrict`).
+    pub path: &'a str,
 }
 
 impl Call<'_> {
@@ -63,10 +66,19 @@ impl Call<'_> {
                 None => err(ErrorCode::MissingKs),
             });
         };
-        let ks = self.api.gate.session(text).await.map_err(|e| match e {
-            SessionError::Ks(why) => invalid_ks(text, &why),
-            SessionError::Unavailable(e) => super::error::from_core(e),
-        })?;
+        let ctx = RequestContext {
+            peer: self.peer,
+            path: self.path,
+        };
+        let ks = self
+            .api
+            .gate
+            .session(text, &ctx)
+            .await
+            .map_err(|e| match e {
+                SessionError::Ks(why) => invalid_ks(text, &why),
+                SessionError::Unavailable(e) => super::error::from_core(e),
+            })?;
         if let Some(pid) = self
             .str("partnerId")
             .or(self.str("p"))

@@ -46,6 +46,19 @@ pub fn invalid_ks(ks: &str, why: &KsFailure) -> ApiError {
         KsFailure::Invalid => api_error(ErrorCode::InvalidKs, &[ks, "-1", "INVALID_STR"]),
         KsFailure::Expired => api_error(ErrorCode::InvalidKs, &["EXPIRED", "-1", "INVALID_STR"]),
         KsFailure::Logout => api_error(ErrorCode::InvalidKs, &["LOGOUT", "-1", "INVALID_STR"]),
+        KsFailure::RestrictedIp => api_error(
+            ErrorCode::InvalidKs,
+            &["EXCEEDED_RESTRICTED_IP", "-1", "INVALID_STR"],
+        ),
+        KsFailure::RestrictedUri => api_error(
+            ErrorCode::InvalidKs,
+            &["EXCEEDED_RESTRICTED_URI", "-1", "INVALID_STR"],
+        ),
+        KsFailure::ActionsLimit => api_error(
+            ErrorCode::InvalidKs,
+            &["EXCEEDED_ACTIONS_LIMIT", "-1", "INVALID_STR"],
+        ),
+        KsFailure::Privilege => api_error(ErrorCode::InvalidKs, &["", "-4", "INVALID_TYPE"]),
     }
 }
 

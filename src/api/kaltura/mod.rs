@@ -248,6 +248,7 @@ impl ApiHandler for KalturaApi {
                     base_url: &base,
                     now,
                     peer: &peer,
+                    path: head.uri.path(),
                 };
                 results.push(
                     dispatch::run_one(&mut call)
@@ -267,6 +268,7 @@ impl ApiHandler for KalturaApi {
                 base_url: &base,
                 now,
                 peer: &peer,
+                path: head.uri.path(),
             };
             dispatch::run_one(&mut call)
                 .await

@@ -75,6 +75,10 @@ impl Ps2Error {
                     KsFailure::Invalid => ("-1", "INVALID_STR"),
                     KsFailure::Expired => ("-5", "EXPIRED"),
                     KsFailure::Logout => ("-6", "LOGOUT"),
+                    KsFailure::ActionsLimit => ("-8", "EXCEEDED_ACTIONS_LIMIT"),
+                    KsFailure::RestrictedIp => ("-9", "EXCEEDED_RESTRICTED_IP"),
+                    KsFailure::RestrictedUri => ("-11", "EXCEEDED_RESTRICTED_URI"),
+                    KsFailure::Privilege => ("-4", "INVALID_TYPE"),
                 };
                 format!("Invalid KS [{ks}]. Error [{code},{desc}]")
             }

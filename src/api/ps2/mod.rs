@@ -22,6 +22,7 @@ use crate::api::cors::{CorsPolicy, Origins};
 use crate::api::gate::{self, Gate};
 use crate::api::handler::{ApiHandler, WireError};
 use crate::api::params::{read_params, Files};
+use crate::auth::privileges::RequestContext;
 use crate::auth::session::SessionError;
 use crate::auth::KsFailure;
 use crate::core::UploadService;
@@ -130,6 +131,9 @@ pub struct Call<'a> {
     pub api: &'a Ps2Api,
     pub params: Params,
     pub files: Files,
+    /// Where the request came from and its path (the session's restrictions).
+    pub peer: String,
+    pub path: String,
 }
 
 impl Call<'_> {
@@ -140,10 +144,19 @@ impl Call<'_> {
     /// The caller's verified session (PS2 texts for failures).
     pub async fn session(&self) -> Result<Ks, Ps2Error> {
         let text = self.str("ks").ok_or(Ps2Error::MissingKs)?;
-        let ks = self.api.gate.session(text).await.map_err(|e| match e {
-            SessionError::Ks(why) => Ps2Error::InvalidKs(text.to_owned(), why),
-            SessionError::Unavailable(e) => e.into(),
-        })?;
+        let ctx = RequestContext {
+            peer: &self.peer,
+            path: &self.path,
+        };
+        let ks = self
+            .api
+            .gate
+            .session(text, &ctx)
+            .await
+            .map_err(|e| match e {
+                SessionError::Ks(why) => Ps2Error::InvalidKs(text.to_owned(), why),
+                SessionError::Unavailable(e) => e.into(),
+            })?;
         if let Some(pid) = self.str("partner_id").or(self.str("partnerId")) {
             if pid.parse::<i64>().ok() != Some(ks.partner_id) {
                 return Err(Ps2Error::InvalidKs(text.to_owned(), KsFailure::Invalid));
@@ -230,6 +243,8 @@ impl ApiHandler for Ps2Api {
             api: &self,
             params,
             files,
+            peer: gate::peer_of(&head.extensions),
+            path: head.uri.path().to_owned(),
         };
         let out = match ep {
             Endpoint::GetUiConf => getuiconf::run(&call).await,

@@ -6,7 +6,7 @@
 use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
-use super::media_common::{attach_token, owned_entry};
+use super::media_common::{attach_token, owned_entry, Access};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, KResult};
 use crate::api::kaltura::objects::entry;
@@ -15,7 +15,7 @@ use crate::model::entry::EntryStatus;
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let entry_id = c.required("entryId")?.to_owned();
-    let e = owned_entry(c, &ks, &entry_id).await?;
+    let e = owned_entry(c, &ks, &entry_id, Access::Edit).await?;
     if e.status != EntryStatus::NoContent {
         return Err(err(ErrorCode::EntryAlreadyWithContent));
     }

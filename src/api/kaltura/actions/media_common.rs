@@ -9,6 +9,7 @@ use upgate_proto::kaltura::params::{to_int, Params};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
 use crate::api::kaltura::objects::attr;
+use crate::auth::privileges;
 use crate::core::Error;
 use crate::model::entry::{EntryStatus, MediaEntry};
 use crate::model::Phase;
@@ -73,12 +74,32 @@ pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
     Ok(())
 }
 
-/// An entry the session may touch: its partner's, and the user's own unless the KS is
-/// an admin KS. Anything else is `ENTRY_ID_NOT_FOUND`, exactly as for a missing entry,
-/// so no answer tells another user's entry exists.
-pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str) -> KResult<MediaEntry> {
+/// What a call does with an entry, for the access check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read it (`media.get`): also granted by the KS privileges `sview`, `download`
+    /// and `edit` naming it.
+    Read,
+    /// Change it (`media.update`, `media.addContent`): also granted by `edit`.
+    Edit,
+    /// Delete it: its owner (or an admin KS) only.
+    Delete,
+}
+
+/// An entry the session may touch as `access` says: its partner's, and the user's own
+/// unless the KS is an admin KS or a privilege grants it. Anything else is
+/// `ENTRY_ID_NOT_FOUND`, exactly as for a missing entry, so no answer tells another
+/// user's entry exists.
+pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str, access: Access) -> KResult<MediaEntry> {
+    let granted = |privs: &[&str]| privs.iter().any(|p| privileges::grants(ks, p, id));
+    let allowed = ks.is_admin()
+        || match access {
+            Access::Read => granted(&["sview", "download", "edit"]),
+            Access::Edit => granted(&["edit"]),
+            Access::Delete => false,
+        };
     let e = c.api.service.get_entry(id).await.map_err(from_core)?;
-    e.filter(|e| e.partner == ks.partner_id && (ks.is_admin() || e.user == ks.user))
+    e.filter(|e| e.partner == ks.partner_id && (allowed || e.user == ks.user))
         .ok_or_else(|| err1(ErrorCode::EntryIdNotFound, id))
 }
 

@@ -2,7 +2,7 @@
 
 use upgate_proto::kaltura::value::Value;
 
-use super::media_common::owned_entry;
+use super::media_common::{owned_entry, Access};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{from_core, KResult};
 use crate::core::Error;
@@ -10,7 +10,7 @@ use crate::core::Error;
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let id = c.required("entryId")?.to_owned();
-    let e = owned_entry(c, &ks, &id).await?;
+    let e = owned_entry(c, &ks, &id, Access::Delete).await?;
     c.api.service.delete_entry(&id).await.map_err(from_core)?;
     if let Some(upload) = e.upload_id {
         match c.api.service.terminate(&upload).await {

@@ -4,7 +4,7 @@
 use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
-use super::media_common::{apply_props, owned_entry};
+use super::media_common::{apply_props, owned_entry, Access};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err1, from_core, missing, KResult};
 use crate::api::kaltura::objects::entry;
@@ -13,7 +13,7 @@ use crate::core::Error;
 pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let id = c.required("entryId")?.to_owned();
-    let mut probe = owned_entry(c, &ks, &id).await?;
+    let mut probe = owned_entry(c, &ks, &id, Access::Edit).await?;
     let props = c
         .obj("mediaEntry")
         .ok_or_else(|| missing("mediaEntry"))?
