@@ -95,3 +95,44 @@ async fn upload_page_resumes_after_offline_and_reload() {
     assert!(out_dir.join("upload-page.png").exists());
     g.shutdown().await;
 }
+
+/// Security finding 1 in a real browser: links to answers that echo a script payload
+/// (every Kaltura format, PS2, a `/files/` path) run nothing on the gateway's origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_payloads_do_not_run_in_chromium() {
+    let dir = repo_root().join("tests/node");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
+    );
+    let g = Gateway::start().await;
+    let ks = user_ks("victim@example.edu", 0);
+    let base = g.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(&dir)
+            .arg("xss_test.mjs")
+            .args([&base, &ks])
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "xss test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let pages = v["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 6);
+    for p in pages {
+        println!("{p}");
+        assert_eq!(p["ran"], false, "script ran: {p}");
+        assert_ne!(p["contentType"], "text/html", "rendered as HTML: {p}");
+    }
+    g.shutdown().await;
+}
