@@ -307,25 +307,6 @@ fn urlencode(s: &str) -> String {
     upgate_proto::form::form_encode(s)
 }
 
-fn multipart(boundary: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (name, file, data) in fields {
-        b.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
-        );
-        if let Some(f) = file {
-            b.extend_from_slice(
-                format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes(),
-            );
-        }
-        b.extend_from_slice(b"\r\n\r\n");
-        b.extend_from_slice(data);
-        b.extend_from_slice(b"\r\n");
-    }
-    b.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    b
-}
-
 async fn post_multipart(g: &Gateway, action: &str, boundary: &str, body: Vec<u8>) -> String {
     let r = client()
         .post(format!(

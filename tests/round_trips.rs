@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{client, user_ks, ADMIN_SECRET, PARTNER, USER_SECRET};
+use common::{client, multipart, user_ks, ADMIN_SECRET, PARTNER, USER_SECRET};
 use upgate::model::{ListFilter, StagedRange, UploadRecord};
 use upgate::state::{
     Acquire, Commit, CommitOutcome, Doc, Lease, LeaseRequest, StateError, StateStore, Update,
@@ -120,23 +120,6 @@ impl StateStore for Counting {
         self.hit("doc_list");
         self.inner.doc_list(kind).await
     }
-}
-
-fn multipart(boundary: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (name, file, data) in fields {
-        b.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
-        );
-        if let Some(f) = file {
-            b.extend_from_slice(format!("; filename=\"{f}\"").as_bytes());
-        }
-        b.extend_from_slice(b"\r\n\r\n");
-        b.extend_from_slice(data);
-        b.extend_from_slice(b"\r\n");
-    }
-    b.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

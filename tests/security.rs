@@ -342,17 +342,6 @@ async fn another_users_entry_looks_missing() {
     g.shutdown().await;
 }
 
-fn ps2_body(b: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{b}\r\nContent-Disposition: form-data; name=\"Filedata\"; filename=\"a.mp4\"\r\n\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    body
-}
-
 async fn ps2(g: &Gateway, action: &str, query: &str, file: Option<&[u8]>) -> String {
     let b = "psb";
     let url = g.url(&format!("/index.php/partnerservices2/{action}?{query}"));
@@ -361,7 +350,7 @@ async fn ps2(g: &Gateway, action: &str, query: &str, file: Option<&[u8]>) -> Str
             client()
                 .post(url)
                 .header("Content-Type", format!("multipart/form-data; boundary={b}"))
-                .body(ps2_body(b, d))
+                .body(multipart(b, &[("Filedata", Some("a.mp4"), d)]))
                 .send()
                 .await
         }
@@ -442,16 +431,7 @@ async fn bulk_requests_do_not_bypass_limits() {
     for i in 1..=20 {
         q.push_str(&format!("&{i}:service=uploadtoken&{i}:action=add"));
     }
-    let body = client()
-        .post(g.url("/api_v3/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(q)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = post_form(&g.url("/api_v3/"), q).await;
     let made = body
         .matches("<objectType>KalturaUploadToken</objectType>")
         .count();
@@ -463,16 +443,7 @@ async fn bulk_requests_do_not_bypass_limits() {
     for i in 1..=101 {
         q.push_str(&format!("&{i}:service=session&{i}:action=get"));
     }
-    let body = client()
-        .post(g.url("/api_v3/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(q)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = post_form(&g.url("/api_v3/"), q).await;
     assert_eq!(
         code(&body).as_deref(),
         Some("MULTIREQUEST_TOO_LARGE"),
@@ -485,16 +456,7 @@ async fn bulk_requests_do_not_bypass_limits() {
             "&{i}:service=session&{i}:action=start&{i}:partnerId={PARTNER}&{i}:secret=guess{i}"
         ));
     }
-    let body = client()
-        .post(g.url("/api_v3/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(q)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = post_form(&g.url("/api_v3/"), q).await;
     assert_eq!(body.matches("START_SESSION_ERROR").count(), 10, "{body}");
     assert_eq!(body.matches("REQUEST_RATE_EXCEEDED").count(), 20, "{body}");
     let r = get(&g.url(&format!(
@@ -631,16 +593,7 @@ async fn ks_privileges_are_enforced() {
     for i in 1..=4 {
         q.push_str(&format!("&{i}:service=uploadtoken&{i}:action=list"));
     }
-    let body = client()
-        .post(g.url("/api_v3/"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(q)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = post_form(&g.url("/api_v3/"), q).await;
     assert_eq!(
         body.matches("<value>EXCEEDED_ACTIONS_LIMIT</value>")
             .count(),

@@ -45,6 +45,18 @@ pub struct CorsPolicy {
 }
 
 impl CorsPolicy {
+    /// No CORS at all: same-origin only (the page, operator endpoints).
+    pub fn none() -> Self {
+        Self {
+            origins: Origins::List(Vec::new()),
+            methods: "",
+            allow_headers: "",
+            expose_headers: "",
+            max_age: 0,
+            always: false,
+        }
+    }
+
     /// True when `OPTIONS` with these headers is a CORS preflight under this policy.
     pub fn is_preflight(&self, h: &HeaderMap) -> bool {
         self.always || h.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)

@@ -11,6 +11,9 @@ use std::time::Duration;
 use http::Extensions;
 use upgate_proto::kaltura::ks::Ks;
 
+use upgate_proto::kaltura::params::Params;
+
+use crate::api::params::Files;
 use crate::auth::privileges::{self, RequestContext};
 use crate::auth::session::{verify_session, SessionError};
 use crate::auth::{KsFailure, Partners};
@@ -66,6 +69,34 @@ impl Gate {
             b.set_throttle(a.throttle.take());
         }
         Ok(a)
+    }
+}
+
+impl Gate {
+    /// The gate of a Kaltura-style request (API v3, PS2), whose session travels in its
+    /// parameters: counts the request against the KS's subject (a file part makes it a
+    /// writing request) and paces the file parts. On refusal the rest of the body is
+    /// read and discarded, so the client sees the answer.
+    pub async fn admit_params(
+        &self,
+        head: &http::request::Parts,
+        params: &Params,
+        files: &mut Files,
+    ) -> Result<Admission, Denied> {
+        let subject = of_ks(&self.partners, params.str("ks"), &head.extensions);
+        match self
+            .admit(&subject, files.next_name().is_some(), None)
+            .await
+        {
+            Ok(mut a) => {
+                files.set_throttle(a.throttle.take());
+                Ok(a)
+            }
+            Err(d) => {
+                files.discard_rest().await;
+                Err(d)
+            }
+        }
     }
 }
 

@@ -233,28 +233,17 @@ impl UploadService {
             self.release_quietly(&lease).await;
             return Err(Error::SizeMismatch { offset: rec.offset });
         }
-        let done = match mergeable(&rec) {
-            // Stale staged ranges to drop first.
-            true => {
-                let r = self.merge_staged(&lease, rec, Some(writer)).await;
-                self.release_quietly(&lease).await;
-                r?
-            }
-            false => {
-                self.blobs
-                    .complete(&rec.id, rec.offset, &rec.assembly)
-                    .await?;
-                let c = Commit {
-                    expected_offset: rec.offset,
-                    new_offset: rec.offset,
-                    complete: true,
-                    release: true,
-                    ..Default::default()
-                };
-                self.apply(&lease, &c).await?
-            }
+        // Stale staged ranges to drop first (then release), else complete and release
+        // in one step.
+        let merge = mergeable(&rec);
+        let done = match merge {
+            true => self.merge_staged(&lease, rec, Some(writer)).await,
+            false => self.finish(&lease, rec, true).await,
         };
-        Ok(done)
+        if merge || done.is_err() {
+            self.release_quietly(&lease).await;
+        }
+        done
     }
 
     /// A chunk that starts past the end: appended in place if the bytes before it

@@ -176,7 +176,7 @@ impl UploadService {
                 ..Default::default()
             };
             match self.state.commit(&lease, &c, self.cfg.lease_ttl).await? {
-                CommitOutcome::Done(r) => self.finish(&lease, *r).await,
+                CommitOutcome::Done(r) => self.finish(&lease, *r, false).await,
                 other => Err(Error::Internal(format!("concatenation commit: {other:?}"))),
             }
         }

@@ -80,7 +80,7 @@ impl UploadService {
                 }
             }
         }
-        self.finish(lease, rec).await
+        self.finish(lease, rec, false).await
     }
 
     /// Merges staged ranges if the lease is free; when another request holds it, that

@@ -40,8 +40,14 @@ impl UploadService {
         }
     }
 
-    /// Finalizes under the caller's lease: assemble, then mark complete.
-    pub(crate) async fn finish(&self, lease: &Lease, rec: UploadRecord) -> Result<UploadRecord> {
+    /// Finalizes under the caller's lease: assemble, then mark complete (and release
+    /// the lease in the same step when `release`).
+    pub(crate) async fn finish(
+        &self,
+        lease: &Lease,
+        rec: UploadRecord,
+        release: bool,
+    ) -> Result<UploadRecord> {
         if rec.status == Status::Complete || !rec.is_filled() {
             return Ok(rec);
         }
@@ -52,6 +58,7 @@ impl UploadService {
             expected_offset: rec.offset,
             new_offset: rec.offset,
             complete: true,
+            release,
             ..Default::default()
         };
         match self.state.commit(lease, &c, self.cfg.lease_ttl).await? {
@@ -70,7 +77,7 @@ impl UploadService {
         let req = self.lease_request(None);
         match self.state.acquire(id, &req).await? {
             Acquire::Granted(lease, rec) => {
-                let out = self.finish(&lease, *rec).await;
+                let out = self.finish(&lease, *rec, false).await;
                 let _ = self.state.release(&lease).await;
                 out
             }

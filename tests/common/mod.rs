@@ -551,3 +551,37 @@ pub fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
     let j = s[i..].find(b)? + i;
     Some(&s[i..j])
 }
+
+/// A `multipart/form-data` body: `(name, Some(file name) for a file part, bytes)`.
+pub fn multipart(boundary: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (name, file, data) in fields {
+        b.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(f) = file {
+            b.extend_from_slice(
+                format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes(),
+            );
+        }
+        b.extend_from_slice(b"\r\n\r\n");
+        b.extend_from_slice(data);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    b
+}
+
+/// POSTs an urlencoded form and returns the answer's text.
+pub async fn post_form(url: &str, form: String) -> String {
+    client()
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -179,16 +179,10 @@ impl ApiHandler for KalturaApi {
                 }
             };
         let format = Format::from_param(params.str("format")).ok_or(KalturaError::UnknownFormat)?;
-        let subject = gate::of_ks(&self.gate.partners, params.str("ks"), &head.extensions);
         let peer = gate::peer_of(&head.extensions);
-        let mut admitted = match self
-            .gate
-            .admit(&subject, files.next_name().is_some(), None)
-            .await
-        {
+        let _admitted = match self.gate.admit_params(&head, &params, &mut files).await {
             Ok(a) => a,
             Err(d) => {
-                files.discard_rest().await;
                 let e = api_error(
                     ErrorCode::RequestRateExceeded,
                     &[&d.retry_after_secs().to_string()],
@@ -196,7 +190,6 @@ impl ApiHandler for KalturaApi {
                 return Err(KalturaError::Api(e, format));
             }
         };
-        files.set_throttle(admitted.throttle.take());
         let now = now_secs() as i64;
         let callback = params.str("callback").unwrap_or("").to_owned();
         let mut opts = Options {

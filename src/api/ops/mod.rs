@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::cors::CorsPolicy;
 use crate::api::handler::{ApiHandler, NotFound};
 use crate::api::plain;
 use crate::server::{HyperBody, Resp};
@@ -25,14 +25,7 @@ pub struct OpsApi {
 impl OpsApi {
     pub fn new() -> Self {
         Self {
-            cors: CorsPolicy {
-                origins: Origins::List(Vec::new()),
-                methods: "GET",
-                allow_headers: "",
-                expose_headers: "",
-                max_age: 0,
-                always: false,
-            },
+            cors: CorsPolicy::none(),
         }
     }
 }

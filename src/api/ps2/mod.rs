@@ -226,19 +226,11 @@ impl ApiHandler for Ps2Api {
         let (params, mut files) = read_params(&head.headers, head.uri.query(), Vec::new(), body)
             .await
             .map_err(|_| Ps2Error::BadRequest)?;
-        let subject = gate::of_ks(&self.gate.partners, params.str("ks"), &head.extensions);
-        let mut admitted = match self
+        let _admitted = self
             .gate
-            .admit(&subject, files.next_name().is_some(), None)
+            .admit_params(&head, &params, &mut files)
             .await
-        {
-            Ok(a) => a,
-            Err(d) => {
-                files.discard_rest().await;
-                return Err(Ps2Error::RateLimited(d.retry_after_secs()));
-            }
-        };
-        files.set_throttle(admitted.throttle.take());
+            .map_err(|d| Ps2Error::RateLimited(d.retry_after_secs()))?;
         let mut call = Call {
             api: &self,
             params,

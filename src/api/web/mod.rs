@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::api::cors::{CorsPolicy, Origins};
+use crate::api::cors::CorsPolicy;
 use crate::api::handler::{ApiHandler, NotFound};
 use crate::server::{full, HyperBody, Resp};
 
@@ -35,14 +35,7 @@ pub struct WebApi {
 impl WebApi {
     pub fn new() -> Self {
         Self {
-            cors: CorsPolicy {
-                origins: Origins::List(Vec::new()),
-                methods: "GET",
-                allow_headers: "",
-                expose_headers: "",
-                max_age: 0,
-                always: false,
-            },
+            cors: CorsPolicy::none(),
         }
     }
 }
