@@ -7,6 +7,7 @@ use upgate_proto::tus::{upload_id_from_url, Concat};
 use super::endpoint::Create;
 use super::{state_headers, FilesApi, FilesError};
 use crate::core::{AppendRequest, ConcatRole, CreateRequest, Error, Owner};
+use crate::ratelimit::Subject;
 use crate::server::{empty, HyperBody, Resp};
 
 pub async fn handle(
@@ -14,6 +15,7 @@ pub async fn handle(
     c: Create,
     body: &mut HyperBody,
     owner: Option<Owner>,
+    subject: &Subject,
 ) -> Result<Resp, FilesError> {
     let concat = match c.concat {
         None => ConcatRole::None,
@@ -40,7 +42,13 @@ pub async fn handle(
         owner,
         attrs: Default::default(),
     };
+    let is_final = matches!(req.concat, ConcatRole::Final { .. });
     let rec = api.service.create(req).await?;
+    if is_final {
+        // The copy writes the whole file again: it spends the user's byte budget like
+        // an upload of that size (a no-op while `--user-bandwidth` is off).
+        api.gate.limits.pace(subject, rec.offset as usize).await;
+    }
     let location = format!("/files/{}", rec.id);
     let mut rec = rec;
     if c.with_body {

@@ -151,7 +151,7 @@ impl ApiHandler for FilesApi {
         };
         let out = match ep {
             Endpoint::Options => Ok(options::handle(&self)),
-            Endpoint::Create(c) => create::handle(&self, c, &mut body, owner).await,
+            Endpoint::Create(c) => create::handle(&self, c, &mut body, owner, &subject).await,
             Endpoint::Head { id, want_digest } => head::handle(&self, &id, want_digest).await,
             Endpoint::Patch(p) => patch::handle(&self, p, &mut body).await,
             Endpoint::Put { id, range } => put::handle(&self, id, range, &mut body).await,
