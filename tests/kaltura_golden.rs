@@ -142,6 +142,10 @@ fn entry_in_every_format() {
         partner_data: None,
         reference_id: None,
         categories: None,
+        categories_ids: None,
+        admin_tags: None,
+        entitled_users_edit: Vec::new(),
+        entitled_users_publish: Vec::new(),
         created_at: 1_700_000_000,
         updated_at: 1_700_000_300,
     };

@@ -641,15 +641,15 @@ async fn ks_privileges_are_enforced() {
     );
     assert_eq!(
         code(&call(update_as(&format!("sview:{id}"))).await).as_deref(),
-        Some("ENTRY_ID_NOT_FOUND"),
-        "sview does not grant edit"
+        Some("INVALID_KS"),
+        "sview does not grant edit (seen, so the server's refusal, not not-found)"
     );
     let body = call(update_as(&format!("edit:0_x/{id}"))).await;
     assert_eq!(code(&body), None, "{body}");
     assert!(body.contains("<name>B</name>"), "{body}");
     assert_eq!(
         code(&call(delete_as(&format!("edit:{id}"))).await).as_deref(),
-        Some("ENTRY_ID_NOT_FOUND"),
+        Some("INVALID_KS"),
         "edit does not grant delete"
     );
     // privacycontext is carried (the session reports it), not enforced.

@@ -43,8 +43,57 @@ pub struct MediaEntry {
     pub reference_id: Option<String>,
     #[serde(default)]
     pub categories: Option<String>,
+    /// Category ids as the client gave them (comma-separated).
+    #[serde(default)]
+    pub categories_ids: Option<String>,
+    /// Tags only admin sessions set (the Zoom integration marks `zoomentry`).
+    #[serde(default)]
+    pub admin_tags: Option<String>,
+    /// Co-editors: may change the metadata, never delete.
+    #[serde(default)]
+    pub entitled_users_edit: Vec<String>,
+    /// Co-publishers: co-editors who may also publish.
+    #[serde(default)]
+    pub entitled_users_publish: Vec<String>,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+/// How a user relates to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// A co-editor (`entitledUsersEdit`).
+    Editor,
+    /// A co-publisher (`entitledUsersPublish`): an editor who may also publish.
+    Publisher,
+    /// The owner (`userId`).
+    Owner,
+}
+
+impl Role {
+    /// The role's name as the page shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Editor => "co-editor",
+            Role::Publisher => "co-publisher",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+impl MediaEntry {
+    /// The strongest role `user` has on this entry, if any.
+    pub fn role_of(&self, user: &str) -> Option<Role> {
+        if self.user == user {
+            Some(Role::Owner)
+        } else if self.entitled_users_publish.iter().any(|u| u == user) {
+            Some(Role::Publisher)
+        } else if self.entitled_users_edit.iter().any(|u| u == user) {
+            Some(Role::Editor)
+        } else {
+            None
+        }
+    }
 }
 
 /// A new entry id: `0_` and 8 characters of `[0-9a-z]`, like Kaltura's.

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 from KalturaClient import KalturaClient, KalturaConfiguration
 from KalturaClient.exceptions import KalturaException
@@ -19,6 +20,7 @@ from KalturaClient.Plugins.Core import (
     KalturaFilterPager,
     KalturaMediaEntry,
     KalturaMediaEntryFilter,
+    KalturaMediaEntryOrderBy,
     KalturaMediaType,
     KalturaSessionType,
     KalturaUploadedFileTokenResource,
@@ -261,6 +263,76 @@ def scenario_sessions():
     expect_error("INVALID_KS", client(ks).uploadToken.list)
 
 
+def scenario_catalog(alice, bob, carol, dave, admin):
+    """Metadata, collaborators and My Media (seed 000): what a co-editor and a
+    co-publisher may do, what a stranger sees, the list filters."""
+    c = client(alice)
+    e = KalturaMediaEntry()
+    e.name = "Catalog: Forces and motion"
+    e.mediaType = KalturaMediaType.VIDEO
+    e.description = "Week 1 lecture"
+    e.tags = "physics,week1"
+    e.referenceId = "zoom-meeting-1"
+    e.categoriesIds = "12,34"
+    e.entitledUsersEdit = "bob@example.edu"
+    e.entitledUsersPublish = "carol@example.edu"
+    e1 = c.media.add(e)
+    time.sleep(1.1)  # the next entry is created a second later: orders by creation are exact
+    got = (e1.description, e1.tags, e1.referenceId, e1.categoriesIds, e1.entitledUsersEdit, e1.entitledUsersPublish)
+    assert got == ("Week 1 lecture", "physics,week1", "zoom-meeting-1", "12,34", "bob@example.edu", "carol@example.edu"), got
+    e = KalturaMediaEntry()
+    e.name = "Catalog: acids"
+    e.mediaType = KalturaMediaType.VIDEO
+    e.tags = "chemistry"
+    e2 = c.media.add(e)
+    # adminTags are an admin session's to set (the Zoom integration marks zoomentry).
+    t = KalturaMediaEntry()
+    t.adminTags = "zoomentry"
+    expect_error("PROPERTY_VALIDATION_ADMIN_PROPERTY", c.media.update, e1.id, t)
+    assert client(admin).media.update(e1.id, t).adminTags == "zoomentry"
+    # Shared with bob (co-editor) and carol (co-publisher): in their My Media, e2 not.
+    for who in (bob, carol):
+        mine = [o.id for o in client(who).media.list(KalturaMediaEntryFilter(), KalturaFilterPager(pageSize=500)).objects]
+        assert e1.id in mine and e2.id not in mine, mine
+    # A co-editor changes metadata, not collaborators, and cannot delete.
+    u = KalturaMediaEntry()
+    u.description = "Week 1 lecture (edited by bob)"
+    assert client(bob).media.update(e1.id, u).description == "Week 1 lecture (edited by bob)"
+    u = KalturaMediaEntry()
+    u.entitledUsersEdit = "bob@example.edu,dave@example.edu"
+    expect_error("PROPERTY_VALIDATION_NOT_UPDATABLE", client(bob).media.update, e1.id, u)
+    expect_error("INVALID_KS", client(bob).media.delete, e1.id)
+    expect_error("INVALID_KS", client(carol).media.delete, e1.id)
+    # A stranger sees nothing: not found, exactly like a missing entry.
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).media.get, e1.id)
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).media.update, e1.id, u)
+    assert e1.id not in [o.id for o in client(dave).media.list().objects]
+    # The filters, within alice's catalog entries.
+
+    def ids(**kw):
+        f = KalturaMediaEntryFilter()
+        f.userIdEqual = "alice@example.edu"
+        f.nameLike = kw.pop("nameLike", "catalog:")
+        for k, v in kw.items():
+            setattr(f, k, v)
+        return [o.id for o in c.media.list(f).objects]
+
+    assert ids() == [e1.id, e2.id]
+    assert ids(entitledUsersEditMatchOr="dave@example.edu,bob@example.edu") == [e1.id]
+    assert ids(entitledUsersEditMatchAnd="bob@example.edu,dave@example.edu") == []
+    assert ids(entitledUsersPublishMatchAnd="carol@example.edu") == [e1.id]
+    assert ids(referenceIdEqual="zoom-meeting-1") == [e1.id]
+    assert ids(tagsLike="CHEM") == [e2.id]
+    assert ids(nameLike="forces") == [e1.id]
+    assert ids(categoriesIdsMatchOr="99,34") == [e1.id]
+    assert ids(orderBy=KalturaMediaEntryOrderBy.NAME_ASC) == [e2.id, e1.id]
+    assert ids(orderBy=KalturaMediaEntryOrderBy.CREATED_AT_DESC) == [e2.id, e1.id]
+    assert ids(createdAtGreaterThanOrEqual=e2.createdAt + 3600) == []
+    assert e2.id in ids(createdAtGreaterThanOrEqual=e2.createdAt)
+    # Only the owner deletes.
+    c.media.delete(e2.id)
+
+
 def main():
     ks = start("alice@example.edu")
     other = start("bob@example.edu")
@@ -272,6 +344,7 @@ def main():
     scenario_multirequest(ks)
     scenario_listing_and_isolation(ks, other, admin, own)
     scenario_auto_finalize(ks)
+    scenario_catalog(ks, other, start("carol@example.edu"), start("dave@example.edu"), admin)
     print(json.dumps(OUT))
 
 

@@ -55,6 +55,8 @@ catalogue! {
     InvalidParameterChar = "INVALID_PARAMETER_CHAR", ["XML_FIELD"], "Invalid char in \"@XML_FIELD@\" field";
     PropertyValidationNotUpdatable = "PROPERTY_VALIDATION_NOT_UPDATABLE", ["PROP_NAME"], "The property \"@PROP_NAME@\" cannot be updated";
     PropertyValidationCannotBeNull = "PROPERTY_VALIDATION_CANNOT_BE_NULL", ["PROP_NAME"], "The property \"@PROP_NAME@\" cannot be null";
+    PropertyValidationAdminProperty = "PROPERTY_VALIDATION_ADMIN_PROPERTY", ["PROP_NAME"], "The property \"@PROP_NAME@\" is updatable with admin session only";
+    PropertyValidationMaxLength = "PROPERTY_VALIDATION_MAX_LENGTH", ["PROP_NAME", "MAX_LEN"], "The property \"@PROP_NAME@\" must have a max length of @MAX_LEN@ characters";
     PropertyValidationWrongFormat = "PROPERTY_VALIDATION_WRONG_FORMAT", ["PROP_NAME", "FORMAT"], "The property \"@PROP_NAME@\" must match format @FORMAT@";
     ObjectTypeAbstract = "OBJECT_TYPE_ABSTRACT", ["OBJ_TYPE"], "The object type \"@OBJ_TYPE@\" is abstract, use one of the object implementations";
     UploadTokenNotFound = "UPLOAD_TOKEN_NOT_FOUND", [], "Upload token not found";

@@ -103,6 +103,10 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .with("creatorId", e.creator.as_str())
         .with("tags", e.tags.as_str())
         .with("categories", e.categories.clone())
+        .with("categoriesIds", e.categories_ids.clone())
+        .with("adminTags", e.admin_tags.clone())
+        .with("entitledUsersEdit", joined(&e.entitled_users_edit))
+        .with("entitledUsersPublish", joined(&e.entitled_users_publish))
         .with("partnerData", e.partner_data.clone())
         .with("referenceId", e.reference_id.clone())
         .with("status", entry_status(e))
@@ -117,6 +121,11 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .with("dataUrl", download)
         .with("fileSize", e.size.map(|s| s.to_string()))
         .into()
+}
+
+/// A list property as Kaltura writes it (comma-separated), absent when empty.
+fn joined(users: &[String]) -> Option<String> {
+    (!users.is_empty()).then(|| users.join(","))
 }
 
 /// `Kaltura…ListResponse`.

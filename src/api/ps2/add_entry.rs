@@ -50,6 +50,10 @@ pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
         partner_data: c.str("entry1_partnerData").map(str::to_owned),
         reference_id: None,
         categories: None,
+        categories_ids: None,
+        admin_tags: None,
+        entitled_users_edit: Vec::new(),
+        entitled_users_publish: Vec::new(),
         created_at: now,
         updated_at: now,
     };

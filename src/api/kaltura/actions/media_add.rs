@@ -32,6 +32,10 @@ pub fn new_entry(
         partner_data: None,
         reference_id: None,
         categories: None,
+        categories_ids: None,
+        admin_tags: None,
+        entitled_users_edit: Vec::new(),
+        entitled_users_publish: Vec::new(),
         created_at: now,
         updated_at: now,
     };

@@ -2,7 +2,7 @@
 //! parameters (refusing read-only ones), looking entries up with ownership checks, and
 //! attaching a finished upload token to an entry exactly once.
 
-use upgate_proto::kaltura::errors::ErrorCode;
+use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 use upgate_proto::kaltura::ks::Ks;
 use upgate_proto::kaltura::params::{to_int, Params};
 
@@ -11,7 +11,7 @@ use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
 use crate::api::kaltura::objects::attr;
 use crate::auth::privileges;
 use crate::core::Error;
-use crate::model::entry::{EntryStatus, MediaEntry};
+use crate::model::entry::{EntryStatus, MediaEntry, Role};
 use crate::model::Phase;
 
 const READONLY: [&str; 12] = [
@@ -29,30 +29,104 @@ const READONLY: [&str; 12] = [
     "type",
 ];
 
-/// Insertable/updatable text properties: applied to `e`.
+/// Longest value of each text property (characters), as the server bounds them.
+const MAX_LEN: [(&str, usize); 9] = [
+    ("name", 256),
+    ("description", 16 << 10),
+    ("tags", 4096),
+    ("adminTags", 4096),
+    ("partnerData", 4096),
+    ("referenceId", 512),
+    ("categories", 4096),
+    ("categoriesIds", 4096),
+    ("entitledUsersEdit", 16 << 10),
+];
+
+/// Most users one entry may name as co-editors, and as co-publishers.
+pub const MAX_ENTITLED: usize = 100;
+
+/// A comma-separated list of user ids: trimmed, without empties or repeats.
+fn users(v: &str) -> KResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for u in v.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        if u.len() > 256 {
+            return Err(max_length("entitledUsers", 256));
+        }
+        if !out.iter().any(|x| x == u) {
+            out.push(u.to_owned());
+        }
+    }
+    if out.len() > MAX_ENTITLED {
+        return Err(api_error(
+            ErrorCode::PropertyValidationMaxLength,
+            &["entitledUsers", &MAX_ENTITLED.to_string()],
+        ));
+    }
+    Ok(out)
+}
+
+fn max_length(prop: &str, max: usize) -> upgate_proto::kaltura::value::ApiError {
+    api_error(
+        ErrorCode::PropertyValidationMaxLength,
+        &[prop, &max.to_string()],
+    )
+}
+
+/// Insertable/updatable properties: applied to `e`. Collaborators are the owner's (or an
+/// admin's) to change; `adminTags` an admin's; co-editors change the rest.
 pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
     for key in p.keys() {
         if READONLY.contains(&key) {
             return Err(not_updatable("KalturaMediaEntry", key));
         }
     }
-    if let Some(v) = p.str("name") {
-        e.name = v.to_owned();
+    for (key, max) in MAX_LEN {
+        if p.str(key).is_some_and(|v| v.chars().count() > max) {
+            return Err(max_length(key, max));
+        }
     }
-    if let Some(v) = p.str("description") {
-        e.description = v.to_owned();
+    let owner_or_admin = ks.is_admin() || ks.user == e.user;
+    let text = |key: &str| p.str(key).map(str::to_owned);
+    if let Some(v) = text("name") {
+        e.name = v;
     }
-    if let Some(v) = p.str("tags") {
-        e.tags = v.to_owned();
+    if let Some(v) = text("description") {
+        e.description = v;
     }
-    if let Some(v) = p.str("partnerData") {
-        e.partner_data = Some(v.to_owned());
+    if let Some(v) = text("tags") {
+        e.tags = v;
     }
-    if let Some(v) = p.str("referenceId") {
-        e.reference_id = Some(v.to_owned());
+    if let Some(v) = text("partnerData") {
+        e.partner_data = Some(v);
     }
-    if let Some(v) = p.str("categories") {
-        e.categories = Some(v.to_owned());
+    if let Some(v) = text("referenceId") {
+        e.reference_id = Some(v);
+    }
+    if let Some(v) = text("categories") {
+        e.categories = Some(v);
+    }
+    if let Some(v) = text("categoriesIds") {
+        e.categories_ids = Some(v);
+    }
+    if let Some(v) = text("adminTags") {
+        if !ks.is_admin() {
+            return Err(err1(
+                ErrorCode::PropertyValidationAdminProperty,
+                "adminTags",
+            ));
+        }
+        e.admin_tags = Some(v);
+    }
+    for (key, list) in [
+        ("entitledUsersEdit", &mut e.entitled_users_edit),
+        ("entitledUsersPublish", &mut e.entitled_users_publish),
+    ] {
+        if let Some(v) = p.str(key) {
+            if !owner_or_admin {
+                return Err(not_updatable("KalturaMediaEntry", key));
+            }
+            *list = users(v)?;
+        }
     }
     if let Some(v) = p.str("mediaType") {
         let t = to_int(v);
@@ -77,30 +151,46 @@ pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
 /// What a call does with an entry, for the access check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Read it (`media.get`): also granted by the KS privileges `sview`, `download`
-    /// and `edit` naming it.
+    /// Read it (`media.get`): owner, co-editors, co-publishers, and the KS privileges
+    /// `sview`, `download` and `edit` naming it.
     Read,
-    /// Change it (`media.update`, `media.addContent`): also granted by `edit`.
+    /// Change it (`media.update`, `media.addContent`): owner, co-editors,
+    /// co-publishers, the `edit` privilege.
     Edit,
     /// Delete it: its owner (or an admin KS) only.
     Delete,
 }
 
-/// An entry the session may touch as `access` says: its partner's, and the user's own
-/// unless the KS is an admin KS or a privilege grants it. Anything else is
-/// `ENTRY_ID_NOT_FOUND`, exactly as for a missing entry, so no answer tells another
-/// user's entry exists.
+/// An entry the session may touch as `access` says (an admin KS: any of its partner's).
+/// An entry the session cannot see at all is `ENTRY_ID_NOT_FOUND`, exactly as a missing
+/// one, so no answer tells another user's entry exists; one it sees but may not do this
+/// to (a co-editor deleting) is `INVALID_KS "" -4`, as the server answers.
 pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str, access: Access) -> KResult<MediaEntry> {
+    let not_found = || err1(ErrorCode::EntryIdNotFound, id);
+    let e = c
+        .api
+        .service
+        .get_entry(id)
+        .await
+        .map_err(from_core)?
+        .filter(|e| e.partner == ks.partner_id)
+        .ok_or_else(not_found)?;
+    if ks.is_admin() {
+        return Ok(e);
+    }
+    let role = e.role_of(&ks.user);
     let granted = |privs: &[&str]| privs.iter().any(|p| privileges::grants(ks, p, id));
-    let allowed = ks.is_admin()
-        || match access {
-            Access::Read => granted(&["sview", "download", "edit"]),
-            Access::Edit => granted(&["edit"]),
-            Access::Delete => false,
-        };
-    let e = c.api.service.get_entry(id).await.map_err(from_core)?;
-    e.filter(|e| e.partner == ks.partner_id && (allowed || e.user == ks.user))
-        .ok_or_else(|| err1(ErrorCode::EntryIdNotFound, id))
+    let sees = role.is_some() || granted(&["sview", "download", "edit"]);
+    let may = match access {
+        Access::Read => sees,
+        Access::Edit => role.is_some() || granted(&["edit"]),
+        Access::Delete => role == Some(Role::Owner),
+    };
+    match (sees, may) {
+        (_, true) => Ok(e),
+        (true, false) => Err(api_error(ErrorCode::InvalidKs, &["", "-4", "INVALID_TYPE"])),
+        (false, false) => Err(not_found()),
+    }
 }
 
 /// Attaches a FULL_UPLOAD token's file to an entry that has no content: the token is

@@ -1,0 +1,125 @@
+//! The media catalog from a hostile user's side: oversized properties, too many
+//! collaborators, another partner's user with the same name, a co-editor taking
+//! ownership, an ordinary user setting admin tags. (The official client's flows for
+//! metadata, collaborators and filters are in `tests/py/kaltura_flows.py`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use upgate_proto::form::form_encode;
+use upgate_proto::kaltura::ks::{mint_v1, KsFields};
+
+fn code(body: &str) -> Option<String> {
+    between(body, "<code>", "</code>").map(str::to_owned)
+}
+
+async fn call(g: &Gateway, rest: &str) -> String {
+    client()
+        .get(g.url(&format!("/api_v3/service/{rest}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_refuses_what_it_should() {
+    let g = Gateway::start().await;
+    let alice = form_encode(&user_ks("alice", 0));
+    let bob = form_encode(&user_ks("bob", 0));
+    let add = |extra: &str| {
+        format!("media/action/add?ks={alice}&entry:objectType=KalturaMediaEntry&entry:mediaType=1{extra}")
+    };
+    // Oversized properties and too many collaborators: refused, nothing stored.
+    let long = "n".repeat(257);
+    let body = call(&g, &add(&format!("&entry:name={long}"))).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_MAX_LENGTH"),
+        "{body}"
+    );
+    let many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+    let body = call(
+        &g,
+        &add(&format!(
+            "&entry:name=x&entry:entitledUsersEdit={}",
+            many.join(",")
+        )),
+    )
+    .await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_MAX_LENGTH"),
+        "{body}"
+    );
+    let listed = call(&g, &format!("media/action/list?ks={alice}")).await;
+    assert!(listed.contains("<totalCount>0</totalCount>"), "{listed}");
+    // Admin tags are for admin sessions.
+    let body = call(&g, &add("&entry:name=x&entry:adminTags=zoomentry")).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_ADMIN_PROPERTY"),
+        "{body}"
+    );
+    // A shared entry: bob co-edits, cannot take it over or re-share it.
+    let body = call(
+        &g,
+        &add("&entry:name=Shared&entry:entitledUsersEdit=%20bob%20,bob,"),
+    )
+    .await;
+    assert_eq!(code(&body), None, "{body}");
+    assert!(
+        body.contains("<entitledUsersEdit>bob</entitledUsersEdit>"),
+        "trimmed, once: {body}"
+    );
+    let id = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let update = |ks: &str, props: &str| {
+        format!("media/action/update?ks={ks}&entryId={id}&mediaEntry:objectType=KalturaMediaEntry{props}")
+    };
+    let body = call(&g, &update(&bob, "&mediaEntry:userId=bob")).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_NOT_UPDATABLE"),
+        "{body}"
+    );
+    let body = call(&g, &update(&bob, "&mediaEntry:entitledUsersPublish=bob")).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_NOT_UPDATABLE"),
+        "{body}"
+    );
+    let body = call(&g, &update(&bob, "&mediaEntry:name=Renamed%20by%20bob")).await;
+    assert_eq!(code(&body), None, "{body}");
+    // "bob" of another partner is not this partner's bob.
+    let other = mint_v1(
+        ADMIN_SECRET_V1,
+        &KsFields {
+            partner_id: PARTNER_V1,
+            expiry: upgate::model::now_secs() as i64 + 600,
+            session_type: 0,
+            user: "bob".into(),
+            privileges: String::new(),
+        },
+        "7",
+    );
+    let other = form_encode(&other);
+    let body = call(&g, &format!("media/action/get?ks={other}&entryId={id}")).await;
+    assert_eq!(code(&body).as_deref(), Some("ENTRY_ID_NOT_FOUND"), "{body}");
+    let body = call(&g, &format!("media/action/list?ks={other}")).await;
+    assert!(body.contains("<totalCount>0</totalCount>"), "{body}");
+    // Names come back escaped in every format.
+    let body = call(
+        &g,
+        &update(&alice, "&mediaEntry:name=%3Cscript%3Ex%3C%2Fscript%3E"),
+    )
+    .await;
+    assert!(
+        body.contains("<name>&lt;script&gt;x&lt;/script&gt;</name>"),
+        "{body}"
+    );
+    g.shutdown().await;
+}
