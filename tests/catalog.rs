@@ -123,3 +123,63 @@ async fn catalog_refuses_what_it_should() {
     );
     g.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn galleries_stay_inside_their_partner() {
+    let g = Gateway::start().await;
+    let admin = form_encode(&user_ks("admin", 2));
+    let alice = form_encode(&user_ks("alice", 0));
+    let bob = form_encode(&user_ks("bob", 0));
+    let body = call(&g, &format!("category/action/add?ks={admin}&category:objectType=KalturaCategory&category:name=Course")).await;
+    let cat = between(&body, "<id>", "</id>").unwrap().to_owned();
+    for bad in ["a%3Eb".to_owned(), "n".repeat(257)] {
+        let body = call(&g, &format!("category/action/add?ks={admin}&category:objectType=KalturaCategory&category:name={bad}")).await;
+        assert_eq!(
+            code(&body).as_deref(),
+            Some("PROPERTY_VALIDATION_MAX_LENGTH"),
+            "{body}"
+        );
+    }
+    let body = call(&g, &format!("category/action/add?ks={admin}&category:objectType=KalturaCategory&category:name=x&category:parentId=999")).await;
+    assert_eq!(code(&body).as_deref(), Some("CATEGORY_NOT_FOUND"), "{body}");
+    // Another partner's admin: not found, cannot publish there.
+    let other = mint_v1(
+        ADMIN_SECRET_V1,
+        &KsFields {
+            partner_id: PARTNER_V1,
+            expiry: upgate::model::now_secs() as i64 + 600,
+            session_type: 2,
+            user: "admin".into(),
+            privileges: String::new(),
+        },
+        "9",
+    );
+    let other = form_encode(&other);
+    let body = call(&g, &format!("category/action/get?ks={other}&id={cat}")).await;
+    assert_eq!(code(&body).as_deref(), Some("CATEGORY_NOT_FOUND"), "{body}");
+    let body = call(&g, &format!("category/action/list?ks={other}")).await;
+    assert!(body.contains("<totalCount>0</totalCount>"), "{body}");
+    // A co-editor cannot publish through media.update either; a widget session at all.
+    let body = call(&g, &format!("media/action/add?ks={alice}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name=E&entry:entitledUsersEdit=bob")).await;
+    let id = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let body = call(&g, &format!("media/action/update?ks={bob}&entryId={id}&mediaEntry:objectType=KalturaMediaEntry&mediaEntry:categoriesIds={cat}")).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("PROPERTY_VALIDATION_NOT_UPDATABLE"),
+        "{body}"
+    );
+    let widget = form_encode(&upgate_proto::kaltura::ks::mint_v2(
+        ADMIN_SECRET,
+        &KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::model::now_secs() as i64 + 600,
+            session_type: 0,
+            user: String::new(),
+            privileges: "widget:1,view:*".into(),
+        },
+        [1; 16],
+    ));
+    let body = call(&g, &format!("categoryEntry/action/add?ks={widget}&categoryEntry:objectType=KalturaCategoryEntry&categoryEntry:categoryId={cat}&categoryEntry:entryId={id}")).await;
+    assert_eq!(code(&body).as_deref(), Some("SERVICE_FORBIDDEN"), "{body}");
+    g.shutdown().await;
+}

@@ -82,6 +82,11 @@ impl Role {
 }
 
 impl MediaEntry {
+    /// The categories it is published to.
+    pub fn category_ids(&self) -> Vec<i64> {
+        super::category::ids_of(self.categories_ids.as_deref().unwrap_or(""))
+    }
+
     /// The strongest role `user` has on this entry, if any.
     pub fn role_of(&self, user: &str) -> Option<Role> {
         if self.user == user {

@@ -18,6 +18,10 @@ from KalturaClient import KalturaClient, KalturaConfiguration
 from KalturaClient.exceptions import KalturaException
 from KalturaClient.Plugins.Core import (
     KalturaFilterPager,
+    KalturaCategory,
+    KalturaCategoryEntry,
+    KalturaCategoryEntryFilter,
+    KalturaCategoryFilter,
     KalturaMediaEntry,
     KalturaMediaEntryFilter,
     KalturaMediaEntryOrderBy,
@@ -265,26 +269,41 @@ def scenario_sessions():
 
 def scenario_catalog(alice, bob, carol, dave, admin):
     """Metadata, collaborators and My Media (seed 000): what a co-editor and a
-    co-publisher may do, what a stranger sees, the list filters."""
+    co-publisher may do, what a stranger sees, the list filters; then galleries:
+    categories and publishing (entries are private until published)."""
     c = client(alice)
+    course = KalturaCategory()
+    course.name = "Physics 101"
+    course.referenceId = "course_7"
+    course = client(admin).category.add(course)
+    week = KalturaCategory()
+    week.name = "Week 1"
+    week.parentId = course.id
+    week = client(admin).category.add(week)
+    assert (week.fullName, week.fullIds, week.depth) == ("Physics 101>Week 1", f"{course.id}>{week.id}", 1)
+    expect_error("SERVICE_FORBIDDEN", c.category.add, KalturaCategory(name="Mine"))
+    expect_error("DUPLICATE_CATEGORY", client(admin).category.add, KalturaCategory(name="Physics 101"))
     e = KalturaMediaEntry()
     e.name = "Catalog: Forces and motion"
     e.mediaType = KalturaMediaType.VIDEO
     e.description = "Week 1 lecture"
     e.tags = "physics,week1"
     e.referenceId = "zoom-meeting-1"
-    e.categoriesIds = "12,34"
     e.entitledUsersEdit = "bob@example.edu"
     e.entitledUsersPublish = "carol@example.edu"
     e1 = c.media.add(e)
     time.sleep(1.1)  # the next entry is created a second later: orders by creation are exact
-    got = (e1.description, e1.tags, e1.referenceId, e1.categoriesIds, e1.entitledUsersEdit, e1.entitledUsersPublish)
-    assert got == ("Week 1 lecture", "physics,week1", "zoom-meeting-1", "12,34", "bob@example.edu", "carol@example.edu"), got
+    got = (e1.description, e1.tags, e1.referenceId, e1.entitledUsersEdit, e1.entitledUsersPublish)
+    assert got == ("Week 1 lecture", "physics,week1", "zoom-meeting-1", "bob@example.edu", "carol@example.edu"), got
     e = KalturaMediaEntry()
     e.name = "Catalog: acids"
     e.mediaType = KalturaMediaType.VIDEO
     e.tags = "chemistry"
+    e.categoriesIds = str(course.id)  # published at creation, by its owner
     e2 = c.media.add(e)
+    assert e2.categoriesIds == str(course.id)
+    bad = KalturaMediaEntry(name="x", mediaType=KalturaMediaType.VIDEO, categoriesIds="999")
+    expect_error("CATEGORY_NOT_FOUND", c.media.add, bad)
     # adminTags are an admin session's to set (the Zoom integration marks zoomentry).
     t = KalturaMediaEntry()
     t.adminTags = "zoomentry"
@@ -324,11 +343,33 @@ def scenario_catalog(alice, bob, carol, dave, admin):
     assert ids(referenceIdEqual="zoom-meeting-1") == [e1.id]
     assert ids(tagsLike="CHEM") == [e2.id]
     assert ids(nameLike="forces") == [e1.id]
-    assert ids(categoriesIdsMatchOr="99,34") == [e1.id]
+    assert ids(categoriesIdsMatchOr=f"99,{course.id}") == [e2.id]
     assert ids(orderBy=KalturaMediaEntryOrderBy.NAME_ASC) == [e2.id, e1.id]
     assert ids(orderBy=KalturaMediaEntryOrderBy.CREATED_AT_DESC) == [e2.id, e1.id]
     assert ids(createdAtGreaterThanOrEqual=e2.createdAt + 3600) == []
     assert e2.id in ids(createdAtGreaterThanOrEqual=e2.createdAt)
+    # Galleries: a stranger sees e2 (published) in the course, not e1 (private).
+    f = KalturaMediaEntryFilter()
+    f.categoriesIdsMatchOr = str(course.id)
+    assert [o.id for o in client(dave).media.list(f).objects] == [e2.id]
+    assert client(dave).media.get(e2.id).id == e2.id
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).media.get, e1.id)
+    # Publishing: the owner and co-publishers may, co-editors and strangers may not.
+    ce = KalturaCategoryEntry(categoryId=week.id, entryId=e1.id)
+    expect_error("INVALID_KS", client(bob).categoryEntry.add, ce)
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).categoryEntry.add, ce)
+    expect_error("CATEGORY_NOT_FOUND", client(carol).categoryEntry.add, KalturaCategoryEntry(categoryId=999, entryId=e1.id))
+    added = client(carol).categoryEntry.add(ce)
+    assert (added.categoryId, added.entryId) == (week.id, e1.id)
+    expect_error("CATEGORY_ENTRY_ALREADY_EXISTS", c.categoryEntry.add, ce)
+    listed = client(dave).categoryEntry.list(KalturaCategoryEntryFilter(categoryIdEqual=week.id)).objects
+    assert [(x.categoryId, x.entryId) for x in listed] == [(week.id, e1.id)]
+    assert client(dave).media.get(e1.id).id == e1.id, "published: the partner sees it"
+    assert client(admin).category.get(week.id).entriesCount == 1
+    assert [x.id for x in client(dave).category.list(KalturaCategoryFilter(parentIdEqual=course.id)).objects] == [week.id]
+    c.categoryEntry.delete(e1.id, week.id)
+    expect_error("ENTRY_IS_NOT_ASSIGNED_TO_CATEGORY", c.categoryEntry.delete, e1.id, week.id)
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).media.get, e1.id)
     # Only the owner deletes.
     c.media.delete(e2.id)
 

@@ -72,6 +72,10 @@ catalogue! {
     UploadedFileNotFoundByToken = "UPLOADED_FILE_NOT_FOUND_BY_TOKEN", [], "The uploaded file was not found by the given token id, or was already used";
     InvalidUploadTokenId = "INVALID_UPLOAD_TOKEN_ID", [], "Invalid upload token id";
     EntryIdNotFound = "ENTRY_ID_NOT_FOUND", ["ENTRY_ID"], "Entry id \"@ENTRY_ID@\" not found";
+    CategoryNotFound = "CATEGORY_NOT_FOUND", ["CATEGORY_ID"], "Category id \"@CATEGORY_ID@\" not found";
+    CategoryEntryAlreadyExists = "CATEGORY_ENTRY_ALREADY_EXISTS", [], "Entry already assigned to this category";
+    EntryIsNotAssignedToCategory = "ENTRY_IS_NOT_ASSIGNED_TO_CATEGORY", [], "Entry is not assigned to category";
+    DuplicateCategory = "DUPLICATE_CATEGORY", ["CATEGORY_NAME"], "The category \"@CATEGORY_NAME@\" already exists";
     EntryAlreadyWithContent = "ENTRY_ALREADY_WITH_CONTENT", [], "Entry already associated with content";
     ResourceTypeNotSupported = "RESOURCE_TYPE_NOT_SUPPORTED", ["RES_TYPE"], "Resource type \"@RES_TYPE@\" not supported";
     StartSessionError = "START_SESSION_ERROR", ["PID"], "Error while starting session for partner [@PID@]";

@@ -40,6 +40,12 @@ pub async fn run_one(c: &mut Call<'_>) -> KResult<Value> {
         Action::MediaList => media_list::run(c).await,
         Action::MediaUpdate => media_update::run(c).await,
         Action::MediaDelete => media_delete::run(c).await,
+        Action::CategoryAdd => category_add::run(c).await,
+        Action::CategoryGet => category_get::run(c).await,
+        Action::CategoryList => category_list::run(c).await,
+        Action::CategoryEntryAdd => category_entry::add(c).await,
+        Action::CategoryEntryDelete => category_entry::delete(c).await,
+        Action::CategoryEntryList => category_entry::list_action(c).await,
     }
 }
 

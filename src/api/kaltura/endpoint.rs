@@ -63,6 +63,12 @@ pub enum Action {
     MediaList,
     MediaUpdate,
     MediaDelete,
+    CategoryAdd,
+    CategoryGet,
+    CategoryList,
+    CategoryEntryAdd,
+    CategoryEntryDelete,
+    CategoryEntryList,
 }
 
 /// (service, action), lower case, and the action they name.
@@ -86,6 +92,12 @@ const ACTIONS: &[(&str, &str, Action)] = &[
     ("media", "list", Action::MediaList),
     ("media", "update", Action::MediaUpdate),
     ("media", "delete", Action::MediaDelete),
+    ("category", "add", Action::CategoryAdd),
+    ("category", "get", Action::CategoryGet),
+    ("category", "list", Action::CategoryList),
+    ("categoryentry", "add", Action::CategoryEntryAdd),
+    ("categoryentry", "delete", Action::CategoryEntryDelete),
+    ("categoryentry", "list", Action::CategoryEntryList),
 ];
 
 /// Why a call names no action upgate serves (each is a Kaltura error).

@@ -5,6 +5,7 @@
 use upgate_proto::kaltura::value::{Object, Value};
 
 use crate::core::UploadRecord;
+use crate::model::category::Category;
 use crate::model::entry::{EntryStatus, MediaEntry};
 use crate::model::Phase;
 
@@ -120,6 +121,40 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .with("downloadUrl", download.clone())
         .with("dataUrl", download)
         .with("fileSize", e.size.map(|s| s.to_string()))
+        .into()
+}
+
+/// A `KalturaCategory`, with how many entries are published to it.
+pub fn category(c: &Category, entries: usize) -> Value {
+    Object::new("KalturaCategory")
+        .with("id", c.id)
+        .with("parentId", c.parent_id)
+        .with("depth", c.depth)
+        .with("partnerId", c.partner)
+        .with("name", c.name.as_str())
+        .with("fullName", c.full_name.as_str())
+        .with("fullIds", c.full_ids.as_str())
+        .with("entriesCount", entries as i64)
+        .with("directEntriesCount", entries as i64)
+        .with("createdAt", c.created_at as i64)
+        .with("updatedAt", c.updated_at as i64)
+        .with("description", c.description.as_str())
+        .with("tags", c.tags.as_str())
+        .with("referenceId", c.reference_id.clone())
+        .with("privacyContext", c.privacy_context.clone())
+        .with("status", 2i64)
+        .into()
+}
+
+/// A `KalturaCategoryEntry`: `entry` published to `c` (ACTIVE).
+pub fn category_entry(c: &Category, e: &MediaEntry) -> Value {
+    Object::new("KalturaCategoryEntry")
+        .with("categoryId", c.id)
+        .with("entryId", e.id.as_str())
+        .with("createdAt", e.updated_at as i64)
+        .with("categoryFullIds", c.full_ids.as_str())
+        .with("status", 2i64)
+        .with("creatorUserId", e.user.as_str())
         .into()
 }
 

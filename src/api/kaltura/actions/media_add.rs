@@ -4,7 +4,7 @@
 use upgate_proto::kaltura::params::Params;
 use upgate_proto::kaltura::value::Value;
 
-use super::media_common::apply_props;
+use super::media_common::{apply_props, check_categories};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{from_core, missing, KResult};
 use crate::api::kaltura::objects::entry;
@@ -47,6 +47,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     let ks = c.writer_session().await?;
     let props = c.obj("entry").ok_or_else(|| missing("entry"))?;
     let e = new_entry(&ks, props, c.now as u64)?;
+    check_categories(c, &e).await?;
     c.api.service.create_entry(&e).await.map_err(from_core)?;
     Ok(entry(&e, c.base_url, c.str("ks")))
 }

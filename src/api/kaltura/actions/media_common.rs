@@ -1,6 +1,7 @@
-//! Shared pieces of the `media` actions: reading `KalturaMediaEntry` properties from
-//! parameters (refusing read-only ones), looking entries up with ownership checks, and
-//! attaching a finished upload token to an entry exactly once.
+//! Shared pieces of the `media` and `categoryEntry` actions: reading `KalturaMediaEntry`
+//! properties from parameters (refusing read-only ones), looking entries up with the
+//! access each action needs (owner, collaborators, published, privileges), and attaching
+//! a finished upload token to an entry exactly once.
 
 use upgate_proto::kaltura::errors::{api_error, ErrorCode};
 use upgate_proto::kaltura::ks::Ks;
@@ -102,11 +103,18 @@ pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
     if let Some(v) = text("referenceId") {
         e.reference_id = Some(v);
     }
+    for key in ["categories", "categoriesIds"] {
+        if p.str(key).is_some() && !may_publish(ks, e) {
+            return Err(not_updatable("KalturaMediaEntry", key));
+        }
+    }
     if let Some(v) = text("categories") {
         e.categories = Some(v);
     }
     if let Some(v) = text("categoriesIds") {
-        e.categories_ids = Some(v);
+        e.categories_ids = Some(crate::model::category::ids_text(
+            &crate::model::category::ids_of(&v),
+        ));
     }
     if let Some(v) = text("adminTags") {
         if !ks.is_admin() {
@@ -157,8 +165,32 @@ pub enum Access {
     /// Change it (`media.update`, `media.addContent`): owner, co-editors,
     /// co-publishers, the `edit` privilege.
     Edit,
+    /// Publish it to categories (`categoryEntry.add`/`delete`, `categoriesIds`): owner
+    /// and co-publishers.
+    Publish,
     /// Delete it: its owner (or an admin KS) only.
     Delete,
+}
+
+/// Whether the session may publish `e` (owner, co-publisher, admin).
+pub fn may_publish(ks: &Ks, e: &MediaEntry) -> bool {
+    ks.is_admin() || e.role_of(&ks.user) >= Some(Role::Publisher)
+}
+
+/// Every category id in `e.categoriesIds` must be one of the partner's.
+pub async fn check_categories(c: &Call<'_>, e: &MediaEntry) -> KResult<()> {
+    for id in e.category_ids() {
+        if c.api
+            .service
+            .get_category(e.partner, id)
+            .await
+            .map_err(from_core)?
+            .is_none()
+        {
+            return Err(err1(ErrorCode::CategoryNotFound, &id.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// An entry the session may touch as `access` says (an admin KS: any of its partner's).
@@ -180,10 +212,13 @@ pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str, access: Access) -> KRe
     }
     let role = e.role_of(&ks.user);
     let granted = |privs: &[&str]| privs.iter().any(|p| privileges::grants(ks, p, id));
-    let sees = role.is_some() || granted(&["sview", "download", "edit"]);
+    // Published to a category (a course gallery): its partner's users see it.
+    let published = !e.category_ids().is_empty();
+    let sees = role.is_some() || published || granted(&["sview", "download", "edit"]);
     let may = match access {
         Access::Read => sees,
         Access::Edit => role.is_some() || granted(&["edit"]),
+        Access::Publish => role >= Some(Role::Publisher),
         Access::Delete => role == Some(Role::Owner),
     };
     match (sees, may) {

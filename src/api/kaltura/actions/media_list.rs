@@ -1,5 +1,6 @@
 //! `media.list`: what the session sees — a USER session its own entries and those shared
-//! with it as co-editor or co-publisher ("My Media"), an admin KS its partner's — with
+//! with it as co-editor or co-publisher ("My Media"), with `categoriesIdsMatchOr` also
+//! what is published to those categories (a gallery), an admin KS its partner's — with
 //! `KalturaMediaEntryFilter`'s fields: `idEqual`, `idIn`, `statusEqual`, `statusIn`,
 //! `userIdEqual`, `referenceIdEqual`, `referenceIdIn`, `nameLike`, `tagsLike`,
 //! `categoriesIdsMatchOr`, `entitledUsersEditMatchOr`/`MatchAnd`,
@@ -78,9 +79,15 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         .map_err(from_core)?;
     let empty = Params::new();
     let f = c.obj("filter").unwrap_or(&empty);
+    // A gallery listing (by category) also shows what is published there.
+    let gallery = f.str("categoriesIdsMatchOr").is_some();
     let mut hits: Vec<MediaEntry> = all
         .into_iter()
-        .filter(|e| ks.is_admin() || e.role_of(&ks.user).is_some())
+        .filter(|e| {
+            ks.is_admin()
+                || e.role_of(&ks.user).is_some()
+                || (gallery && !e.category_ids().is_empty())
+        })
         .filter(|e| matches(e, f))
         .collect();
     // Oldest first unless asked otherwise; ties by id, so pages are stable.

@@ -4,7 +4,7 @@
 use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
-use super::media_common::{apply_props, owned_entry, Access};
+use super::media_common::{apply_props, check_categories, owned_entry, Access};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err1, from_core, missing, KResult};
 use crate::api::kaltura::objects::entry;
@@ -20,6 +20,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
         .clone();
     // Validate once up front so a refusal is a Kaltura error, not a retry.
     apply_props(&mut probe, &props, &ks)?;
+    check_categories(c, &probe).await?;
     let updated = c
         .api
         .service

@@ -1,6 +1,10 @@
 //! One file per API v3 action. Each `run` takes the call, checks the session it needs,
 //! and answers a value or a Kaltura error.
 
+pub mod category_add;
+pub mod category_entry;
+pub mod category_get;
+pub mod category_list;
 pub mod media_add;
 pub mod media_add_content;
 pub mod media_add_from_uploaded_file;
