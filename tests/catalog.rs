@@ -183,3 +183,88 @@ async fn galleries_stay_inside_their_partner() {
     assert_eq!(code(&body).as_deref(), Some("SERVICE_FORBIDDEN"), "{body}");
     g.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captions_are_bounded_and_served_as_text() {
+    let g = Gateway::start().await;
+    let alice = form_encode(&user_ks("alice", 0));
+    let body = call(&g, &format!("media/action/add?ks={alice}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name=E")).await;
+    let entry = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let add = format!("caption_captionasset/action/add?ks={alice}&entryId={entry}&captionAsset:objectType=KalturaCaptionAsset&captionAsset:language=English");
+    let body = call(&g, &add).await;
+    let id = between(&body, "<id>", "</id>").unwrap().to_owned();
+    // Huge content: refused, and said so.
+    let huge = format!(
+        "1\n00:00:00,000 --> 00:00:01,000\n{}\n",
+        "x".repeat(1 << 20)
+    );
+    let r = post_form(
+        &g.url("/api_v3/service/caption_captionasset/action/setContent"),
+        format!(
+            "ks={alice}&id={id}&contentResource:objectType=KalturaStringResource&contentResource:content={}",
+            form_encode(&huge)
+        ),
+    )
+    .await;
+    assert_eq!(
+        code(&r).as_deref(),
+        Some("UPLOAD_ERROR"),
+        "a 1 MiB+ form is over the form limit: {r}"
+    );
+    let big = format!("1\n00:00:00,000 --> 00:00:01,000\n{}\n", "x".repeat(1000));
+    let mut text = String::new();
+    while text.len() <= 1 << 20 {
+        text.push_str(&big);
+    }
+    let r = client()
+        .post(g.url("/api_v3/service/caption_captionasset/action/setContent"))
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({"ks": user_ks("alice", 0), "id": id, "contentResource": {"objectType": "KalturaStringResource", "content": text}}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(code(&r).is_some(), "refused: {r}");
+    // Script in a caption: served as captions, never as HTML.
+    let evil = "1\n00:00:00,000 --> 00:00:01,000\n<script>alert(1)</script>\n";
+    let r = call(&g, &format!("caption_captionasset/action/setContent?ks={alice}&id={id}&contentResource:objectType=KalturaStringResource&contentResource:content={}", form_encode(evil))).await;
+    assert_eq!(code(&r), None, "{r}");
+    let r = client()
+        .get(g.url(&format!(
+            "/api_v3/service/caption_captionasset/action/serve?ks={alice}&captionAssetId={id}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/x-subrip; charset=utf-8"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.text().await.unwrap(), evil);
+    // At most 50 captions per entry.
+    for _ in 1..50 {
+        assert_eq!(code(&call(&g, &add).await), None);
+    }
+    let body = call(&g, &add).await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("CAPTION_ASSETS_LIMIT"),
+        "{body}"
+    );
+    // Another user: the caption is not there.
+    let bob = form_encode(&user_ks("bob", 0));
+    let body = call(
+        &g,
+        &format!("caption_captionasset/action/get?ks={bob}&captionAssetId={id}"),
+    )
+    .await;
+    assert_eq!(
+        code(&body).as_deref(),
+        Some("CAPTION_ASSET_ID_NOT_FOUND"),
+        "{body}"
+    );
+    g.shutdown().await;
+}

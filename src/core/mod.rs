@@ -8,7 +8,7 @@
 //! place and end: Kaltura `uploadToken.upload`, PS2; the upload's [`Phase`] machine),
 //! `merge` (staged ranges into the contiguous data), `finalize` (complete at a size
 //! declared after the fact), `status`, `read`, `terminate`, `entry` (media entries and
-//! documents), `category`.
+//! documents), `category`, `caption`.
 //!
 //! How a write stays safe:
 //! 1. take the upload's lease (compare-and-set on the offset for tus PATCH);
@@ -23,6 +23,7 @@
 //! storage write half-way: the body ends with an error and what arrived is committed.
 
 pub mod body;
+pub mod caption;
 pub mod category;
 pub mod entry;
 pub mod error;

@@ -1,6 +1,6 @@
 //! The ground floor: the vocabulary every layer shares and nothing below it. Upload
 //! records and their small value types, ids, the clock, listing filters, media entries
-//! and categories,
+//! categories and captions,
 //! and the request-body abstraction the core reads and the HTTP layer feeds.
 //!
 //! Must not: import any other module of this crate, do I/O, or know a wire protocol.
@@ -8,6 +8,7 @@
 //! may import it; `tests/architecture.rs` keeps it that way.
 
 pub mod body;
+pub mod caption;
 pub mod category;
 pub mod clock;
 pub mod entry;

@@ -16,6 +16,7 @@ import time
 
 from KalturaClient import KalturaClient, KalturaConfiguration
 from KalturaClient.exceptions import KalturaException
+from KalturaClient.Plugins.Caption import KalturaCaptionAsset, KalturaCaptionAssetFilter, KalturaCaptionType
 from KalturaClient.Plugins.Core import (
     KalturaFilterPager,
     KalturaCategory,
@@ -27,6 +28,7 @@ from KalturaClient.Plugins.Core import (
     KalturaMediaEntryOrderBy,
     KalturaMediaType,
     KalturaSessionType,
+    KalturaStringResource,
     KalturaUploadedFileTokenResource,
     KalturaUploadToken,
     KalturaUploadTokenFilter,
@@ -370,8 +372,37 @@ def scenario_catalog(alice, bob, carol, dave, admin):
     c.categoryEntry.delete(e1.id, week.id)
     expect_error("ENTRY_IS_NOT_ASSIGNED_TO_CATEGORY", c.categoryEntry.delete, e1.id, week.id)
     expect_error("ENTRY_ID_NOT_FOUND", client(dave).media.get, e1.id)
+    scenario_captions(c, e1, bob, dave)
     # Only the owner deletes.
     c.media.delete(e2.id)
+
+
+def scenario_captions(c, entry, bob, dave):
+    """Caption assets (the caption plugin): a co-editor adds SRT, the owner WebVTT,
+    content is checked, served as the file, listed, deleted; strangers see nothing."""
+    srt = "1\n00:00:00,000 --> 00:00:01,251\nHola\n"
+    es = KalturaCaptionAsset(language="Spanish", label="Español", format=KalturaCaptionType.SRT)
+    es = client(bob).caption.captionAsset.add(entry.id, es)
+    assert (es.languageCode.getValue(), es.status.getValue()) == ("es", 0)
+    es = client(bob).caption.captionAsset.setContent(es.id, KalturaStringResource(content=srt))
+    assert (es.status.getValue(), es.size, es.fileExt) == (2, len(srt), "srt"), (es.status.getValue(), es.size, es.fileExt)
+    en = c.caption.captionAsset.add(entry.id, KalturaCaptionAsset(language="English", format=KalturaCaptionType.WEBVTT))
+    for bad in ["<tt xmlns='http://www.w3.org/ns/ttml'></tt>", "no cues here", "1\n00:00:09,000 --> 00:00:01,000\nx\n"]:
+        expect_error("CAPTION_CONTENT_INVALID", c.caption.captionAsset.setContent, en.id, KalturaStringResource(content=bad))
+    vtt = "WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n"
+    c.caption.captionAsset.setContent(en.id, KalturaStringResource(content=vtt))
+    url = c.caption.captionAsset.serve(es.id)
+    import urllib.request
+    with urllib.request.urlopen(url) as r:
+        assert r.read().decode() == srt
+        assert r.headers["Content-Type"].startswith("application/x-subrip")
+    listed = c.caption.captionAsset.list(KalturaCaptionAssetFilter(entryIdEqual=entry.id)).objects
+    assert sorted(x.languageCode.getValue() for x in listed) == ["en", "es"]
+    expect_error("CAPTION_ASSET_ID_NOT_FOUND", client(dave).caption.captionAsset.get, es.id)
+    expect_error("ENTRY_ID_NOT_FOUND", client(dave).caption.captionAsset.add, entry.id, KalturaCaptionAsset(language="English"))
+    assert client(dave).caption.captionAsset.list(KalturaCaptionAssetFilter(entryIdEqual=entry.id)).totalCount == 0
+    c.caption.captionAsset.delete(es.id)
+    expect_error("CAPTION_ASSET_ID_NOT_FOUND", c.caption.captionAsset.get, es.id)
 
 
 def main():

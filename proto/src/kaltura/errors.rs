@@ -72,6 +72,7 @@ catalogue! {
     UploadedFileNotFoundByToken = "UPLOADED_FILE_NOT_FOUND_BY_TOKEN", [], "The uploaded file was not found by the given token id, or was already used";
     InvalidUploadTokenId = "INVALID_UPLOAD_TOKEN_ID", [], "Invalid upload token id";
     EntryIdNotFound = "ENTRY_ID_NOT_FOUND", ["ENTRY_ID"], "Entry id \"@ENTRY_ID@\" not found";
+    CaptionAssetIdNotFound = "CAPTION_ASSET_ID_NOT_FOUND", ["CAPTION_ASSET_ID"], "Caption asset id \"@CAPTION_ASSET_ID@\" not found";
     CategoryNotFound = "CATEGORY_NOT_FOUND", ["CATEGORY_ID"], "Category id \"@CATEGORY_ID@\" not found";
     CategoryEntryAlreadyExists = "CATEGORY_ENTRY_ALREADY_EXISTS", [], "Entry already assigned to this category";
     EntryIsNotAssignedToCategory = "ENTRY_IS_NOT_ASSIGNED_TO_CATEGORY", [], "Entry is not assigned to category";
@@ -89,6 +90,9 @@ catalogue! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", [], "Service temporarily unavailable, retry later";
     RequestRateExceeded = "REQUEST_RATE_EXCEEDED", ["RETRY_AFTER"], "Too many requests, retry after @RETRY_AFTER@ seconds";
     UploadTooLarge = "UPLOAD_TOO_LARGE", ["MAX_SIZE"], "The upload exceeds the maximum size of @MAX_SIZE@ bytes";
+    CaptionContentInvalid = "CAPTION_CONTENT_INVALID", ["REASON"], "Caption content refused: @REASON@";
+    CaptionContentTooLarge = "CAPTION_CONTENT_TOO_LARGE", ["MAX_SIZE"], "Caption content exceeds @MAX_SIZE@ bytes";
+    CaptionAssetsLimit = "CAPTION_ASSETS_LIMIT", ["MAX"], "An entry may have at most @MAX@ caption assets";
     MultirequestTooLarge = "MULTIREQUEST_TOO_LARGE", ["MAX"], "A multi-request may hold at most @MAX@ sub-requests";
 }
 

@@ -27,6 +27,9 @@ pub struct Call<'a> {
     pub peer: &'a str,
     /// The request path (for `urirestrict`).
     pub path: &'a str,
+    /// A file an action serves instead of an envelope (`serve` actions): its content
+    /// type and text.
+    pub served: Option<(&'static str, String)>,
 }
 
 impl Call<'_> {

@@ -46,6 +46,12 @@ pub async fn run_one(c: &mut Call<'_>) -> KResult<Value> {
         Action::CategoryEntryAdd => category_entry::add(c).await,
         Action::CategoryEntryDelete => category_entry::delete(c).await,
         Action::CategoryEntryList => category_entry::list_action(c).await,
+        Action::CaptionAdd => caption_asset::add(c).await,
+        Action::CaptionSetContent => caption_asset::set_content(c).await,
+        Action::CaptionGet => caption_asset::get(c).await,
+        Action::CaptionList => caption_asset::list_action(c).await,
+        Action::CaptionServe => caption_asset::serve(c).await,
+        Action::CaptionDelete => caption_asset::delete(c).await,
     }
 }
 

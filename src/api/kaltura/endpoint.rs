@@ -69,6 +69,12 @@ pub enum Action {
     CategoryEntryAdd,
     CategoryEntryDelete,
     CategoryEntryList,
+    CaptionAdd,
+    CaptionSetContent,
+    CaptionGet,
+    CaptionList,
+    CaptionServe,
+    CaptionDelete,
 }
 
 /// (service, action), lower case, and the action they name.
@@ -98,6 +104,16 @@ const ACTIONS: &[(&str, &str, Action)] = &[
     ("categoryentry", "add", Action::CategoryEntryAdd),
     ("categoryentry", "delete", Action::CategoryEntryDelete),
     ("categoryentry", "list", Action::CategoryEntryList),
+    ("caption_captionasset", "add", Action::CaptionAdd),
+    (
+        "caption_captionasset",
+        "setcontent",
+        Action::CaptionSetContent,
+    ),
+    ("caption_captionasset", "get", Action::CaptionGet),
+    ("caption_captionasset", "list", Action::CaptionList),
+    ("caption_captionasset", "serve", Action::CaptionServe),
+    ("caption_captionasset", "delete", Action::CaptionDelete),
 ];
 
 /// Why a call names no action upgate serves (each is a Kaltura error).

@@ -242,6 +242,7 @@ impl ApiHandler for KalturaApi {
                     now,
                     peer: &peer,
                     path: head.uri.path(),
+                    served: None,
                 };
                 results.push(
                     dispatch::run_one(&mut call)
@@ -262,10 +263,20 @@ impl ApiHandler for KalturaApi {
                 now,
                 peer: &peer,
                 path: head.uri.path(),
+                served: None,
             };
-            dispatch::run_one(&mut call)
+            let value = dispatch::run_one(&mut call)
                 .await
-                .unwrap_or_else(Value::Error)
+                .unwrap_or_else(Value::Error);
+            if let Some((ctype, text)) = call.served.take() {
+                drop(call);
+                files.discard_rest().await;
+                let mut r = hyper::Response::new(full(text));
+                r.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+                return Ok(r);
+            }
+            value
         };
         files.discard_rest().await;
         opts.execution_time = started.elapsed().as_secs_f64();

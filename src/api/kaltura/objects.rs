@@ -5,6 +5,7 @@
 use upgate_proto::kaltura::value::{Object, Value};
 
 use crate::core::UploadRecord;
+use crate::model::caption::Caption;
 use crate::model::category::Category;
 use crate::model::entry::{EntryStatus, MediaEntry};
 use crate::model::Phase;
@@ -155,6 +156,32 @@ pub fn category_entry(c: &Category, e: &MediaEntry) -> Value {
         .with("categoryFullIds", c.full_ids.as_str())
         .with("status", 2i64)
         .with("creatorUserId", e.user.as_str())
+        .into()
+}
+
+/// A `KalturaCaptionAsset`: READY once it has content, QUEUED before.
+pub fn caption_asset(c: &Caption) -> Value {
+    let size = c.content.as_ref().map_or(0, String::len) as i64;
+    let ext = upgate_proto::captions::CaptionFormat::from_kaltura_type(&c.format)
+        .map_or("srt", |f| f.ext());
+    Object::new("KalturaCaptionAsset")
+        .with("id", c.id.as_str())
+        .with("entryId", c.entry_id.as_str())
+        .with("partnerId", c.partner)
+        .with("version", "1")
+        .with("size", size)
+        .with("sizeInBytes", size)
+        .with("tags", "")
+        .with("fileExt", ext)
+        .with("createdAt", c.created_at as i64)
+        .with("updatedAt", c.updated_at as i64)
+        .with("status", if c.content.is_some() { 2i64 } else { 0i64 })
+        .with("language", c.language.as_str())
+        .with("languageCode", c.locale.as_str())
+        .with("isDefault", i64::from(c.is_default))
+        .with("label", c.label.as_str())
+        .with("format", c.format.as_str())
+        .with("displayOnPlayer", true)
         .into()
 }
 

@@ -1,6 +1,7 @@
 //! One file per API v3 action. Each `run` takes the call, checks the session it needs,
 //! and answers a value or a Kaltura error.
 
+pub mod caption_asset;
 pub mod category_add;
 pub mod category_entry;
 pub mod category_get;
