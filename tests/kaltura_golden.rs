@@ -144,6 +144,7 @@ fn entry_in_every_format() {
         categories: None,
         categories_ids: None,
         admin_tags: None,
+        user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
         created_at: 1_700_000_000,

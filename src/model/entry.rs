@@ -49,6 +49,10 @@ pub struct MediaEntry {
     /// Tags only admin sessions set (the Zoom integration marks `zoomentry`).
     #[serde(default)]
     pub admin_tags: Option<String>,
+    /// The title a person typed in Canvas (`user_entered_title`), when it differs from
+    /// the name.
+    #[serde(default)]
+    pub user_entered_title: Option<String>,
     /// Co-editors: may change the metadata, never delete.
     #[serde(default)]
     pub entitled_users_edit: Vec<String>,
@@ -57,6 +61,30 @@ pub struct MediaEntry {
     pub entitled_users_publish: Vec<String>,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+/// What a caller wants to do with an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read it: owner, co-editors, co-publishers, anyone of the partner once it is
+    /// published, and grants (`sview`, `download`, `edit` privileges).
+    Read,
+    /// Change its metadata and captions: owner, co-editors, co-publishers, `edit` grant.
+    Edit,
+    /// Publish it to categories: owner and co-publishers.
+    Publish,
+    /// Delete it: the owner.
+    Delete,
+}
+
+/// The answer to an access question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// The caller may see the entry but not do this (the server's `INVALID_KS -4`).
+    Refused,
+    /// The caller cannot see it: answer exactly as for a missing entry.
+    Hidden,
 }
 
 /// How a user relates to an entry.
@@ -85,6 +113,31 @@ impl MediaEntry {
     /// The categories it is published to.
     pub fn category_ids(&self) -> Vec<i64> {
         super::category::ids_of(self.categories_ids.as_deref().unwrap_or(""))
+    }
+
+    /// Whether `user` (not an admin; admins may do anything of their partner) may do
+    /// `access`; `granted` says whether the session's privileges name this entry for
+    /// any of the given privileges.
+    pub fn verdict(
+        &self,
+        user: &str,
+        access: Access,
+        granted: impl Fn(&[&str]) -> bool,
+    ) -> Verdict {
+        let role = self.role_of(user);
+        let published = !self.category_ids().is_empty();
+        let sees = role.is_some() || published || granted(&["sview", "download", "edit"]);
+        let may = match access {
+            Access::Read => sees,
+            Access::Edit => role.is_some() || granted(&["edit"]),
+            Access::Publish => role >= Some(Role::Publisher),
+            Access::Delete => role == Some(Role::Owner),
+        };
+        match (sees, may) {
+            (_, true) => Verdict::Allowed,
+            (true, false) => Verdict::Refused,
+            (false, false) => Verdict::Hidden,
+        }
     }
 
     /// The strongest role `user` has on this entry, if any.

@@ -13,6 +13,8 @@ pub enum CanvasError {
     /// No API token, or not a valid one.
     Unauthorized,
     NotFound(&'static str),
+    BadRequest(&'static str),
+    Forbidden(&'static str),
     /// Over the token user's limits: `429` + `Retry-After`.
     Denied(Denied),
     TooLarge,
@@ -35,6 +37,8 @@ impl WireError for CanvasError {
         match self {
             CanvasError::Unauthorized => problem(StatusCode::UNAUTHORIZED, "Invalid access token."),
             CanvasError::NotFound(m) => problem(StatusCode::NOT_FOUND, m),
+            CanvasError::BadRequest(m) => problem(StatusCode::BAD_REQUEST, m),
+            CanvasError::Forbidden(m) => problem(StatusCode::FORBIDDEN, m),
             CanvasError::Denied(d) => {
                 let mut r = problem(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -52,6 +52,7 @@ pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
         categories: None,
         categories_ids: None,
         admin_tags: None,
+        user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
         created_at: now,

@@ -34,6 +34,7 @@ pub fn new_entry(
         categories: None,
         categories_ids: None,
         admin_tags: None,
+        user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
         created_at: now,

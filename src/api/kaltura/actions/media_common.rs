@@ -12,7 +12,7 @@ use crate::api::kaltura::error::{err, err1, from_core, not_updatable, KResult};
 use crate::api::kaltura::objects::attr;
 use crate::auth::privileges;
 use crate::core::Error;
-use crate::model::entry::{EntryStatus, MediaEntry, Role};
+use crate::model::entry::{EntryStatus, MediaEntry, Role, Verdict};
 use crate::model::Phase;
 
 const READONLY: [&str; 12] = [
@@ -156,21 +156,7 @@ pub fn apply_props(e: &mut MediaEntry, p: &Params, ks: &Ks) -> KResult<()> {
     Ok(())
 }
 
-/// What a call does with an entry, for the access check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Read it (`media.get`): owner, co-editors, co-publishers, and the KS privileges
-    /// `sview`, `download` and `edit` naming it.
-    Read,
-    /// Change it (`media.update`, `media.addContent`): owner, co-editors,
-    /// co-publishers, the `edit` privilege.
-    Edit,
-    /// Publish it to categories (`categoryEntry.add`/`delete`, `categoriesIds`): owner
-    /// and co-publishers.
-    Publish,
-    /// Delete it: its owner (or an admin KS) only.
-    Delete,
-}
+pub use crate::model::entry::Access;
 
 /// Whether the session may publish `e` (owner, co-publisher, admin).
 pub fn may_publish(ks: &Ks, e: &MediaEntry) -> bool {
@@ -210,21 +196,11 @@ pub async fn owned_entry(c: &Call<'_>, ks: &Ks, id: &str, access: Access) -> KRe
     if ks.is_admin() {
         return Ok(e);
     }
-    let role = e.role_of(&ks.user);
     let granted = |privs: &[&str]| privs.iter().any(|p| privileges::grants(ks, p, id));
-    // Published to a category (a course gallery): its partner's users see it.
-    let published = !e.category_ids().is_empty();
-    let sees = role.is_some() || published || granted(&["sview", "download", "edit"]);
-    let may = match access {
-        Access::Read => sees,
-        Access::Edit => role.is_some() || granted(&["edit"]),
-        Access::Publish => role >= Some(Role::Publisher),
-        Access::Delete => role == Some(Role::Owner),
-    };
-    match (sees, may) {
-        (_, true) => Ok(e),
-        (true, false) => Err(api_error(ErrorCode::InvalidKs, &["", "-4", "INVALID_TYPE"])),
-        (false, false) => Err(not_found()),
+    match e.verdict(&ks.user, access, granted) {
+        Verdict::Allowed => Ok(e),
+        Verdict::Refused => Err(api_error(ErrorCode::InvalidKs, &["", "-4", "INVALID_TYPE"])),
+        Verdict::Hidden => Err(not_found()),
     }
 }
 
