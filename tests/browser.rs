@@ -136,3 +136,84 @@ async fn echoed_payloads_do_not_run_in_chromium() {
     }
     g.shutdown().await;
 }
+
+/// The page's catalog half (issue #14): details entered while the file uploads, captions
+/// from an SRT file, publishing to a course gallery, searching My Media — checked
+/// through the API afterwards; screenshot in tests/out/my-media.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_details_captions_and_publishing() {
+    let dir = repo_root().join("tests/node");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
+    );
+    let g = Gateway::start().await;
+    let admin = upgate_proto::form::form_encode(&user_ks("admin", 2));
+    let body = fetch(client().get(g.url(&format!(
+        "/api_v3/service/category/action/add?ks={admin}&category:objectType=KalturaCategory&category:name=Physics%20101"
+    ))))
+    .await;
+    let category = between(&String::from_utf8_lossy(&body), "<id>", "</id>")
+        .unwrap()
+        .to_owned();
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, captions) = (tmp.path().join("lecture.mp4"), tmp.path().join("es.srt"));
+    std::fs::write(&file, data(384 << 10, 5)).unwrap();
+    std::fs::write(&captions, "1\r\n00:00:00,000 --> 00:00:02,000\r\nHola\r\n").unwrap();
+    let out_dir = repo_root().join("tests/out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let args = [
+        g.base.clone(),
+        user_ks("alice", 0),
+        file.display().to_string(),
+        captions.display().to_string(),
+        out_dir.display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(&dir)
+            .arg("catalog_page.mjs")
+            .args(&args)
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "catalog page test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    println!("{v}");
+    let entry = v["entry"].as_str().unwrap().to_owned();
+    assert_eq!(v["role"], "owner");
+    assert_eq!(v["rows"], 1, "the search finds the entry by its tag");
+    assert!(v["captionMsg"].as_str().unwrap().contains("captions added"), "{v}");
+    assert!(v["publishMsg"].as_str().unwrap().contains("Published"), "{v}");
+    // What the page did, seen through the API.
+    let get = |rest: String| {
+        let url = g.url(&format!("/api_v3/service/{rest}"));
+        async move { String::from_utf8_lossy(&fetch(client().get(url)).await).into_owned() }
+    };
+    let bob = upgate_proto::form::form_encode(&user_ks("bob", 0));
+    let e = get(format!("media/action/get?ks={bob}&entryId={entry}")).await;
+    for want in [
+        "<description>Week 1 lecture</description>",
+        "<tags>physics,week1</tags>",
+        "<entitledUsersEdit>bob</entitledUsersEdit>",
+        &format!("<categoriesIds>{category}</categoriesIds>"),
+    ] {
+        assert!(e.contains(want), "{want} missing: {e}");
+    }
+    let caps = get(format!(
+        "caption_captionasset/action/list?ks={bob}&filter:entryIdEqual={entry}"
+    ))
+    .await;
+    assert!(caps.contains("<languageCode>es</languageCode>"), "{caps}");
+    assert!(out_dir.join("my-media.png").exists());
+    g.shutdown().await;
+}

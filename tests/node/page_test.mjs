@@ -87,7 +87,7 @@ if (!(second.resumedFrom > 0)) await fail(`the reload did not resume (resumedFro
 
 // 3. the finished page, with the library refreshed
 await page.click('#refresh');
-await page.waitForFunction(() => document.querySelectorAll('#entries tr').length >= 2);
+await page.waitForFunction(() => document.querySelectorAll('#entries tr:not([hidden])').length >= 2);
 fs.mkdirSync(outdir, { recursive: true });
 const shot = `${outdir}/upload-page.png`;
 await page.screenshot({ path: shot, fullPage: true });

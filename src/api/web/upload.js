@@ -11,6 +11,30 @@ const STATUS = { 0: 'pending', 1: 'partial', 2: 'uploaded', 3: 'attached', 5: 'd
 const ENTRY_STATUS = { 2: 'ready', 7: 'no content' };
 const $ = (id) => document.getElementById(id);
 let ks = sessionStorage.getItem('upgate.ks') || '';
+let me = '';          // the signed-in user id
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// The metadata fields of an entry, as a form (values escaped; `who` decides which may change).
+function detailsForm(prefix, e, canShare) {
+  const field = (name, label, value, extra = '') =>
+    `<div><label for="${prefix}-${name}">${label}</label><input id="${prefix}-${name}" data-field="${name}" value="${esc(value)}" ${extra}></div>`;
+  return `<div class="details">
+    ${field('name', 'Name', e.name)}
+    ${field('tags', 'Tags (comma-separated)', e.tags)}
+    <div style="grid-column: 1 / -1"><label for="${prefix}-description">Description</label><textarea id="${prefix}-description" data-field="description" rows="2">${esc(e.description)}</textarea></div>
+    ${field('entitledUsersEdit', 'Co-editors (user ids, comma-separated)', e.entitledUsersEdit, canShare ? '' : 'disabled')}
+    ${field('entitledUsersPublish', 'Co-publishers (user ids, comma-separated)', e.entitledUsersPublish, canShare ? '' : 'disabled')}
+  </div>`;
+}
+
+// The form's values as `mediaEntry:` parameters (only enabled fields).
+function detailsParams(root, prefix) {
+  const out = {};
+  for (const el of root.querySelectorAll('[data-field]')) {
+    if (!el.disabled) out[`${prefix}:${el.dataset.field}`] = el.value.trim();
+  }
+  return out;
+}
 
 function human(n) {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -89,6 +113,11 @@ class Upload {
       <div class="stats"><span class="state">waiting</span><span class="bytes"></span><span class="speed"></span><span class="eta"></span></div>
       <p><button type="button" class="secondary pause">Pause</button> <button type="button" class="secondary cancel">Cancel</button></p>`;
     this.el.querySelector('.name').textContent = file.name;
+    // Name, description, tags and collaborators, used when the entry is created.
+    const details = document.createElement('details');
+    details.innerHTML = `<summary>Name, description, tags and collaborators</summary>${detailsForm(`up${Upload.count = (Upload.count || 0) + 1}`, { name: file.name }, true)}`;
+    this.el.insertBefore(details, this.el.querySelector('progress'));
+    this.details = details;
     this.el.querySelector('progress').setAttribute('aria-label', `Upload progress of ${file.name}`);
     this.el.querySelector('.pause').addEventListener('click', () => this.togglePause());
     this.el.querySelector('.cancel').addEventListener('click', () => this.cancel());
@@ -207,8 +236,11 @@ class Upload {
       const t = await this.retry(() => call('uploadtoken/action/get', { uploadTokenId: token }));
       this.ack(Number(t.uploadedFileSize || 0));
     }
-    // Attach the finished file to a media entry.
-    const entry = await this.retry(() => call('media/action/add', { 'entry:name': f.name, 'entry:mediaType': 1 }));
+    // Attach the finished file to a media entry with the details entered meanwhile.
+    const props = detailsParams(this.details, 'entry');
+    if (!props['entry:name']) props['entry:name'] = f.name;
+    for (const k of Object.keys(props)) if (props[k] === '') delete props[k];
+    const entry = await this.retry(() => call('media/action/add', { ...props, 'entry:objectType': 'KalturaMediaEntry', 'entry:mediaType': 1 }));
     await this.retry(() => call('media/action/addContent', {
       entryId: entry.id, 'resource:objectType': 'KalturaUploadedFileTokenResource', 'resource:token': token,
     }));
@@ -222,17 +254,102 @@ class Upload {
   }
 }
 
+function roleOf(e) {
+  const has = (list) => String(list || '').split(',').map((x) => x.trim()).includes(me);
+  if (e.userId === me) return 'owner';
+  if (has(e.entitledUsersPublish)) return 'co-publisher';
+  if (has(e.entitledUsersEdit)) return 'co-editor';
+  return 'published';
+}
+
+let categories = [];
+
+// The details row of an entry: edit its metadata, add captions, publish it.
+function entryPanel(e, role) {
+  const id = `e-${e.id}`;
+  const opts = categories.map((c) => `<option value="${esc(c.id)}">${esc(c.fullName)}</option>`).join('');
+  const canEdit = role !== 'published';
+  const canPublish = role === 'owner' || role === 'co-publisher';
+  return `<div class="panel" data-entry="${esc(e.id)}">
+    ${detailsForm(id, e, role === 'owner')}
+    <p><button type="button" class="save" ${canEdit ? '' : 'disabled'}>Save details</button></p>
+    <div class="tools">
+      <div><label for="${id}-lang">Caption language</label><select id="${id}-lang" class="lang"><option value="English">English</option><option value="Spanish">Spanish</option><option value="French">French</option><option value="German">German</option><option value="Chinese">Chinese</option></select></div>
+      <div><label for="${id}-cap">Captions file (SRT or VTT)</label><input id="${id}-cap" class="cap" type="file" accept=".srt,.vtt,text/vtt" ${canEdit ? '' : 'disabled'}></div>
+      <div><label for="${id}-cat">Publish to a course gallery</label><select id="${id}-cat" class="cat" ${canPublish && opts ? '' : 'disabled'}>${opts}</select></div>
+      <button type="button" class="secondary publish" ${canPublish && opts ? '' : 'disabled'}>Publish</button>
+    </div>
+    <p class="muted msg" aria-live="polite"></p>
+  </div>`;
+}
+
+async function wirePanel(panel) {
+  const entryId = panel.dataset.entry;
+  const say = (t) => { panel.querySelector('.msg').textContent = t; };
+  panel.querySelector('.save').addEventListener('click', async () => {
+    try {
+      await call('media/action/update', { entryId, 'mediaEntry:objectType': 'KalturaMediaEntry', ...detailsParams(panel, 'mediaEntry') });
+      say('Details saved.');
+      refresh();
+    } catch (err) { say(`Not saved: ${err.message}`); }
+  });
+  panel.querySelector('.cap').addEventListener('change', async (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    try {
+      if (file.size > 1024 * 1024) throw new Error('captions larger than 1 MiB are not accepted');
+      const content = await file.text();
+      const language = panel.querySelector('.lang').value;
+      const format = content.trimStart().startsWith('WEBVTT') ? 3 : 1;
+      const asset = await call('caption_captionasset/action/add', { entryId, 'captionAsset:objectType': 'KalturaCaptionAsset', 'captionAsset:language': language, 'captionAsset:format': format });
+      await call('caption_captionasset/action/setContent', { id: asset.id, 'contentResource:objectType': 'KalturaStringResource', 'contentResource:content': content });
+      say(`${language} captions added.`);
+    } catch (err) { say(`Captions refused: ${err.message}`); }
+    ev.target.value = '';
+  });
+  panel.querySelector('.publish').addEventListener('click', async () => {
+    const categoryId = panel.querySelector('.cat').value;
+    try {
+      await call('categoryEntry/action/add', { 'categoryEntry:objectType': 'KalturaCategoryEntry', 'categoryEntry:categoryId': categoryId, 'categoryEntry:entryId': entryId });
+      say('Published to the gallery.');
+    } catch (err) { say(err.code === 'CATEGORY_ENTRY_ALREADY_EXISTS' ? 'Already published there.' : `Not published: ${err.message}`); }
+  });
+}
+
 async function refresh() {
   try {
-    const [entries, tokens] = await Promise.all([
-      call('media/action/list', { 'pager:pageSize': 100 }),
+    const q = $('search').value.trim();
+    const filter = { 'filter:objectType': 'KalturaMediaEntryFilter', 'filter:orderBy': $('sort').value, 'pager:pageSize': 100 };
+    const [byName, tokens, cats] = await Promise.all([
+      call('media/action/list', q ? { ...filter, 'filter:nameLike': q } : filter),
       call('uploadtoken/action/list', { 'pager:pageSize': 100 }),
+      call('category/action/list', { 'pager:pageSize': 100 }).catch(() => ({ objects: [] })),
     ]);
+    let objects = byName.objects;
+    if (q) {
+      // Names or tags: a second query for tags, merged in the chosen order.
+      const byTags = await call('media/action/list', { ...filter, 'filter:tagsLike': q });
+      const ids = new Set(objects.map((o) => o.id));
+      objects = objects.concat(byTags.objects.filter((o) => !ids.has(o.id)));
+    }
+    categories = cats.objects || [];
     const rows = (list, cells) => list.map((o) => `<tr>${cells(o).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
-    const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-    $('entries').innerHTML = rows(entries.objects, (e) => [
-      e.downloadUrl ? `<a href="${esc(e.downloadUrl)}">${esc(e.id)}</a>` : esc(e.id), esc(e.name),
-      esc(ENTRY_STATUS[e.status] || e.status), e.fileSize ? human(Number(e.fileSize)) : '']);
+    $('entries').innerHTML = objects.map((e) => {
+      const role = roleOf(e);
+      const link = e.downloadUrl ? `<a href="${esc(e.downloadUrl)}">${esc(e.id)}</a>` : esc(e.id);
+      return `<tr><td>${link}</td><td>${esc(e.name)}</td><td><span class="role">${esc(role)}</span></td>`
+        + `<td>${esc(ENTRY_STATUS[e.status] || e.status)}</td><td>${e.fileSize ? human(Number(e.fileSize)) : ''}</td>`
+        + `<td><button type="button" class="secondary toggle" aria-expanded="false" data-entry="${esc(e.id)}">Details</button></td></tr>`
+        + `<tr hidden><td colspan="6">${entryPanel(e, role)}</td></tr>`;
+    }).join('');
+    for (const b of $('entries').querySelectorAll('.toggle')) {
+      b.addEventListener('click', () => {
+        const row = b.closest('tr').nextElementSibling;
+        row.hidden = !row.hidden;
+        b.setAttribute('aria-expanded', String(!row.hidden));
+      });
+    }
+    for (const panel of $('entries').querySelectorAll('.panel')) wirePanel(panel);
     $('tokens').innerHTML = rows(tokens.objects, (t) => [esc(t.id), esc(t.fileName), esc(STATUS[t.status] || t.status),
       t.uploadedFileSize ? human(Number(t.uploadedFileSize)) : '']);
   } catch (e) {
@@ -245,6 +362,7 @@ async function signIn() {
   try {
     const s = await call('session/action/get', {});
     sessionStorage.setItem('upgate.ks', ks);
+    me = s.userId || '';
     $('who').textContent = `Signed in as ${s.userId || '(anonymous)'} (partner ${s.partnerId})`;
     $('uploader').disabled = false;
     $('library').disabled = false;
@@ -270,6 +388,8 @@ $('signin-btn').addEventListener('click', signIn);
 $('ks').addEventListener('keydown', (e) => { if (e.key === 'Enter') signIn(); });
 $('files').addEventListener('change', (e) => { addFiles(e.target.files); e.target.value = ''; });
 $('refresh').addEventListener('click', refresh);
+$('sort').addEventListener('change', refresh);
+$('search').addEventListener('keydown', (e) => { if (e.key === 'Enter') refresh(); });
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
