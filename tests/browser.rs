@@ -192,8 +192,14 @@ async fn page_details_captions_and_publishing() {
     let entry = v["entry"].as_str().unwrap().to_owned();
     assert_eq!(v["role"], "owner");
     assert_eq!(v["rows"], 1, "the search finds the entry by its tag");
-    assert!(v["captionMsg"].as_str().unwrap().contains("captions added"), "{v}");
-    assert!(v["publishMsg"].as_str().unwrap().contains("Published"), "{v}");
+    assert!(
+        v["captionMsg"].as_str().unwrap().contains("captions added"),
+        "{v}"
+    );
+    assert!(
+        v["publishMsg"].as_str().unwrap().contains("Published"),
+        "{v}"
+    );
     // What the page did, seen through the API.
     let get = |rest: String| {
         let url = g.url(&format!("/api_v3/service/{rest}"));

@@ -447,3 +447,234 @@ async fn media_objects_and_tracks() {
     assert_eq!(r.status(), 401);
     g.shutdown().await;
 }
+
+/// An ISO-BMFF box.
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+/// A full box (version 0, `flags`).
+fn mp4_full(kind: &[u8; 4], flags: u32, body: &[u8]) -> Vec<u8> {
+    let mut b = flags.to_be_bytes().to_vec();
+    b.extend_from_slice(body);
+    mp4_box(kind, &b)
+}
+
+/// A small MP4: a 640×360 video track of 10 s (timescale 1000), `mdat` of `payload` bytes.
+fn tiny_mp4(payload: usize) -> Vec<u8> {
+    let be = |v: u32| v.to_be_bytes();
+    let matrix: Vec<u8> = [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let mut mvhd = Vec::new();
+    for v in [0, 0, 1000, 10_000, 0x0001_0000] {
+        mvhd.extend_from_slice(&be(v));
+    }
+    mvhd.extend_from_slice(&[1, 0]);
+    mvhd.extend_from_slice(&[0; 10]);
+    mvhd.extend_from_slice(&matrix);
+    mvhd.extend_from_slice(&[0; 24]);
+    mvhd.extend_from_slice(&be(2));
+    let mut tkhd = Vec::new();
+    for v in [0, 0, 1, 0, 10_000] {
+        tkhd.extend_from_slice(&be(v));
+    }
+    tkhd.extend_from_slice(&[0; 8]);
+    tkhd.extend_from_slice(&[0; 8]); // layer, group, volume, reserved
+    tkhd.extend_from_slice(&matrix);
+    tkhd.extend_from_slice(&be(640 << 16));
+    tkhd.extend_from_slice(&be(360 << 16));
+    let mut mdhd = Vec::new();
+    for v in [0, 0, 1000, 10_000] {
+        mdhd.extend_from_slice(&be(v));
+    }
+    mdhd.extend_from_slice(&[0x55, 0xc4, 0, 0]);
+    let mut hdlr = vec![0; 4];
+    hdlr.extend_from_slice(b"vide");
+    hdlr.extend_from_slice(&[0; 12]);
+    hdlr.push(0);
+    let empty_table = be(0);
+    let stbl = [
+        mp4_full(b"stsd", 0, &empty_table),
+        mp4_full(b"stts", 0, &empty_table),
+        mp4_full(b"stsc", 0, &empty_table),
+        mp4_full(b"stsz", 0, &[0; 8]),
+        mp4_full(b"stco", 0, &empty_table),
+    ]
+    .concat();
+    let minf = [
+        mp4_full(b"vmhd", 1, &[0; 8]),
+        mp4_box(
+            b"dinf",
+            &mp4_full(
+                b"dref",
+                0,
+                &[&be(1)[..], &mp4_full(b"url ", 1, &[])].concat(),
+            ),
+        ),
+        mp4_box(b"stbl", &stbl),
+    ]
+    .concat();
+    let mdia = [
+        mp4_full(b"mdhd", 0, &mdhd),
+        mp4_full(b"hdlr", 0, &hdlr),
+        mp4_box(b"minf", &minf),
+    ]
+    .concat();
+    let trak = [mp4_full(b"tkhd", 3, &tkhd), mp4_box(b"mdia", &mdia)].concat();
+    let moov = [mp4_full(b"mvhd", 0, &mvhd), mp4_box(b"trak", &trak)].concat();
+    let mut ftyp = b"isom".to_vec();
+    ftyp.extend_from_slice(&be(512));
+    ftyp.extend_from_slice(b"isomiso2mp41");
+    // mdat first, moov last (a camera's file that is not "fast start").
+    [
+        mp4_box(b"ftyp", &ftyp),
+        mp4_box(b"mdat", &vec![7u8; payload]),
+        mp4_box(b"moov", &moov),
+    ]
+    .concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_sources_read_from_the_file_and_download_with_ranges() {
+    let g = Gateway::start().await;
+    let teacher = api_token(&g, "teacher1").await;
+    let file = tiny_mp4(200_000);
+    // Upload it through the Kaltura API as the teacher's uploader would.
+    let ks = user_ks("teacher1_1", 0);
+    let enc = |s: &str| upgate_proto::form::form_encode(s);
+    let get = |rest: String| {
+        let url = g.url(&format!("/api_v3/service/{rest}"));
+        async move { String::from_utf8_lossy(&fetch(client().get(url)).await).into_owned() }
+    };
+    let body = get(format!("uploadtoken/action/add?ks={}", enc(&ks))).await;
+    let token = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let b = "mp4b";
+    let r = client()
+        .post(g.url("/api_v3/service/uploadtoken/action/upload"))
+        .header("Content-Type", format!("multipart/form-data; boundary={b}"))
+        .body(multipart(
+            b,
+            &[
+                ("ks", None, ks.as_bytes()),
+                ("uploadTokenId", None, token.as_bytes()),
+                ("fileData", Some("week1.mp4"), &file),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("<status>2</status>"));
+    let entry = entry_of(&g, "teacher1_1", "Week%201").await;
+    let body = get(format!(
+        "media/action/addContent?ks={}&entryId={entry}&resource:objectType=KalturaUploadedFileTokenResource&resource:token={token}",
+        enc(&ks)
+    ))
+    .await;
+    assert!(body.contains("<status>2</status>"), "{body}");
+    // The header is read once, in the background, after completion.
+    let mut info = None;
+    for _ in 0..100 {
+        info = g
+            .service
+            .peek(&token)
+            .await
+            .unwrap()
+            .and_then(|r| r.media());
+        if info.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let info = info.expect("the MP4 header was read");
+    assert_eq!(
+        (info.width, info.height, info.duration_ms),
+        (640, 360, 10_000)
+    );
+    assert_eq!(
+        (info.content_type.as_str(), info.container.as_str()),
+        ("video/mp4", "isom")
+    );
+    assert_eq!(info.bitrate_kbps, file.len() as u64 * 8 / 10_000);
+    // Canvas's media object lists the source with those figures and Kaltura's URL form.
+    let objects: Vec<serde_json::Value> = body_json(
+        client()
+            .get(g.url("/api/v1/media_objects"))
+            .bearer_auth(&teacher)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let src = &objects[0]["media_sources"][0];
+    assert_eq!(src["width"], "640");
+    assert_eq!(src["height"], "360");
+    assert_eq!(src["containerFormat"], "isom");
+    assert_eq!(src["content_type"], "video/mp4");
+    assert_eq!(src["isOriginal"], "1");
+    assert_eq!(src["size"], (file.len() as u64).div_ceil(1024).to_string());
+    let url = src["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.contains(&format!(
+            "/p/{PARTNER}/sp/{PARTNER}00/download/entry_id/{entry}/"
+        )),
+        "{url}"
+    );
+    // The URL serves the file, with ranges.
+    let r = client()
+        .get(&url)
+        .header("Range", "bytes=0-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-type"], "video/mp4");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &file[..8]);
+    assert_eq!(fetch(client().get(&url)).await, file);
+    // That session downloads this entry only; another user's session sees nothing.
+    let other = get(format!(
+        "media/action/add?ks={}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name=O",
+        enc(&user_ks("teacher1_1", 0))
+    ))
+    .await;
+    let other = between(&other, "<id>", "</id>").unwrap().to_owned();
+    let stolen = url.replace(&entry, &other);
+    let body = String::from_utf8_lossy(
+        &client()
+            .get(&stolen)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .into_owned();
+    assert!(body.contains("ENTRY_ID_NOT_FOUND"), "{body}");
+    let mallory = enc(&user_ks("mallory", 0));
+    let ks_part = url
+        .split("/ks/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = String::from_utf8_lossy(
+        &client()
+            .get(url.replace(&ks_part, &mallory))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .into_owned();
+    assert!(body.contains("ENTRY_ID_NOT_FOUND"), "{body}");
+    g.shutdown().await;
+}

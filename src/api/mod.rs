@@ -3,8 +3,8 @@
 //! ([`cors::CorsPolicy`]), one error type with one mapping to the wire (`error.rs`), and
 //! one file per operation. What every adapter shares lives beside them: the generic
 //! request path ([`handler::serve`]: preflight, spawned work, CORS, `nosniff`), the
-//! identity + limits gate ([`gate`]) and Kaltura-style parameter reading ([`params`],
-//! used by the Kaltura and PS2 adapters).
+//! identity + limits gate ([`gate`]), Kaltura-style parameter reading ([`params`],
+//! used by the Kaltura and PS2 adapters) and file downloads ([`download`]).
 //!
 //! Adapters: [`files`] (native tus + ranged PUT), [`kaltura`] (API v3), [`ps2`] (legacy
 //! `partnerservices2`), [`canvas`] (Canvas services API), [`admin`] (API tokens),
@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod canvas;
 pub mod cors;
+pub mod download;
 pub mod files;
 pub mod gate;
 pub mod handler;

@@ -8,7 +8,7 @@
 //! place and end: Kaltura `uploadToken.upload`, PS2; the upload's [`Phase`] machine),
 //! `merge` (staged ranges into the contiguous data), `finalize` (complete at a size
 //! declared after the fact), `status`, `read`, `terminate`, `entry` (media entries and
-//! documents), `category`, `caption`.
+//! documents), `category`, `caption`, `probe` (what a finished file is).
 //!
 //! How a write stays safe:
 //! 1. take the upload's lease (compare-and-set on the offset for tus PATCH);
@@ -35,6 +35,7 @@ mod compare;
 mod create;
 mod finalize;
 mod merge;
+mod probe;
 mod put_range;
 mod read;
 mod status;

@@ -62,7 +62,10 @@ impl UploadService {
             ..Default::default()
         };
         match self.state.commit(lease, &c, self.cfg.lease_ttl).await? {
-            CommitOutcome::Done(r) => Ok(*r),
+            CommitOutcome::Done(r) => {
+                self.describe_later(&r.id, r.offset);
+                Ok(*r)
+            }
             CommitOutcome::Missing => Err(Error::NotFound),
             CommitOutcome::Fenced => Err(Error::Locked),
             CommitOutcome::Conflict { offset } => {

@@ -20,5 +20,5 @@ pub use clock::now_secs;
 pub use filter::ListFilter;
 pub use id::{is_valid_id, new_id};
 pub use record::{
-    core_attr, ConcatRole, Owner, OwnerCheck, Phase, StagedRange, Status, UploadRecord,
+    core_attr, ConcatRole, MediaInfo, Owner, OwnerCheck, Phase, StagedRange, Status, UploadRecord,
 };

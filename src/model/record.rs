@@ -81,6 +81,29 @@ pub mod core_attr {
     /// What the upload was attached to once consumed (an entry id); it then takes no
     /// more bytes. Empty: given back.
     pub const CLOSED: &str = "core.closed";
+    /// What the finished file is, read from its own header ([`super::MediaInfo`], JSON).
+    pub const MEDIA: &str = "core.media";
+}
+
+/// What a finished file is, read once from its own header (MP4/MOV/M4A); absent for
+/// files upgate cannot read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    /// The container's brand (`isom`, `mp42`, `qt`, `M4A`).
+    pub container: String,
+    /// `video/mp4`, `video/quicktime`, `audio/mp4`.
+    pub content_type: String,
+    /// The usual file extension for it.
+    pub ext: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Average bitrate in kbit/s (size over duration).
+    #[serde(default)]
+    pub bitrate_kbps: u64,
 }
 
 /// Where an upload stands, as clients that send chunks see it (Kaltura's
@@ -108,6 +131,13 @@ impl UploadRecord {
         self.attrs
             .get(core_attr::TOUCHED)
             .and_then(|v| v.parse().ok())
+    }
+
+    /// What the finished file is, if its header could be read.
+    pub fn media(&self) -> Option<MediaInfo> {
+        self.attrs
+            .get(core_attr::MEDIA)
+            .and_then(|v| serde_json::from_str(v).ok())
     }
 
     /// What the upload was attached to when it was consumed.

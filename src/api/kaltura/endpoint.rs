@@ -37,12 +37,53 @@ pub fn path_pairs(path: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A parsed API v3 request: the key/value pairs its path carries (the service, action
-/// and parameters come from them and from the query and body, read by
-/// [`crate::api::params`]).
+/// A parsed request.
 #[derive(Debug)]
-pub struct Endpoint {
-    pub path_pairs: Vec<(String, String)>,
+pub enum Endpoint {
+    /// An API v3 call: the key/value pairs its path carries (the service, action and
+    /// parameters come from them and from the query and body, read by
+    /// [`crate::api::params`]).
+    Api { path_pairs: Vec<(String, String)> },
+    /// A file download in Kaltura's URL form:
+    /// `/p/PID/sp/PID00/download/entry_id/ID/flavor/FID/ks/KS/relocate/NAME`.
+    Download {
+        partner: i64,
+        entry_id: String,
+        ks: Option<String>,
+        name: Option<String>,
+    },
+}
+
+/// True for Kaltura's download paths (`/p/PID/sp/…/download/…`).
+pub fn is_download_path(path: &str) -> bool {
+    path.starts_with("/p/") && path.contains("/download/")
+}
+
+/// The download a `/p/…` path names.
+pub fn download(path: &str) -> Option<Endpoint> {
+    let segs: Vec<String> = path.trim_matches('/').split('/').map(form_decode).collect();
+    let (head, rest) = segs.split_at(segs.iter().position(|s| s == "download")? + 1);
+    let partner = match head {
+        [p, pid, sp, _spid, _download] if p == "p" && sp == "sp" => pid.parse().ok()?,
+        _ => return None,
+    };
+    let mut entry_id = None;
+    let (mut ks, mut name) = (None, None);
+    for pair in rest.chunks(2) {
+        let value = pair.get(1).cloned();
+        match pair[0].as_str() {
+            "entry_id" => entry_id = value,
+            "ks" => ks = value,
+            "relocate" => name = value,
+            _ => {}
+        }
+    }
+    Some(Endpoint::Download {
+        partner,
+        entry_id: entry_id.filter(|e| crate::model::is_valid_id(e))?,
+        ks,
+        name,
+    })
 }
 
 /// Every action upgate serves.
@@ -147,6 +188,29 @@ pub fn action(service: &str, action: &str) -> Result<(Action, String, String), U
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_urls() {
+        let Some(Endpoint::Download {
+            partner,
+            entry_id,
+            ks,
+            name,
+        }) = download(
+            "/p/100/sp/10000/download/entry_id/0_r949z9lk/flavor/0_x/ks/djJ8/relocate/download.mp4",
+        )
+        else {
+            panic!("a download path");
+        };
+        assert_eq!((partner, entry_id.as_str()), (100, "0_r949z9lk"));
+        assert_eq!(
+            (ks.as_deref(), name.as_deref()),
+            (Some("djJ8"), Some("download.mp4"))
+        );
+        assert!(download("/p/x/sp/1/download/entry_id/0_a").is_none());
+        assert!(download("/p/1/sp/1/download/entry_id/..%2F..").is_none());
+        assert!(is_download_path("/p/1/sp/100/download/entry_id/0_a"));
+    }
 
     #[test]
     fn actions_parse_case_insensitively() {

@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod call;
 pub mod dispatch;
+pub mod download;
 pub mod endpoint;
 pub mod error;
 pub mod objects;
@@ -33,7 +34,7 @@ use crate::model::now_secs;
 use crate::server::{empty, full, HyperBody, Resp};
 use call::Call;
 use endpoint::Endpoint;
-use error::err;
+use error::{err, err1};
 
 /// The Kaltura API v3 adapter.
 pub struct KalturaApi {
@@ -127,7 +128,7 @@ impl ApiHandler for KalturaApi {
     const NAME: &'static str = "kaltura";
 
     fn owns(&self, path: &str) -> bool {
-        endpoint::is_api_path(path)
+        endpoint::is_api_path(path) || endpoint::is_download_path(path)
     }
 
     fn cors(&self) -> &CorsPolicy {
@@ -143,8 +144,15 @@ impl ApiHandler for KalturaApi {
     }
 
     fn parse(&self, head: &Parts) -> Result<Endpoint, KalturaError> {
-        Ok(Endpoint {
-            path_pairs: endpoint::path_pairs(head.uri.path()),
+        let path = head.uri.path();
+        if endpoint::is_download_path(path) {
+            return endpoint::download(path).ok_or(KalturaError::Api(
+                err1(ErrorCode::EntryIdNotFound, ""),
+                Format::Xml,
+            ));
+        }
+        Ok(Endpoint::Api {
+            path_pairs: endpoint::path_pairs(path),
         })
     }
 
@@ -156,6 +164,15 @@ impl ApiHandler for KalturaApi {
         head: Parts,
         body: HyperBody,
     ) -> Result<Resp, KalturaError> {
+        let path_pairs = match ep {
+            Endpoint::Api { path_pairs } => path_pairs,
+            Endpoint::Download {
+                partner,
+                entry_id,
+                ks,
+                name,
+            } => return download::serve(&self, &head, partner, &entry_id, ks, name).await,
+        };
         let started = Instant::now();
         let base = {
             let (proto, host) = crate::api::origin_of(&head.headers);
@@ -163,7 +180,7 @@ impl ApiHandler for KalturaApi {
         };
         let query = head.uri.query();
         let (params, mut files) =
-            match params::read_params(&head.headers, query, ep.path_pairs, body).await {
+            match params::read_params(&head.headers, query, path_pairs, body).await {
                 Ok(x) => x,
                 Err(params::ReadError::Malformed(why)) => {
                     tracing::info!(%why, "unreadable API request");
