@@ -678,3 +678,46 @@ async fn media_sources_read_from_the_file_and_download_with_ranges() {
     assert!(body.contains("ENTRY_ID_NOT_FOUND"), "{body}");
     g.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mp3_and_unknown_files_are_described_or_left_alone() {
+    let g = Gateway::start().await;
+    let c = client();
+    // 200 frames of MPEG1 Layer III at 128 kbit/s, 44.1 kHz: 83,400 bytes, 5.2 s.
+    let mut mp3 = Vec::new();
+    for _ in 0..200 {
+        let mut f = vec![0xFF, 0xFB, 0x90, 0x00];
+        f.resize(417, 0);
+        mp3.extend(f);
+    }
+    for (data, want) in [
+        (mp3.clone(), Some(("mp3", "audio/mpeg"))),
+        (data(100_000, 9), None),
+    ] {
+        let id = create(&c, &g.base, data.len() as u64).await;
+        let r = patch(&c, &g.base, &id, 0, data.clone()).await;
+        assert_eq!(r.status(), 204);
+        let id = id.trim_start_matches("/files/").to_owned();
+        let mut info = None;
+        for _ in 0..50 {
+            info = g.service.peek(&id).await.unwrap().and_then(|r| r.media());
+            if info.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        match want {
+            Some((container, ctype)) => {
+                let info = info.expect("described");
+                assert_eq!(
+                    (info.container.as_str(), info.content_type.as_str()),
+                    (container, ctype)
+                );
+                assert_eq!(info.duration_ms, 83_400 * 8 / 128);
+                assert_eq!(info.bitrate_kbps, 128);
+            }
+            None => assert!(info.is_none(), "random bytes are not described: {info:?}"),
+        }
+    }
+    g.shutdown().await;
+}

@@ -13,13 +13,14 @@
 //! - [`kaltura`]: Kaltura API v3: KS v1/v2 codec, parameters, answer serializers, errors.
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
 //! - [`form`]: query strings and urlencoded forms (PHP's decoding), [`hex`]: hex digests.
-//! - [`captions`]: SRT and WebVTT checks, SRT → WebVTT.
+//! - [`captions`]: SRT and WebVTT checks, SRT → WebVTT; [`media`]: WebM and MP3 headers.
 
 pub mod captions;
 pub mod checksum;
 pub mod content_range;
 pub mod form;
 pub mod hex;
+pub mod media;
 pub mod metadata;
 pub mod multipart;
 pub mod size;

@@ -1,8 +1,9 @@
 //! Reading what a finished file is from its own header, once, after it completes: the
 //! top-level ISO-BMFF boxes are walked with ranged reads (an `mdat` of gigabytes is
 //! skipped, not read), then `ftyp` and `moov` alone go through Mozilla's `mp4parse`
-//! (the parser Firefox uses). MP4, MOV and M4A are read; other files (WebM, MP3, …)
-//! get no [`MediaInfo`] and their entries list with what is known (size, extension).
+//! (the parser Firefox uses). MP4, MOV and M4A are read that way; WebM/Matroska and MP3
+//! from the file's first 256 KiB by [`upgate_proto::media`]. Other files get no
+//! [`MediaInfo`] and their entries list with what is known (size, extension).
 //! The result is stored on the upload record (`core.media`).
 
 use std::io::Cursor;
@@ -29,6 +30,29 @@ impl UploadService {
 
     /// What the completed upload `id` of `len` bytes is, if its header says so.
     pub async fn probe(&self, id: &str, len: u64) -> Result<Option<MediaInfo>> {
+        let head = self
+            .read_small(id, 0, len.min(upgate_proto::media::HEAD_BYTES as u64))
+            .await?;
+        if head.get(4..8) != Some(b"ftyp") {
+            // WebM/Matroska or MP3, from the head alone.
+            return Ok(upgate_proto::media::probe(&head, len).map(|h| MediaInfo {
+                container: h.container,
+                content_type: h.content_type,
+                ext: h.ext,
+                width: h.width,
+                height: h.height,
+                duration_ms: h.duration_ms,
+                bitrate_kbps: len
+                    .saturating_mul(8)
+                    .checked_div(h.duration_ms)
+                    .unwrap_or(0),
+            }));
+        }
+        self.probe_mp4(id, len).await
+    }
+
+    /// The ISO-BMFF path (MP4, MOV, M4A).
+    async fn probe_mp4(&self, id: &str, len: u64) -> Result<Option<MediaInfo>> {
         let mut pos = 0u64;
         // (offset, size) of the two boxes needed.
         let mut ftyp: Option<(u64, u64)> = None;
