@@ -15,6 +15,35 @@ use common::*;
 
 const MIB: usize = 1 << 20;
 
+/// Runs `node SCRIPT ARGS…` in `dir` with Chromium at `chromium`; fails loudly unless it
+/// succeeds, and returns the JSON of its last line.
+async fn run_node(
+    dir: &std::path::Path,
+    chromium: &str,
+    script: &str,
+    args: Vec<String>,
+) -> serde_json::Value {
+    let (dir, chromium, script) = (dir.to_owned(), chromium.to_owned(), script.to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(&dir)
+            .arg(&script)
+            .args(&args)
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "node test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_page_resumes_after_offline_and_reload() {
     let dir = repo_root().join("tests/node");
@@ -55,24 +84,7 @@ async fn upload_page_resumes_after_offline_and_reload() {
         f2.display().to_string(),
         out_dir.display().to_string(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(&dir)
-            .arg("page_test.mjs")
-            .args(&args)
-            .env("CHROMIUM", chromium)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "page test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let v = run_node(&dir, &chromium, "page_test.mjs", args.to_vec()).await;
     let c = client();
     for (key, want) in [("first", &d1), ("second", &d2)] {
         let token = v[key]["token"].as_str().unwrap();
@@ -109,24 +121,7 @@ async fn echoed_payloads_do_not_run_in_chromium() {
     let g = Gateway::start().await;
     let ks = user_ks("victim@example.edu", 0);
     let base = g.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(&dir)
-            .arg("xss_test.mjs")
-            .args([&base, &ks])
-            .env("CHROMIUM", chromium)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "xss test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let v = run_node(&dir, &chromium, "xss_test.mjs", vec![base, ks]).await;
     let pages = v["pages"].as_array().unwrap();
     assert_eq!(pages.len(), 6);
     for p in pages {
@@ -170,24 +165,7 @@ async fn page_details_captions_and_publishing() {
         captions.display().to_string(),
         out_dir.display().to_string(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(&dir)
-            .arg("catalog_page.mjs")
-            .args(&args)
-            .env("CHROMIUM", chromium)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "catalog page test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let v = run_node(&dir, &chromium, "catalog_page.mjs", args.to_vec()).await;
     println!("{v}");
     let entry = v["entry"].as_str().unwrap().to_owned();
     assert_eq!(v["role"], "owner");

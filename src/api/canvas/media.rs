@@ -102,6 +102,13 @@ impl CanvasApi {
         Ok(svc.create_category(c, None).await?)
     }
 
+    /// The entry's media tracks: its captions that have content.
+    async fn tracks_of(&self, entry_id: &str) -> Result<Vec<Caption>, CanvasError> {
+        let mut caps = self.gate.service.list_captions(entry_id).await?;
+        caps.retain(|c| c.content.is_some());
+        Ok(caps)
+    }
+
     /// A media object as Canvas writes it.
     async fn object_json(
         &self,
@@ -134,12 +141,9 @@ impl CanvasApi {
         });
         if !exclude.iter().any(|x| x == "tracks") {
             let tracks: Vec<serde_json::Value> = self
-                .gate
-                .service
-                .list_captions(&e.id)
+                .tracks_of(&e.id)
                 .await?
                 .iter()
-                .filter(|c| c.content.is_some())
                 .map(|c| {
                     serde_json::json!({
                         "kind": c.kind,
@@ -415,12 +419,9 @@ impl CanvasApi {
         let e = self.entry_for(t, id, Access::Read).await?;
         let include = query_values(head, "include");
         let tracks: Vec<serde_json::Value> = self
-            .gate
-            .service
-            .list_captions(&e.id)
+            .tracks_of(&e.id)
             .await?
             .iter()
-            .filter(|c| c.content.is_some())
             .map(|c| self.track_json(t, c, &include))
             .collect();
         Ok(json(StatusCode::OK, &tracks.into()))
@@ -565,12 +566,10 @@ impl CanvasApi {
         access: Access,
     ) -> Result<Caption, CanvasError> {
         let e = self.entry_for(t, id, access).await?;
-        self.gate
-            .service
-            .list_captions(&e.id)
+        self.tracks_of(&e.id)
             .await?
             .into_iter()
-            .find(|c| c.track_id.to_string() == track && c.content.is_some())
+            .find(|c| c.track_id.to_string() == track)
             .ok_or(CanvasError::NotFound("media track not found"))
     }
 
