@@ -184,7 +184,7 @@ pub fn router(
             s.max_resume_secs,
         )),
         Arc::new(WebApi::new()),
-        Arc::new(OpsApi::new()),
+        Arc::new(OpsApi::new(service.clone())),
     ];
     Router::new(routes, service)
 }

@@ -19,6 +19,10 @@ use upgate_proto::size::{parse_duration, parse_size};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: `text` (for people) or `json` (one object per line, with
+    /// the request id of each request's lines).
+    #[arg(long, global = true, env = "UPGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 #[derive(Debug, Subcommand)]

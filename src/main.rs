@@ -6,13 +6,16 @@ use clap::Parser;
 use upgate::app::App;
 use upgate::config::{Cli, Command};
 
-fn init_logging() {
+fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("UPGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        "json" => fmt.json().with_current_span(true).init(),
+        _ => fmt.init(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -39,7 +42,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(&cli.log_format);
     match cli.command {
         Command::Push(args) => std::process::ExitCode::from(upgate::cli::push::run(args).await),
         Command::Token(cmd) => std::process::ExitCode::from(upgate::cli::token::run(cmd).await),

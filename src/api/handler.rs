@@ -11,7 +11,9 @@
 //! - a body the adapter refused to parse is read and discarded briefly, so a client still sending
 //!   sees the answer instead of a reset;
 //! - every answer gets the adapter's CORS headers, its own fixed headers
-//!   ([`ApiHandler::decorate`]) and `X-Content-Type-Options: nosniff`.
+//!   ([`ApiHandler::decorate`]), `X-Content-Type-Options: nosniff` and `X-Request-ID`
+//!   (the id in every log line of the request);
+//! - requests are counted by API, method and status, and timed (see `api::ops`).
 //!
 //! The identity + limits gate each adapter applies inside `apply` is [`super::gate`].
 
@@ -86,8 +88,47 @@ pub trait ApiHandler: Send + Sync + 'static {
     fn decorate(&self, _h: &mut HeaderMap) {}
 }
 
-/// Serves one request with `api` (see the module docs for what this adds).
+/// The request's id: the client's `X-Request-ID` when it is a short token, else a new
+/// one. It is in every log line of the request and in the answer's `X-Request-ID`.
+fn request_id(h: &HeaderMap) -> String {
+    h.get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+        .map_or_else(|| crate::model::new_id()[..16].to_owned(), str::to_owned)
+}
+
+/// Serves one request with `api` (see the module docs for what this adds), counted in
+/// `upgate_requests_total{api,method,status}` and `upgate_request_seconds{api}`.
 pub async fn serve<A: ApiHandler>(api: Arc<A>, req: Req) -> Resp {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let id = request_id(req.headers());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", id = %id, api = A::NAME, method = %method, path = %req.uri().path());
+    let mut resp = serve_inner(api, req).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
+    metrics::counter!(
+        "upgate_requests_total",
+        "api" => A::NAME,
+        "method" => method.as_str().to_owned(),
+        "status" => resp.status().as_str().to_owned()
+    )
+    .increment(1);
+    metrics::histogram!("upgate_request_seconds", "api" => A::NAME)
+        .record(started.elapsed().as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+async fn serve_inner<A: ApiHandler>(api: Arc<A>, req: Req) -> Resp {
+    use tracing::Instrument;
     let origin = req.headers().get(http::header::ORIGIN).cloned();
     let options = req.method() == Method::OPTIONS;
     let preflight = options && api.cors().is_preflight(req.headers());
@@ -103,7 +144,9 @@ pub async fn serve<A: ApiHandler>(api: Arc<A>, req: Req) -> Resp {
                 }
                 Ok(ep) => {
                     let task = api.clone();
-                    match tokio::spawn(async move { task.apply(ep, head, body).await }).await {
+                    let span = tracing::Span::current();
+                    let work = async move { task.apply(ep, head, body).await };
+                    match tokio::spawn(work.instrument(span)).await {
                         Ok(Ok(r)) => r,
                         Ok(Err(e)) => e.into_response(),
                         Err(e) => {

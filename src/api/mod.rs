@@ -8,7 +8,7 @@
 //!
 //! Adapters: [`files`] (native tus + ranged PUT), [`kaltura`] (API v3), [`ps2`] (legacy
 //! `partnerservices2`), [`canvas`] (Canvas services API), [`admin`] (API tokens),
-//! [`web`] (the upload page), [`ops`] (`/healthz`). The JSON APIs share [`json`]. An adapter never imports another; `tests/architecture.rs`
+//! [`web`] (the upload page), [`ops`] (`/healthz`, `/readyz`, `/metrics`). The JSON APIs share [`json`]. An adapter never imports another; `tests/architecture.rs`
 //! checks it.
 //!
 //! [`Router`] is a table of adapters asked in order; it is the [`crate::server::Handler`].

@@ -152,7 +152,10 @@ impl UploadService {
                 Acquire::Missing => return Err(Error::NotFound),
                 Acquire::Complete => return Err(Error::Complete),
                 Acquire::Held { .. } => {
-                    stopping = stopping || self.writers.stop_if_stalled(id, self.cfg.stall_after);
+                    if !stopping && self.writers.stop_if_stalled(id, self.cfg.stall_after) {
+                        metrics::counter!("upgate_lease_takeovers_total").increment(1);
+                        stopping = true;
+                    }
                     if !stopping {
                         return Err(Error::Locked);
                     }
@@ -290,8 +293,14 @@ impl UploadService {
         }
         match opts.finish {
             Some(f) => {
+                let t = Instant::now();
                 let point = match pos > committed.offset {
-                    true => writer.commit().await?,
+                    true => {
+                        let p = writer.commit().await?;
+                        metrics::histogram!("upgate_storage_commit_seconds")
+                            .record(t.elapsed().as_secs_f64());
+                        p
+                    }
                     false => crate::blob::CommitPoint {
                         offset: committed.offset,
                         assembly: None,
@@ -329,7 +338,9 @@ impl UploadService {
         writer: &mut Box<dyn BlobWriter>,
         rec: UploadRecord,
     ) -> Result<UploadRecord> {
+        let t = Instant::now();
         let point = writer.commit().await?;
+        metrics::histogram!("upgate_storage_commit_seconds").record(t.elapsed().as_secs_f64());
         let c = Commit {
             expected_offset: rec.offset,
             new_offset: point.offset,
@@ -342,8 +353,15 @@ impl UploadService {
 
     /// One fenced commit, outcomes mapped to errors.
     pub(crate) async fn apply(&self, lease: &Lease, c: &Commit) -> Result<UploadRecord> {
-        match self.state.commit(lease, c, self.cfg.lease_ttl).await? {
-            CommitOutcome::Done(r) => Ok(*r),
+        let t = Instant::now();
+        let out = self.state.commit(lease, c, self.cfg.lease_ttl).await;
+        metrics::histogram!("upgate_state_commit_seconds").record(t.elapsed().as_secs_f64());
+        match out? {
+            CommitOutcome::Done(r) => {
+                let stored = c.new_offset.saturating_sub(c.expected_offset);
+                metrics::counter!("upgate_bytes_stored_total").increment(stored);
+                Ok(*r)
+            }
             CommitOutcome::Missing => Err(Error::NotFound),
             CommitOutcome::Fenced => Err(Error::Locked),
             CommitOutcome::Conflict { offset } => Err(Error::Internal(format!(

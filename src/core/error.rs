@@ -65,7 +65,11 @@ pub enum Error {
 impl From<StateError> for Error {
     fn from(e: StateError) -> Self {
         match e {
-            StateError::Unavailable(m) => Error::Unavailable(m),
+            StateError::Unavailable(m) => {
+                metrics::counter!("upgate_dependency_errors_total", "dependency" => "state")
+                    .increment(1);
+                Error::Unavailable(m)
+            }
             other => Error::Internal(other.to_string()),
         }
     }
@@ -74,7 +78,11 @@ impl From<StateError> for Error {
 impl From<BlobError> for Error {
     fn from(e: BlobError) -> Self {
         match e {
-            BlobError::Backend(m) => Error::Unavailable(m),
+            BlobError::Backend(m) => {
+                metrics::counter!("upgate_dependency_errors_total", "dependency" => "storage")
+                    .increment(1);
+                Error::Unavailable(m)
+            }
             other => Error::Internal(other.to_string()),
         }
     }

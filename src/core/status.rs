@@ -63,6 +63,7 @@ impl UploadService {
         };
         match self.state.commit(lease, &c, self.cfg.lease_ttl).await? {
             CommitOutcome::Done(r) => {
+                metrics::counter!("upgate_uploads_completed_total").increment(1);
                 self.describe_later(&r.id, r.offset);
                 Ok(*r)
             }
@@ -88,6 +89,25 @@ impl UploadService {
             Acquire::Complete | Acquire::Held { .. } | Acquire::Conflict { .. } => {
                 self.load(id).await
             }
+        }
+    }
+}
+
+impl UploadService {
+    /// Whether the state store and the file store answer within `budget` each; the one
+    /// that does not, named.
+    pub async fn ready(
+        &self,
+        budget: std::time::Duration,
+    ) -> std::result::Result<(), &'static str> {
+        match tokio::time::timeout(budget, self.state.get("readyz-probe")).await {
+            Ok(Ok(_)) => {}
+            _ => return Err("state store"),
+        }
+        // A missing file is an answer; only a backend failure or silence is not.
+        match tokio::time::timeout(budget, self.blobs.read("readyz-probe", 0, 0, true)).await {
+            Ok(Err(crate::blob::BlobError::Backend(_))) | Err(_) => Err("file store"),
+            Ok(_) => Ok(()),
         }
     }
 }

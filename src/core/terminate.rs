@@ -27,6 +27,7 @@ impl UploadService {
             }
             if let Some(rec) = self.state.delete(&id).await? {
                 self.blobs.delete(&id, &rec.assembly).await?;
+                metrics::counter!("upgate_uploads_expired_total").increment(1);
                 n += 1;
             }
         }

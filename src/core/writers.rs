@@ -61,6 +61,7 @@ impl Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
+        metrics::gauge!("upgate_writers_active").decrement(1);
         let mut map = self.writers.map();
         if map.get(&self.id).is_some_and(|e| e.holder == self.holder) {
             map.remove(&self.id);
@@ -79,6 +80,7 @@ impl Writers {
 
     /// Registers the lease holder `holder` of upload `id`.
     pub fn register(self: &Arc<Self>, id: &str, holder: &str) -> Active {
+        metrics::gauge!("upgate_writers_active").increment(1);
         let cancel = self.shutdown.child_token();
         let progress = Arc::new(AtomicU64::new(self.now_ms()));
         let closing = Arc::new(AtomicBool::new(false));

@@ -213,6 +213,14 @@ impl Limits {
     /// writes upload bytes) a place among the user's uploads in flight, and the pacer
     /// its body is read through.
     pub async fn admit_request(&self, s: &Subject, writes: bool) -> Result<Admission, Denied> {
+        let out = self.admit_request_inner(s, writes).await;
+        if let Err(d) = &out {
+            metrics::counter!("upgate_limit_refusals_total", "limit" => d.what).increment(1);
+        }
+        out
+    }
+
+    async fn admit_request_inner(&self, s: &Subject, writes: bool) -> Result<Admission, Denied> {
         if matches!(s, Subject::Anonymous(_)) {
             return Ok(Admission {
                 _slot: None,
@@ -264,10 +272,12 @@ impl Limits {
         for (key, max) in session_failure_keys(peer, partner) {
             match self.backend.tally(&key, 0, SESSION_FAILURE_WINDOW).await {
                 Ok(n) if n >= max => {
+                    metrics::counter!("upgate_limit_refusals_total", "limit" => "too many failed session starts")
+                        .increment(1);
                     return Some(Denied {
                         retry_after: SESSION_FAILURE_WINDOW,
                         what: "too many failed session starts",
-                    })
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session start failures not checked"),

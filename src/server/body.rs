@@ -122,6 +122,8 @@ impl ChunkBody for HyperBody {
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
+                            metrics::counter!("upgate_body_bytes_received_total")
+                                .increment(data.len() as u64);
                             if let Some(t) = &self.throttle {
                                 t.wait(data.len()).await;
                             }
