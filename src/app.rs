@@ -206,6 +206,7 @@ impl App {
             max_upload_size: args.max_upload_size,
             upload_expiry: args.upload_expiry,
             lease_ttl: args.lease_ttl,
+            final_wait_max: args.final_chunk_max_wait,
             ..CoreConfig::default()
         };
         let service = UploadService::new(state, blobs, core);

@@ -278,6 +278,13 @@ pub struct ServeArgs {
     #[serde(serialize_with = "ser_dur")]
     pub final_chunk_wait: Duration,
 
+    /// Longest a final chunk waits in all while the bytes before it keep arriving (its
+    /// `--final-chunk-wait` starts again whenever the contiguous size grows), so a
+    /// client that sends the final chunk first does not pay for it on a slow link.
+    #[arg(long, env = "UPGATE_FINAL_CHUNK_MAX_WAIT", default_value = "1h", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub final_chunk_max_wait: Duration,
+
     /// `required` (default): every `/files/` request needs a Kaltura session (Bearer or
     /// `?ks=`) and sees only its own uploads (an ADMIN session: its partner's); widget
     /// sessions cannot upload. `off`: the native protocol is open to anyone who can reach

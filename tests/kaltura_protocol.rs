@@ -619,3 +619,133 @@ async fn resume_window_and_paging() {
     );
     g.shutdown().await;
 }
+
+/// A final chunk sent first is held while the bytes before it keep arriving, even past
+/// `--final-chunk-wait` (which restarts whenever the contiguous size grows), and
+/// completes the file; with nothing arriving it still gives up after the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_chunk_is_held_while_the_upload_progresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let g = ChildGateway::start(
+        dir.path(),
+        &["--partner", &partner, "--final-chunk-wait", "1s"],
+    );
+    let ks = user_ks("alice", 0);
+    let enc = urlencode(&ks);
+    let api = |a: &str| g.url(&format!("/api_v3/service/uploadtoken/action/{a}"));
+    let body = client()
+        .get(format!("{}?ks={enc}", api("add")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let chunk = |i: usize| vec![i as u8; 100_000];
+    let send = |i: usize, last: bool| {
+        let (ks, token, url) = (ks.clone(), token.clone(), api("upload"));
+        async move {
+            let b = "holdb";
+            let at = (i * 100_000).to_string();
+            let body = multipart(
+                b,
+                &[
+                    ("ks", None, ks.as_bytes()),
+                    ("uploadTokenId", None, token.as_bytes()),
+                    ("resume", None, if i == 0 { b"0" } else { b"1" }),
+                    ("resumeAt", None, at.as_bytes()),
+                    ("finalChunk", None, if last { b"1" } else { b"0" }),
+                    ("fileData", Some("c"), &chunk(i)),
+                ],
+            );
+            client()
+                .post(url)
+                .header("Content-Type", format!("multipart/form-data; boundary={b}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(send(0, false).await.contains("<status>1</status>"));
+    let started = std::time::Instant::now();
+    let fin = tokio::spawn(send(4, true));
+    for i in 1..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        assert!(send(i, false).await.contains("<status>"), "chunk {i}");
+    }
+    let done = fin.await.unwrap();
+    assert!(
+        done.contains("<status>2</status>")
+            && done.contains("<uploadedFileSize>500000</uploadedFileSize>"),
+        "held {:?} and completed: {done}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(2),
+        "longer than one wait"
+    );
+    // Nothing arriving: the wait ends (retryable), as before.
+    let body = client()
+        .get(format!("{}?ks={enc}", api("add")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token2 = between(&body, "<id>", "</id>").unwrap().to_owned();
+    let b = "holdc";
+    let first = client()
+        .post(api("upload"))
+        .header("Content-Type", format!("multipart/form-data; boundary={b}"))
+        .body(multipart(
+            b,
+            &[
+                ("ks", None, ks.as_bytes()),
+                ("uploadTokenId", None, token2.as_bytes()),
+                ("resume", None, b"0"),
+                ("finalChunk", None, b"0"),
+                ("fileData", Some("c"), &chunk(0)),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("<status>1</status>"), "{first}");
+    let t = std::time::Instant::now();
+    let r = client()
+        .post(api("upload"))
+        .header("Content-Type", format!("multipart/form-data; boundary={b}"))
+        .body(multipart(
+            b,
+            &[
+                ("ks", None, ks.as_bytes()),
+                ("uploadTokenId", None, token2.as_bytes()),
+                ("resume", None, b"1"),
+                ("resumeAt", None, b"200000"),
+                ("finalChunk", None, b"1"),
+                ("fileData", Some("c"), b"tail"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(r.contains("UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"), "{r}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}

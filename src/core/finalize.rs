@@ -1,6 +1,6 @@
 //! Finalizing at a size a client declares after the fact (a Kaltura final chunk sent
-//! before earlier ones): wait until the contiguous bytes reach it, then declare the
-//! length and complete, once. A last chunk that lands at the end completes in
+//! before earlier ones): wait until the contiguous bytes reach it (the wait restarts
+//! while they grow), then declare the length and complete, once. A last chunk that lands at the end completes in
 //! `chunk.rs` without waiting.
 
 use std::time::Duration;
@@ -13,10 +13,21 @@ impl UploadService {
     /// Waits (up to `wait`) until the contiguous bytes reach `size`, then declares that
     /// length and completes the upload. `SizeMismatch` when the bytes do not reach
     /// exactly `size` in time (the caller may retry: staged chunks stay staged).
+    ///
+    /// The wait starts again whenever the contiguous bytes grow (the client is still
+    /// sending the rest), up to `final_wait_max` in all: a final chunk sent first is held
+    /// as long as the upload progresses.
     pub async fn finalize_at(&self, id: &str, size: u64, wait: Duration) -> Result<UploadRecord> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let started = tokio::time::Instant::now();
+        let limit = started + self.cfg.final_wait_max.max(wait);
+        let mut deadline = started + wait;
+        let mut seen: Option<u64> = None;
         loop {
             let rec = self.try_merge(id).await?;
+            if seen.is_some_and(|s| rec.offset > s) {
+                deadline = (tokio::time::Instant::now() + wait).min(limit);
+            }
+            seen = Some(rec.offset);
             if rec.status == Status::Complete {
                 return match rec.offset == size {
                     true => Ok(rec),

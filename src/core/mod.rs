@@ -74,6 +74,8 @@ pub struct CoreConfig {
     pub commit_interval: Duration,
     /// How long a ranged PUT that completed the byte coverage waits for the merge.
     pub merge_wait: Duration,
+    /// Longest a final chunk waits in all while the bytes before it keep arriving.
+    pub final_wait_max: Duration,
 }
 
 impl Default for CoreConfig {
@@ -86,6 +88,7 @@ impl Default for CoreConfig {
             commit_every: 64 << 20,
             commit_interval: Duration::from_secs(5),
             merge_wait: Duration::from_secs(30),
+            final_wait_max: Duration::from_secs(3600),
         }
     }
 }

@@ -67,12 +67,26 @@ await context.setOffline(true);
 await throttle(true);
 await page.waitForFunction(() => !navigator.onLine && document.querySelector('#net').textContent.startsWith('Offline'));
 const during = await acked();
+// The file itself says it is offline, in words, never with an error code.
+const shown = () => page.evaluate(() => {
+  const f = [...document.querySelectorAll('.file')].pop();
+  return { offline: f.classList.contains('offline'), state: f.querySelector('.state').textContent };
+});
+const seen = [];
+const watch = setInterval(async () => { try { seen.push((await shown()).state); } catch (e) { /* page busy */ } }, 100);
+await page.waitForFunction(() => [...document.querySelectorAll('.file')].pop().classList.contains('offline'));
+const offlineState = (await shown()).state;
+if (!/offline/.test(offlineState)) await fail(`offline file says ${offlineState}`);
 await new Promise((r) => setTimeout(r, 1500));
 if ((await acked()) > size1) await fail('progress went past 100 %');
 await context.setOffline(false);
 await throttle(false);
 const first = await waitDone();
+clearInterval(watch);
 if ((await acked()) !== size1) await fail('progress did not end at 100 %');
+const coded = seen.filter((t) => /[A-Z]{3,}_[A-Z_]+/.test(t));
+if (coded.length) await fail(`a raw error code was shown: ${coded[0]}`);
+if ((await shown()).offline) await fail('still marked offline after finishing');
 
 // 2. reload mid-upload, then choose the same file again
 await signIn(base2);
@@ -91,5 +105,5 @@ await page.waitForFunction(() => document.querySelectorAll('#entries tr:not([hid
 fs.mkdirSync(outdir, { recursive: true });
 const shot = `${outdir}/upload-page.png`;
 await page.screenshot({ path: shot, fullPage: true });
-console.log(JSON.stringify({ first, second, offlineAt: during, screenshot: shot }));
+console.log(JSON.stringify({ offlineState, first, second, offlineAt: during, screenshot: shot }));
 await browser.close();

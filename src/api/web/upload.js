@@ -54,8 +54,21 @@ function waitOnline(ms) {
   });
 }
 
+// A Kaltura error: the code for the program, the message for people.
 class ApiError extends Error {
-  constructor(code, message) { super(`${code}: ${message}`); this.code = code; }
+  constructor(code, message) { super(message); this.code = code; }
+}
+
+// What a person is told while a failed request is retried: what happens, never a code.
+function retryState(e) {
+  if (!navigator.onLine) return 'offline — waiting for the network';
+  switch (e instanceof ApiError ? e.code : '') {
+    case 'UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE': return 'finishing — waiting for the last pieces…';
+    case 'REQUEST_RATE_EXCEEDED': return 'sending a little slower…';
+    case 'SERVICE_UNAVAILABLE': return 'the server is busy — retrying…';
+    case 'LOCK_TIMED_OUT': return 'waiting for the server…';
+    default: return 'connection lost, resuming…';
+  }
 }
 
 const RETRYABLE = new Set(['UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE', 'LOCK_TIMED_OUT', 'SERVICE_UNAVAILABLE', 'REQUEST_RATE_EXCEEDED']);
@@ -164,15 +177,24 @@ class Upload {
   // (or resume at once when the browser comes back online); pause waits.
   async retry(fn) {
     let delay = 500;
+    let failed = false;
     for (;;) {
       if (this.cancelled) throw new Error('cancelled');
       while (this.paused) { await sleep(200); if (this.cancelled) throw new Error('cancelled'); }
       try {
-        return await fn();
+        const v = await fn();
+        if (failed) {
+          // Back on track: say so, instead of the last problem.
+          this.el.classList.remove('offline');
+          this.render('uploading');
+        }
+        return v;
       } catch (e) {
         if (this.cancelled) throw e;
         if (e instanceof ApiError && !RETRYABLE.has(e.code)) throw e;
-        this.render(navigator.onLine ? `retrying (${e.message})` : 'offline — will resume');
+        failed = true;
+        this.el.classList.toggle('offline', !navigator.onLine);
+        this.render(retryState(e));
         await waitOnline(delay);
         delay = Math.min(delay * 2, 30000);
       }
@@ -227,11 +249,10 @@ class Upload {
     const final = starts.pop();
     let next = 0;
     const worker = async () => { while (next < starts.length) { const s = starts[next++]; await send(s); } };
-    const workers = [worker(), worker(), worker()];
-    let done = null;
-    if (final !== undefined) { done = send(final); }
-    await Promise.all(workers);
-    if (done) await done;
+    // The final chunk goes last, once every other one is acknowledged: sent early, the
+    // server would hold it while the rest arrives, and its retries would cost time.
+    await Promise.all([worker(), worker(), worker()]);
+    if (final !== undefined) await send(final);
     if (f.size > 0 && this.acked < f.size) {
       const t = await this.retry(() => call('uploadtoken/action/get', { uploadTokenId: token }));
       this.ack(Number(t.uploadedFileSize || 0));
@@ -316,7 +337,11 @@ async function wirePanel(panel) {
   });
 }
 
+let refreshGen = 0;
+
 async function refresh() {
+  // Only the newest of overlapping refreshes draws the table.
+  const gen = ++refreshGen;
   try {
     const q = $('search').value.trim();
     const filter = { 'filter:objectType': 'KalturaMediaEntryFilter', 'filter:orderBy': $('sort').value, 'pager:pageSize': 100 };
@@ -332,6 +357,7 @@ async function refresh() {
       const ids = new Set(objects.map((o) => o.id));
       objects = objects.concat(byTags.objects.filter((o) => !ids.has(o.id)));
     }
+    if (gen !== refreshGen) return;
     categories = cats.objects || [];
     const rows = (list, cells) => list.map((o) => `<tr>${cells(o).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
     $('entries').innerHTML = objects.map((e) => {
@@ -382,6 +408,11 @@ function addFiles(list) {
 function setNet() {
   $('net').textContent = navigator.onLine ? 'Online' : 'Offline — uploads will resume when the network is back';
   $('net').className = navigator.onLine ? 'net' : 'net offline';
+  // Each file in progress says so too, at once.
+  for (const el of document.querySelectorAll('.file:not(.done):not(.failed)')) {
+    el.classList.toggle('offline', !navigator.onLine);
+    if (!navigator.onLine) el.querySelector('.state').textContent = 'offline — waiting for the network';
+  }
 }
 
 $('signin-btn').addEventListener('click', signIn);
