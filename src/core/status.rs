@@ -3,7 +3,7 @@
 
 use super::{Error, Result, UploadService};
 use crate::model::{Status, UploadRecord};
-use crate::state::{Acquire, Commit, CommitOutcome, Lease};
+use crate::state::{Acquire, Commit, Lease};
 
 impl UploadService {
     /// The current record, settled: a client asks for the offset when it resumes, and
@@ -61,18 +61,10 @@ impl UploadService {
             release,
             ..Default::default()
         };
-        match self.state.commit(lease, &c, self.cfg.lease_ttl).await? {
-            CommitOutcome::Done(r) => {
-                metrics::counter!("upgate_uploads_completed_total").increment(1);
-                self.describe_later(&r.id, r.offset);
-                Ok(*r)
-            }
-            CommitOutcome::Missing => Err(Error::NotFound),
-            CommitOutcome::Fenced => Err(Error::Locked),
-            CommitOutcome::Conflict { offset } => {
-                Err(Error::Internal(format!("finish: offset moved to {offset}")))
-            }
-        }
+        let r = self.apply(lease, &c).await?;
+        metrics::counter!("upgate_uploads_completed_total").increment(1);
+        self.describe_later(&r.id, r.offset);
+        Ok(r)
     }
 
     /// Finalizes a filled upload, taking the lease for it; when someone else holds the
