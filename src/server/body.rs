@@ -74,6 +74,17 @@ pub struct HyperBody {
     inner: Incoming,
     timeout: Duration,
     throttle: Option<Box<dyn Throttle>>,
+    /// Body bytes read so far (counted in `upgate_body_bytes_received_total` once, when
+    /// the body is dropped, not per frame).
+    received: u64,
+}
+
+impl Drop for HyperBody {
+    fn drop(&mut self) {
+        if self.received > 0 {
+            metrics::counter!("upgate_body_bytes_received_total").increment(self.received);
+        }
+    }
 }
 
 impl HyperBody {
@@ -82,6 +93,7 @@ impl HyperBody {
             inner,
             timeout,
             throttle: None,
+            received: 0,
         }
     }
 
@@ -122,8 +134,7 @@ impl ChunkBody for HyperBody {
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
-                            metrics::counter!("upgate_body_bytes_received_total")
-                                .increment(data.len() as u64);
+                            self.received += data.len() as u64;
                             if let Some(t) = &self.throttle {
                                 t.wait(data.len()).await;
                             }
