@@ -89,15 +89,18 @@ fn path_of(url: &str, scheme: &str) -> Option<PathBuf> {
 }
 
 /// Opens the state store named by `url` (`redb://PATH`, `redis://…`, `redis+unix://…`)
-/// and the rate limiter that goes with it: in process for redb, a Redis GCRA on the
-/// same Redis (limits across instances) for Redis.
+/// and the rate limiter that goes with it: in process for redb (page cache bounded by
+/// `redb_cache` bytes), a Redis GCRA on the same Redis (limits across instances) for
+/// Redis.
 pub async fn open_state(
     url: &str,
     redis_prefix: &str,
+    redb_cache: u64,
 ) -> Result<(Arc<dyn StateStore>, Arc<dyn RateLimiter>), StartError> {
     if let Some(p) = path_of(url, "redb://") {
+        let cache = usize::try_from(redb_cache).unwrap_or(usize::MAX);
         return Ok((
-            Arc::new(RedbStore::open(&p)?),
+            Arc::new(RedbStore::open_with_cache(&p, cache)?),
             Arc::new(LocalLimiter::new()),
         ));
     }
@@ -199,7 +202,8 @@ pub struct App {
 impl App {
     /// Opens the stores and binds the listener.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
-        let (state, limiter) = open_state(&args.state_url(), &args.redis_prefix).await?;
+        let (state, limiter) =
+            open_state(&args.state_url(), &args.redis_prefix, args.state_cache).await?;
         let limits = crate::ratelimit::Limits::new(limiter, args.limit_config());
         let blobs = open_store(&args.store_url(), args.max_upload_size)?;
         let core = CoreConfig {

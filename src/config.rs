@@ -213,6 +213,12 @@ pub struct ServeArgs {
     #[serde(serialize_with = "ser_dur")]
     pub lease_ttl: Duration,
 
+    /// Memory the embedded redb state store may use as its page cache (`redb://` only).
+    /// redb's own default is 1 GiB, which a busy gateway fills with records it rarely
+    /// reads again; 64 MiB holds the working set of tens of thousands of active uploads.
+    #[arg(long, env = "UPGATE_STATE_CACHE", default_value = "64MiB", value_parser = size)]
+    pub state_cache: u64,
+
     /// Prefix of every Redis key (several deployments can share one Redis).
     #[arg(long, env = "UPGATE_REDIS_PREFIX", default_value = "upgate:")]
     pub redis_prefix: String,

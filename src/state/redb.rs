@@ -57,13 +57,25 @@ fn encode(rec: &UploadRecord) -> Result<Vec<u8>, StateError> {
     serde_json::to_vec(rec).map_err(|e| StateError::Corrupt(e.to_string()))
 }
 
+/// Page cache when none is given (`--state-cache`): bounded well below redb's 1 GiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 impl RedbStore {
-    /// Opens (or creates) the database file; parent directories are created.
+    /// Opens (or creates) the database file with [`DEFAULT_CACHE_BYTES`] of page cache;
+    /// parent directories are created.
     pub fn open(path: &Path) -> Result<Self, StateError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the database file with at most `cache_bytes` of page cache.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Self, StateError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let db = Database::create(path).map_err(unavailable)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(UPLOADS).map_err(unavailable)?;
         txn.open_table(DOCS).map_err(unavailable)?;
