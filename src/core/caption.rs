@@ -8,14 +8,6 @@ use super::{Error, Result, UploadService};
 
 const KIND: &str = "caption";
 
-fn decode(body: &str) -> Result<Caption> {
-    serde_json::from_str(body).map_err(|e| Error::Internal(format!("caption document: {e}")))
-}
-
-fn encode(c: &Caption) -> Result<String> {
-    serde_json::to_string(c).map_err(|e| Error::Internal(format!("caption document: {e}")))
-}
-
 /// A caption id: `1_` and 8 characters of `[0-9a-z]`.
 fn new_caption_id() -> String {
     let e = crate::model::entry::new_entry_id();
@@ -37,12 +29,7 @@ impl UploadService {
         c.track_id = existing.iter().map(|x| x.track_id).max().unwrap_or(0) + 1;
         for _ in 0..8 {
             c.id = new_caption_id();
-            if self
-                .state
-                .doc_put(KIND, &c.id, &encode(&c)?, None)
-                .await?
-                .is_some()
-            {
+            if self.insert_typed(KIND, &c.id, &c).await? {
                 return Ok(c);
             }
         }
@@ -50,22 +37,14 @@ impl UploadService {
     }
 
     pub async fn get_caption(&self, id: &str) -> Result<Option<Caption>> {
-        self.state
-            .doc_get(KIND, id)
-            .await?
-            .map(|d| decode(&d.body))
-            .transpose()
+        self.read_typed(KIND, id).await
     }
 
     /// The captions of one entry, oldest first.
     pub async fn list_captions(&self, entry_id: &str) -> Result<Vec<Caption>> {
-        let mut out = Vec::new();
-        for (_, doc) in self.state.doc_list(KIND).await? {
-            let c = decode(&doc.body)?;
-            if c.entry_id == entry_id {
-                out.push(c);
-            }
-        }
+        let mut out = self
+            .list_typed(KIND, |c: &Caption| c.entry_id == entry_id)
+            .await?;
         out.sort_by_key(|c| c.track_id);
         Ok(out)
     }
@@ -76,21 +55,12 @@ impl UploadService {
         id: &str,
         mut change: impl FnMut(&mut Caption) -> Result<()>,
     ) -> Result<Caption> {
-        for _ in 0..16 {
-            let doc = self.state.doc_get(KIND, id).await?.ok_or(Error::NotFound)?;
-            let mut c = decode(&doc.body)?;
-            change(&mut c)?;
+        self.update_typed(KIND, id, |c: &mut Caption| {
+            change(c)?;
             c.updated_at = now_secs();
-            if self
-                .state
-                .doc_put(KIND, id, &encode(&c)?, Some(doc.version))
-                .await?
-                .is_some()
-            {
-                return Ok(c);
-            }
-        }
-        Err(Error::Locked)
+            Ok(())
+        })
+        .await
     }
 
     /// Removes a caption; true when it existed.

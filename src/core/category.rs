@@ -8,10 +8,6 @@ use super::{Error, Result, UploadService};
 
 const KIND: &str = "category";
 
-fn decode(body: &str) -> Result<Category> {
-    serde_json::from_str(body).map_err(|e| Error::Internal(format!("category document: {e}")))
-}
-
 /// A random category id (Kaltura's are positive 32-bit integers).
 fn new_category_id() -> i64 {
     let mut b = [0u8; 4];
@@ -39,14 +35,7 @@ impl UploadService {
                 ),
                 None => (c.name.clone(), c.id.to_string(), 0, 0),
             };
-            let body = serde_json::to_string(&c)
-                .map_err(|e| Error::Internal(format!("category document: {e}")))?;
-            if self
-                .state
-                .doc_put(KIND, &c.id.to_string(), &body, None)
-                .await?
-                .is_some()
-            {
+            if self.insert_typed(KIND, &c.id.to_string(), &c).await? {
                 return Ok(c);
             }
         }
@@ -56,23 +45,16 @@ impl UploadService {
     /// A category of `partner` (another partner's is `None`, like a missing one).
     pub async fn get_category(&self, partner: i64, id: i64) -> Result<Option<Category>> {
         Ok(self
-            .state
-            .doc_get(KIND, &id.to_string())
+            .read_typed::<Category>(KIND, &id.to_string())
             .await?
-            .map(|d| decode(&d.body))
-            .transpose()?
             .filter(|c| c.partner == partner))
     }
 
     /// Every category of `partner`, by id.
     pub async fn list_categories(&self, partner: i64) -> Result<Vec<Category>> {
-        let mut out = Vec::new();
-        for (_, doc) in self.state.doc_list(KIND).await? {
-            let c = decode(&doc.body)?;
-            if c.partner == partner {
-                out.push(c);
-            }
-        }
+        let mut out = self
+            .list_typed(KIND, |c: &Category| c.partner == partner)
+            .await?;
         out.sort_by_key(|c| c.id);
         Ok(out)
     }

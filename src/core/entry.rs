@@ -9,33 +9,17 @@ use super::{Error, Result, UploadService};
 
 const KIND: &str = "entry";
 
-fn decode(body: &str) -> Result<MediaEntry> {
-    serde_json::from_str(body).map_err(|e| Error::Internal(format!("entry document: {e}")))
-}
-
-fn encode(e: &MediaEntry) -> Result<String> {
-    serde_json::to_string(e).map_err(|e| Error::Internal(format!("entry document: {e}")))
-}
-
 impl UploadService {
     /// Stores a new entry (its id must be fresh).
     pub async fn create_entry(&self, entry: &MediaEntry) -> Result<()> {
-        match self
-            .state
-            .doc_put(KIND, &entry.id, &encode(entry)?, None)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => Err(Error::Internal("entry id collision".into())),
+        match self.insert_typed(KIND, &entry.id, entry).await? {
+            true => Ok(()),
+            false => Err(Error::Internal("entry id collision".into())),
         }
     }
 
     pub async fn get_entry(&self, id: &str) -> Result<Option<MediaEntry>> {
-        self.state
-            .doc_get(KIND, id)
-            .await?
-            .map(|d| decode(&d.body))
-            .transpose()
+        self.read_typed(KIND, id).await
     }
 
     /// Applies `change` with compare-and-set (retried on a concurrent write). `change`
@@ -45,21 +29,12 @@ impl UploadService {
         id: &str,
         mut change: impl FnMut(&mut MediaEntry) -> Result<()>,
     ) -> Result<MediaEntry> {
-        for _ in 0..16 {
-            let doc = self.state.doc_get(KIND, id).await?.ok_or(Error::NotFound)?;
-            let mut entry = decode(&doc.body)?;
-            change(&mut entry)?;
+        self.update_typed(KIND, id, |entry: &mut MediaEntry| {
+            change(entry)?;
             entry.updated_at = now_secs();
-            if self
-                .state
-                .doc_put(KIND, id, &encode(&entry)?, Some(doc.version))
-                .await?
-                .is_some()
-            {
-                return Ok(entry);
-            }
-        }
-        Err(Error::Locked)
+            Ok(())
+        })
+        .await
     }
 
     /// Removes an entry record (its upload stays until deleted on its own).
@@ -111,13 +86,11 @@ impl UploadService {
 
     /// Entries of a partner, optionally of one user, oldest first.
     pub async fn list_entries(&self, partner: i64, user: Option<&str>) -> Result<Vec<MediaEntry>> {
-        let mut out = Vec::new();
-        for (_, doc) in self.state.doc_list(KIND).await? {
-            let e = decode(&doc.body)?;
-            if e.partner == partner && user.is_none_or(|u| e.user == u) {
-                out.push(e);
-            }
-        }
+        let mut out = self
+            .list_typed(KIND, |e: &MediaEntry| {
+                e.partner == partner && user.is_none_or(|u| e.user == u)
+            })
+            .await?;
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(out)
     }

@@ -40,6 +40,7 @@ mod put_range;
 mod read;
 mod status;
 mod terminate;
+mod typed_docs;
 
 use std::sync::Arc;
 use std::time::Duration;
