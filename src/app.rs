@@ -49,6 +49,8 @@ pub enum StartError {
     Listen(std::io::Error),
     #[error("{0}")]
     Partner(#[from] crate::auth::PartnerSpecError),
+    #[error("{0}")]
+    Import(String),
     #[error("cannot keep the development partner: {0}")]
     DevPartner(std::io::Error),
 }
@@ -136,6 +138,30 @@ pub fn open_store(url: &str, max_size: u64) -> Result<Arc<dyn Assembler>, StartE
     }
 }
 
+/// The import runner's settings from `serve`'s flags.
+pub fn import_config(args: &ServeArgs) -> Result<crate::import::ImportConfig, StartError> {
+    let allow_nets = args
+        .import_allow_nets
+        .iter()
+        .map(|n| crate::import::guard::parse_net(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StartError::Import)?;
+    Ok(crate::import::ImportConfig {
+        concurrency: args.import_concurrency.max(1),
+        per_user: args.import_user_concurrency.max(1),
+        max_size: args.import_max_size.unwrap_or(args.max_upload_size),
+        policy: crate::import::guard::Policy {
+            allow_private: args.import_allow_private,
+            allow_nets,
+        },
+        stall_timeout: args.import_stall_timeout,
+        max_failures: args.import_retries.max(1),
+        backoff: args.import_backoff,
+        lease_ttl: args.lease_ttl,
+        ..crate::import::ImportConfig::default()
+    })
+}
+
 /// How the adapters are configured (from `serve`'s flags, or by tests).
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -197,6 +223,8 @@ pub struct App {
     pub listener: TcpListener,
     pub router: Arc<Router>,
     pub limits: Limits,
+    /// The URL import scheduler (stopped with the server).
+    pub importer: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -226,6 +254,9 @@ impl App {
                 .or_else(|| partners.iter().next().map(|p| p.id)),
             lms_root_account: args.lms_root_account.clone(),
         };
+        let imports = import_config(args)?;
+        let importer = crate::import::spawn(service.clone(), limits.clone(), imports)
+            .map_err(StartError::Import)?;
         let router = Arc::new(router(service, partners, limits, settings));
         let listener = TcpListener::bind(args.listen)
             .await
@@ -239,6 +270,7 @@ impl App {
             listener,
             router,
             limits,
+            importer,
         })
     }
 
@@ -263,6 +295,7 @@ impl App {
         });
         let out = server::serve(self.listener, self.router, self.limits, shutdown).await;
         sweeper.abort();
+        self.importer.abort();
         out
     }
 }

@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a Kaltura session (KS) signed with a partner's admin secret.
     Ks(KsArgs),
     /// Upload files or directories; re-running the same command resumes.
@@ -343,6 +343,49 @@ pub struct ServeArgs {
     /// Canvas root account id, appended to user ids in Kaltura sessions (`<user>_<root>`).
     #[arg(long, env = "UPGATE_LMS_ROOT_ACCOUNT", default_value = "1")]
     pub lms_root_account: String,
+
+    /// URL imports (`media.addFromUrl`, `KalturaUrlResource`, `upgate import`) running at
+    /// once on this instance; more wait in the queue (kept in the state store).
+    #[arg(long, env = "UPGATE_IMPORT_CONCURRENCY", default_value_t = 4)]
+    pub import_concurrency: usize,
+
+    /// URL imports of one user running at once over all instances.
+    #[arg(long, env = "UPGATE_IMPORT_USER_CONCURRENCY", default_value_t = 2)]
+    pub import_user_concurrency: usize,
+
+    /// Largest source an import accepts. Default: `--max-upload-size`.
+    #[arg(long, env = "UPGATE_IMPORT_MAX_SIZE", value_parser = size)]
+    pub import_max_size: Option<u64>,
+
+    /// Allow import sources on loopback, private, link-local and other internal
+    /// addresses (on-premises sources, tests). Off by default: a user could otherwise
+    /// make the gateway fetch internal services or cloud metadata (SSRF).
+    #[arg(long, env = "UPGATE_IMPORT_ALLOW_PRIVATE")]
+    pub import_allow_private: bool,
+
+    /// An internal network import sources may be on (`10.2.0.0/16`, or one address),
+    /// repeatable: an on-premises media server without opening every private address.
+    #[arg(
+        long = "import-allow-net",
+        env = "UPGATE_IMPORT_ALLOW_NETS",
+        value_delimiter = ','
+    )]
+    pub import_allow_nets: Vec<String>,
+
+    /// An import whose source sends nothing for this long drops the connection and
+    /// resumes with a new request.
+    #[arg(long, env = "UPGATE_IMPORT_STALL_TIMEOUT", default_value = "60s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub import_stall_timeout: Duration,
+
+    /// Attempts in a row that bring no byte before an import fails (ERROR_IMPORTING).
+    #[arg(long, env = "UPGATE_IMPORT_RETRIES", default_value_t = 8)]
+    pub import_retries: u32,
+
+    /// Delay before the first retry of an import; it doubles each time, to 60 s at most.
+    #[arg(long, env = "UPGATE_IMPORT_BACKOFF", default_value = "1s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub import_backoff: Duration,
 
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]

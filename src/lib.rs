@@ -11,6 +11,8 @@
 //! - [`ratelimit`]: trait `RateLimiter` and the `Limits` gate; governor in process, Redis
 //!   GCRA across instances.
 //! - [`core`]: protocol-neutral upload logic ([`core::UploadService`]) and `core::Error`.
+//! - [`import`]: the URL import runner (pulls sources into uploads; jobs in the state
+//!   store, leased, resumed with `Range`, SSRF policy).
 //! - [`auth`]: partners, their secrets, KS checks and API tokens.
 //! - [`server`]: hyper plumbing: accept loop, limits, timeouts, graceful shutdown, bodies.
 //! - [`client`]: the resumable upload client behind `upgate push` and the load tester.
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod core;
+pub mod import;
 pub mod model;
 pub mod ratelimit;
 pub mod server;

@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("blob", &["model"]),
     ("ratelimit", &["model"]),
     ("core", &["model", "state", "blob"]),
+    ("import", &["model", "core", "ratelimit"]),
     ("auth", &["model", "core"]),
     ("server", &["model"]),
     ("client", &["model"]),

@@ -147,6 +147,7 @@ fn entry_in_every_format() {
         user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
+        import_error: None,
         created_at: 1_700_000_000,
         updated_at: 1_700_000_300,
     };

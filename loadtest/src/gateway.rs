@@ -43,7 +43,7 @@ fn serve_args(
         .map_err(|e| e.to_string())?
         .command
     {
-        Command::Serve(a) => Ok(a),
+        Command::Serve(a) => Ok(*a),
         _ => Err("not a serve command".into()),
     }
 }

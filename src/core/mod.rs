@@ -8,7 +8,8 @@
 //! place and end: Kaltura `uploadToken.upload`, PS2; the upload's [`Phase`] machine),
 //! `merge` (staged ranges into the contiguous data), `finalize` (complete at a size
 //! declared after the fact), `status`, `read`, `terminate`, `entry` (media entries and
-//! documents), `category`, `caption`, `probe` (what a finished file is).
+//! documents), `category`, `caption`, `import` (URL import jobs), `probe` (what a
+//! finished file is).
 //!
 //! How a write stays safe:
 //! 1. take the upload's lease (compare-and-set on the offset for tus PATCH);
@@ -27,6 +28,7 @@ pub mod caption;
 pub mod category;
 pub mod entry;
 pub mod error;
+pub mod import;
 pub mod writers;
 
 mod append;
@@ -101,6 +103,8 @@ pub struct UploadService {
     pub(crate) blobs: Arc<dyn Assembler>,
     pub(crate) cfg: Arc<CoreConfig>,
     pub(crate) writers: Arc<Writers>,
+    /// Wakes the local import runner when a job is queued.
+    pub(crate) import_wake: Arc<tokio::sync::Notify>,
 }
 
 impl UploadService {
@@ -110,6 +114,7 @@ impl UploadService {
             blobs,
             cfg: Arc::new(cfg),
             writers: Arc::new(Writers::default()),
+            import_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

@@ -11,6 +11,10 @@ pub enum EntryStatus {
     NoContent,
     /// A file is attached and can be downloaded (upgate does no transcoding).
     Ready,
+    /// Its content is being pulled from a URL (Kaltura `IMPORT`, 0).
+    Import,
+    /// The pull failed for good (Kaltura `ERROR_IMPORTING`, -2): see `import_error`.
+    ErrorImporting,
 }
 
 /// One media entry.
@@ -59,6 +63,9 @@ pub struct MediaEntry {
     /// Co-publishers: co-editors who may also publish.
     #[serde(default)]
     pub entitled_users_publish: Vec<String>,
+    /// Why its import failed (with [`EntryStatus::ErrorImporting`]).
+    #[serde(default)]
+    pub import_error: Option<String>,
     pub created_at: u64,
     pub updated_at: u64,
 }

@@ -1,6 +1,6 @@
 //! The ground floor: the vocabulary every layer shares and nothing below it. Upload
 //! records and their small value types, ids, the clock, listing filters, media entries
-//! categories and captions,
+//! categories and captions, URL import jobs,
 //! and the request-body abstraction the core reads and the HTTP layer feeds.
 //!
 //! Must not: import any other module of this crate, do I/O, or know a wire protocol.
@@ -14,6 +14,7 @@ pub mod clock;
 pub mod entry;
 pub mod filter;
 pub mod id;
+pub mod import;
 pub mod record;
 
 pub use clock::now_secs;

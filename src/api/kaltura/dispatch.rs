@@ -36,6 +36,7 @@ pub async fn run_one(c: &mut Call<'_>) -> KResult<Value> {
         Action::MediaAdd => media_add::run(c).await,
         Action::MediaAddContent => media_add_content::run(c).await,
         Action::MediaAddFromUploadedFile => media_add_from_uploaded_file::run(c).await,
+        Action::MediaAddFromUrl => media_add_from_url::run(c).await,
         Action::MediaGet => media_get::run(c).await,
         Action::MediaList => media_list::run(c).await,
         Action::MediaUpdate => media_update::run(c).await,

@@ -83,6 +83,8 @@ pub fn entry_status(e: &MediaEntry) -> i64 {
     match e.status {
         EntryStatus::NoContent => 7,
         EntryStatus::Ready => 2,
+        EntryStatus::Import => 0,
+        EntryStatus::ErrorImporting => -2,
     }
 }
 
@@ -122,6 +124,8 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .with("downloadUrl", download.clone())
         .with("dataUrl", download)
         .with("fileSize", e.size.map(|s| s.to_string()))
+        // upgate's own (clients ignore unknown properties): why an import failed.
+        .with("importError", e.import_error.clone())
         .into()
 }
 

@@ -55,6 +55,7 @@ pub async fn run(c: &Call<'_>) -> Result<String, Ps2Error> {
         user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
+        import_error: None,
         created_at: now,
         updated_at: now,
     };

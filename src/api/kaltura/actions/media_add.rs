@@ -37,6 +37,7 @@ pub fn new_entry(
         user_entered_title: None,
         entitled_users_edit: Vec::new(),
         entitled_users_publish: Vec::new(),
+        import_error: None,
         created_at: now,
         updated_at: now,
     };

@@ -1,5 +1,7 @@
 //! `media.addContent` (spec §7.2) with a `KalturaUploadedFileTokenResource`: the
 //! token's file becomes the entry's content; the token is CLOSED; the entry READY.
+//! With a `KalturaUrlResource` the entry goes to IMPORT and the gateway pulls the URL
+//! (`media_import.rs`).
 //! Divergence from Kaltura (documented): the token must already be FULL_UPLOAD, else
 //! `UPLOAD_TOKEN_INVALID_STATUS_FOR_ADD_ENTRY`.
 
@@ -7,6 +9,7 @@ use upgate_proto::kaltura::errors::ErrorCode;
 use upgate_proto::kaltura::value::Value;
 
 use super::media_common::{attach_token, owned_entry, Access};
+use super::media_import::{check_queue, import_into, url_resource};
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, KResult};
 use crate::api::kaltura::objects::entry;
@@ -25,6 +28,12 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
     match resource.str("objectType") {
         None | Some("") => return Err(err1(ErrorCode::ObjectTypeAbstract, "KalturaResource")),
         Some(t) if t.eq_ignore_ascii_case("KalturaUploadedFileTokenResource") => {}
+        Some(t) if t.eq_ignore_ascii_case("KalturaUrlResource") => {
+            let (url, headers) = url_resource(resource)?;
+            check_queue(c, &ks, &e.user).await?;
+            let e = import_into(c, &entry_id, url, headers).await?;
+            return Ok(entry(&e, c.base_url, c.str("ks")));
+        }
         Some(t)
             if t.eq_ignore_ascii_case("KalturaResource")
                 || t.eq_ignore_ascii_case("KalturaContentResource") =>

@@ -1,0 +1,515 @@
+//! URL imports end to end: a real gateway (child process) pulls from the scripted
+//! origin of `common/origin.rs` through cut connections, stalls, 5xx answers, a source
+//! that changes, redirects, and restarts of the gateway itself; and from a hostile
+//! user's side: internal addresses (SSRF), malformed resources, another user's import.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::origin::{pattern_sha256, source_sha256, Origin, Source};
+use common::*;
+use serde_json::Value;
+use upgate_proto::form::form_encode;
+
+const MIB: u64 = 1 << 20;
+
+fn partner_flag() -> String {
+    format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}")
+}
+
+/// A gateway that may import from loopback sources.
+fn gateway(dir: &std::path::Path, extra: &[&str]) -> ChildGateway {
+    let partner = partner_flag();
+    let mut args = vec![
+        "--partner",
+        partner.as_str(),
+        "--import-allow-private",
+        "--import-backoff",
+        "100ms",
+        "--import-stall-timeout",
+        "2s",
+        "--user-requests",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    ChildGateway::start(dir, &args)
+}
+
+/// An API v3 call in JSON (format 1).
+async fn kcall(base: &str, service_action: &str, params: &[(&str, &str)]) -> Value {
+    let mut form: Vec<(&str, &str)> = vec![("format", "1")];
+    form.extend_from_slice(params);
+    let r = client()
+        .post(format!("{base}/api_v3/service/{service_action}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form.iter()
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        )
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&r.text().await.unwrap()).unwrap()
+}
+
+fn err_code(v: &Value) -> Option<&str> {
+    (v["objectType"] == "KalturaAPIException").then(|| v["code"].as_str().unwrap_or(""))
+}
+
+/// `media.addFromUrl` for `ks`; the new entry's id.
+async fn add_from_url(base: &str, ks: &str, name: &str, url: &str) -> String {
+    let v = kcall(
+        base,
+        "media/action/addFromUrl",
+        &[
+            ("ks", ks),
+            ("mediaEntry[objectType]", "KalturaMediaEntry"),
+            ("mediaEntry[name]", name),
+            ("mediaEntry[mediaType]", "1"),
+            ("url", url),
+        ],
+    )
+    .await;
+    assert_eq!(err_code(&v), None, "{v}");
+    assert_eq!(v["status"], 0, "IMPORT at first: {v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until the entry leaves IMPORT; its final object.
+async fn wait_entry(base: &str, ks: &str, id: &str, limit: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let v = kcall(base, "media/action/get", &[("ks", ks), ("entryId", id)]).await;
+        if v["status"] != 0 || tokio::time::Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The SHA-256 the gateway reports for a finished entry (`Want-Digest`), and the
+/// download's own.
+async fn entry_sha256(base: &str, ks: &str, e: &Value) -> String {
+    let url = e["downloadUrl"].as_str().unwrap();
+    let r = client()
+        .head(url)
+        .header("Want-Digest", "sha-256")
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    let _ = ks;
+    let _ = base;
+    let digest = header(&r, "digest").unwrap().to_owned();
+    let b64 = digest.strip_prefix("sha-256=").unwrap();
+    use base64::Engine;
+    hex(&base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap())
+}
+
+fn mib_from_env(default: u64) -> u64 {
+    std::env::var("UPGATE_IMPORT_TEST_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_three_drops_with_little_refetched() {
+    let size = mib_from_env(1024) * MIB;
+    let origin = Origin::start().await;
+    let mut src = Source::new(7, size);
+    src.drops = vec![size / 4 + 12345, size / 2 + 777, size * 3 / 4 + 1];
+    origin.add("/lecture.mp4", src);
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &[]);
+    let ks = user_ks("alice", 0);
+    let t0 = std::time::Instant::now();
+    let id = add_from_url(&gw.base, &ks, "Lecture", &origin.url("/lecture.mp4")).await;
+    let e = wait_entry(&gw.base, &ks, &id, Duration::from_secs(600)).await;
+    let secs = t0.elapsed().as_secs_f64();
+    assert_eq!(e["status"], 2, "READY: {e}");
+    assert_eq!(e["fileSize"], size.to_string(), "{e}");
+    let want = pattern_sha256(7, size);
+    assert_eq!(entry_sha256(&gw.base, &ks, &e).await, want);
+    let sent = origin.bytes_sent();
+    let extra = sent.saturating_sub(size) as f64 / size as f64;
+    eprintln!(
+        "import of {} MiB through 3 drops: {secs:.1} s, origin sent {sent} bytes ({:.2} % again)",
+        size / MIB,
+        extra * 100.0
+    );
+    assert!(extra <= 0.05, "at most 5 % fetched twice: {extra}");
+    let ranged: Vec<_> = origin
+        .hits()
+        .into_iter()
+        .filter(|h| h.range.is_some())
+        .collect();
+    assert_eq!(ranged.len(), 3, "three resumptions by Range: {ranged:?}");
+    assert!(ranged
+        .iter()
+        .all(|h| h.if_range.as_deref() == Some("\"v7-0\"") && h.status == 206));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_ignored_failing_and_stalled_sources() {
+    let origin = Origin::start().await;
+    let size = 24 * MIB;
+    // Replaced while read: the resume's If-Range misses, the import starts over.
+    let mut changing = Source::new(1, size);
+    changing.change_at = Some(4 * MIB);
+    changing.drops = vec![10 * MIB];
+    origin.add("/changing", changing);
+    // Ignores Range (same validator): the stored prefix is skipped, not stored again.
+    let mut ignoring = Source::new(2, size);
+    ignoring.ignore_range = true;
+    ignoring.drops = vec![9 * MIB];
+    origin.add("/ignoring", ignoring);
+    // 503 twice, then fine; a stall half-way; no Content-Length at all.
+    let mut failing = Source::new(3, size);
+    failing.fail_first = 2;
+    failing.stall_at = Some(size / 2);
+    origin.add("/failing", failing);
+    let mut chunked = Source::new(4, size);
+    chunked.chunked = true;
+    chunked.etag = false;
+    origin.add("/chunked", chunked);
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &[]);
+    let ks = user_ks("carol", 0);
+    let mut ids = Vec::new();
+    for p in ["/changing", "/ignoring", "/failing", "/chunked"] {
+        ids.push((p, add_from_url(&gw.base, &ks, p, &origin.url(p)).await));
+    }
+    for (p, id) in &ids {
+        let e = wait_entry(&gw.base, &ks, id, Duration::from_secs(120)).await;
+        assert_eq!(e["status"], 2, "{p}: {e}");
+        let want = source_sha256(&origin.source(p));
+        assert_eq!(entry_sha256(&gw.base, &ks, &e).await, want, "{p}");
+    }
+    assert_eq!(origin.source("/changing").version, 1);
+    let hits = origin.hits();
+    let on = |p: &str| {
+        hits.iter()
+            .filter(|h| h.path == p)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(on("/failing").iter().filter(|h| h.status == 503).count(), 2);
+    assert!(
+        on("/failing").iter().any(|h| h.status == 206),
+        "resumed after the stall"
+    );
+    assert_eq!(on("/ignoring").len(), 2);
+    assert!(on("/chunked").len() == 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_keep_credentials_on_the_source_host() {
+    let origin = Origin::start().await;
+    let size = 3 * MIB;
+    let mut src = Source::new(5, size);
+    src.require_auth = Some("Bearer zoom-token".into());
+    origin.add("/rec", src);
+    // Same host: the header follows; another host (localhost vs 127.0.0.1): it does not.
+    let mut same = Source::new(0, 0);
+    same.redirect_to = Some(origin.url("/rec"));
+    origin.add("/same", same);
+    let cdn_url = format!("http://localhost:{}/cdn", origin.addr.port());
+    origin.add("/cdn", Source::new(6, size));
+    let mut other = Source::new(0, 0);
+    other.redirect_to = Some(cdn_url);
+    origin.add("/other", other);
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &[]);
+    let ks = user_ks("dave", 0);
+    let mut ids = Vec::new();
+    for p in ["/same", "/other"] {
+        let add = kcall(
+            &gw.base,
+            "media/action/add",
+            &[
+                ("ks", &ks),
+                ("entry[objectType]", "KalturaMediaEntry"),
+                ("entry[name]", p),
+            ],
+        )
+        .await;
+        let id = add["id"].as_str().unwrap().to_owned();
+        let url = origin.url(p);
+        let v = kcall(
+            &gw.base,
+            "media/action/addContent",
+            &[
+                ("ks", &ks),
+                ("entryId", &id),
+                ("resource[objectType]", "KalturaUrlResource"),
+                ("resource[url]", &url),
+                ("resource[urlHeaders][0][objectType]", "KalturaString"),
+                (
+                    "resource[urlHeaders][0][value]",
+                    "Authorization: Bearer zoom-token",
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(v["status"], 0, "{v}");
+        ids.push(id);
+    }
+    for id in &ids {
+        let e = wait_entry(&gw.base, &ks, id, Duration::from_secs(60)).await;
+        assert_eq!(e["status"], 2, "{e}");
+    }
+    let hits = origin.hits();
+    let cdn: Vec<_> = hits.iter().filter(|h| h.path == "/cdn").collect();
+    assert!(
+        !cdn.is_empty() && cdn.iter().all(|h| h.auth.is_none()),
+        "{cdn:?}"
+    );
+    assert!(cdn.iter().all(|h| h.host.starts_with("localhost:")));
+    let rec: Vec<_> = hits.iter().filter(|h| h.path == "/rec").collect();
+    assert!(rec
+        .iter()
+        .all(|h| h.auth.as_deref() == Some("Bearer zoom-token") && h.status == 200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_addresses_are_refused() {
+    // The origin on 127.0.0.2 is allowed by name; everything else internal is not.
+    let allowed = Origin::start_on("127.0.0.2").await;
+    let internal = Origin::start().await;
+    internal.add("/secret", Source::new(9, MIB));
+    allowed.add("/ok", Source::new(8, MIB));
+    let mut to_internal = Source::new(0, 0);
+    to_internal.redirect_to = Some(internal.url("/secret"));
+    allowed.add("/bounce", to_internal);
+    let mut to_metadata = Source::new(0, 0);
+    to_metadata.redirect_to = Some("http://169.254.169.254/latest/meta-data/".into());
+    allowed.add("/metadata", to_metadata);
+    let dir = tempfile::tempdir().unwrap();
+    let partner = partner_flag();
+    let gw = ChildGateway::start(
+        dir.path(),
+        &[
+            "--partner",
+            &partner,
+            "--import-allow-net",
+            "127.0.0.2/32",
+            "--import-backoff",
+            "100ms",
+        ],
+    );
+    let ks = user_ks("eve", 0);
+    let cases = [
+        (allowed.url("/ok"), None),
+        (internal.url("/secret"), Some("loopback")),
+        (
+            format!("http://localhost:{}/secret", internal.addr.port()),
+            Some("loopback"),
+        ),
+        (allowed.url("/bounce"), Some("loopback")),
+        (allowed.url("/metadata"), Some("link-local")),
+        ("http://[::ffff:127.0.0.1]:1/".to_owned(), Some("loopback")),
+        ("http://10.1.2.3/x".to_owned(), Some("private")),
+    ];
+    for (url, refused) in cases {
+        let id = add_from_url(&gw.base, &ks, "x", &url).await;
+        let e = wait_entry(&gw.base, &ks, &id, Duration::from_secs(30)).await;
+        match refused {
+            None => assert_eq!(e["status"], 2, "{url}: {e}"),
+            Some(why) => {
+                assert_eq!(e["status"], -2, "{url}: {e}");
+                let reason = e["importError"].as_str().unwrap_or("");
+                assert!(
+                    reason.contains(why) && reason.contains("refused"),
+                    "{url}: {reason}"
+                );
+            }
+        }
+    }
+    assert!(
+        internal.hits().is_empty(),
+        "never reached: {:?}",
+        internal.hits()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_resources_and_other_users() {
+    let origin = Origin::start().await;
+    let mut slow = Source::new(11, 8 * MIB);
+    slow.rate = Some(2 * MIB);
+    origin.add("/slow", slow);
+    let mut big = Source::new(12, 3 * MIB);
+    big.etag = false;
+    origin.add("/big", big);
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &["--import-max-size", "2MiB"]);
+    let (alice, bob) = (user_ks("alice", 0), user_ks("bob", 0));
+    let base = gw.base.as_str();
+    let add = |ks: String, url: String| async move {
+        kcall(
+            base,
+            "media/action/addFromUrl",
+            &[
+                ("ks", &ks),
+                ("mediaEntry[objectType]", "KalturaMediaEntry"),
+                ("mediaEntry[name]", "x"),
+                ("url", &url),
+            ],
+        )
+        .await
+    };
+    for bad in [
+        "file:///etc/passwd",
+        "gopher://x/",
+        "http://",
+        "not a url",
+        &format!("http://x/{}", "a".repeat(5000)),
+    ] {
+        let v = add(alice.clone(), bad.to_owned()).await;
+        assert_eq!(
+            err_code(&v),
+            Some("PROPERTY_VALIDATION_WRONG_FORMAT"),
+            "{bad}: {v}"
+        );
+    }
+    // Headers that would reframe the request, or inject another: refused.
+    let e = kcall(
+        base,
+        "media/action/add",
+        &[("ks", &alice), ("entry[objectType]", "KalturaMediaEntry")],
+    )
+    .await;
+    let id = e["id"].as_str().unwrap().to_owned();
+    for h in [
+        "Host: evil",
+        "X: a\r\nY: b",
+        "no colon",
+        "Transfer-Encoding: chunked",
+        "Bad Name: x",
+    ] {
+        let v = kcall(
+            base,
+            "media/action/addContent",
+            &[
+                ("ks", &alice),
+                ("entryId", &id),
+                ("resource[objectType]", "KalturaUrlResource"),
+                ("resource[url]", &origin.url("/slow")),
+                ("resource[urlHeaders][0][value]", h),
+            ],
+        )
+        .await;
+        assert_eq!(
+            err_code(&v),
+            Some("PROPERTY_VALIDATION_WRONG_FORMAT"),
+            "{h:?}: {v}"
+        );
+    }
+    let mut many = vec![
+        ("ks", alice.as_str()),
+        ("entryId", id.as_str()),
+        ("resource[objectType]", "KalturaUrlResource"),
+    ];
+    let url = origin.url("/slow");
+    many.push(("resource[url]", &url));
+    let keys: Vec<String> = (0..17)
+        .map(|i| format!("resource[urlHeaders][{i}][value]"))
+        .collect();
+    for k in &keys {
+        many.push((k, "X-A: 1"));
+    }
+    let v = kcall(base, "media/action/addContent", &many).await;
+    assert_eq!(err_code(&v), Some("PROPERTY_VALIDATION_MAX_LENGTH"), "{v}");
+    // Too large for --import-max-size: ERROR_IMPORTING with the reason.
+    let v = add(alice.clone(), origin.url("/big")).await;
+    let e = wait_entry(
+        base,
+        &alice,
+        v["id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(e["status"], -2, "{e}");
+    assert!(e["importError"].as_str().unwrap().contains("limit"), "{e}");
+    // A 404 fails at once, with the reason.
+    let v = add(alice.clone(), origin.url("/missing")).await;
+    let e = wait_entry(
+        base,
+        &alice,
+        v["id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(e["status"], -2, "{e}");
+    assert!(e["importError"].as_str().unwrap().contains("404"), "{e}");
+    // Bob cannot see, change or delete alice's import: exactly as a missing entry.
+    let v = add(alice.clone(), origin.url("/slow")).await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    for (sa, extra) in [
+        ("media/action/get", vec![]),
+        ("media/action/delete", vec![]),
+        (
+            "media/action/addContent",
+            vec![
+                ("resource[objectType]", "KalturaUrlResource"),
+                ("resource[url]", url.as_str()),
+            ],
+        ),
+    ] {
+        let mut p = vec![("ks", bob.as_str()), ("entryId", id.as_str())];
+        p.extend(extra);
+        let v = kcall(base, sa, &p).await;
+        assert_eq!(err_code(&v), Some("ENTRY_ID_NOT_FOUND"), "{sa}: {v}");
+    }
+    let mine = kcall(base, "media/action/list", &[("ks", &bob)]).await;
+    assert_eq!(mine["totalCount"], 0, "{mine}");
+    // Alice deletes her import while it runs: the job and its partial upload go.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let v = kcall(
+        base,
+        "media/action/delete",
+        &[("ks", &alice), ("entryId", &id)],
+    )
+    .await;
+    assert_eq!(err_code(&v), None, "{v}");
+    let blobs = dir.path().join("blobs");
+    let gone = eventually(|| {
+        let blobs = blobs.clone();
+        async move { files_under(&blobs) == 0 }
+    })
+    .await;
+    assert!(
+        gone,
+        "the partial upload's files remain: {}",
+        files_under(&blobs)
+    );
+    let sent = origin.bytes_sent();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        origin.bytes_sent() - sent < MIB,
+        "the cancelled import stopped fetching"
+    );
+}
+
+/// Regular files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => files_under(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
