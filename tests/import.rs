@@ -513,3 +513,147 @@ fn files_under(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// Bytes imported so far into the job's upload (the newest upload under the data dir),
+/// read from the origin's side: what it sent.
+async fn wait_sent(origin: &Origin, at_least: u64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while origin.bytes_sent() < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "origin sent only {}",
+            origin.bytes_sent()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_gateway_continues_its_import_after_restart() {
+    let size = 96 * MIB;
+    let origin = Origin::start().await;
+    let mut src = Source::new(21, size);
+    src.rate = Some(12 * MIB);
+    origin.add("/long.mp4", src);
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = gateway(dir.path(), &["--lease-ttl", "2s"]);
+    let ks = user_ks("frank", 0);
+    let id = add_from_url(&gw.base, &ks, "Long", &origin.url("/long.mp4")).await;
+    // After more than one commit interval (5 s), so some bytes are durable.
+    wait_sent(&origin, 70 * MIB, Duration::from_secs(60)).await;
+    gw.kill9();
+    let sent_before = origin.bytes_sent();
+    let gw = gateway(dir.path(), &["--lease-ttl", "2s"]);
+    let e = wait_entry(&gw.base, &ks, &id, Duration::from_secs(120)).await;
+    assert_eq!(e["status"], 2, "{e}");
+    assert_eq!(
+        entry_sha256(&gw.base, &ks, &e).await,
+        pattern_sha256(21, size)
+    );
+    let resumed: Vec<_> = origin
+        .hits()
+        .into_iter()
+        .filter(|h| h.status == 206)
+        .collect();
+    assert_eq!(
+        resumed.len(),
+        1,
+        "continued with a Range request: {resumed:?}"
+    );
+    let again = origin.bytes_sent() - sent_before;
+    eprintln!(
+        "kill -9 after {} MiB sent: the restarted gateway fetched {} MiB more (of {} MiB left)",
+        sent_before / MIB,
+        again / MIB,
+        (size - sent_before.min(size)) / MIB
+    );
+    assert!(again < size, "did not start from zero");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_queued_imports_run_a_few_at_a_time() {
+    let origin = Origin::start().await;
+    let mut src = Source::new(31, 256 << 10);
+    src.rate = Some(4 * MIB);
+    origin.add("/clip", src);
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(
+        dir.path(),
+        &[
+            "--import-concurrency",
+            "4",
+            "--import-user-concurrency",
+            "3",
+        ],
+    );
+    let users = ["u1", "u2", "u3", "u4"];
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let user = users[i % users.len()];
+        let ks = user_ks(user, 0);
+        let url = origin.url(&format!("/clip?user={user}"));
+        ids.push((
+            ks.clone(),
+            add_from_url(&gw.base, &ks, &format!("clip {i}"), &url).await,
+        ));
+    }
+    for (ks, id) in &ids {
+        let e = wait_entry(&gw.base, ks, id, Duration::from_secs(300)).await;
+        assert_eq!(e["status"], 2, "{e}");
+        assert_eq!(e["fileSize"], (256 << 10).to_string());
+    }
+    let per_user: Vec<usize> = users.iter().map(|u| origin.max_active_of(u)).collect();
+    eprintln!(
+        "200 imports: at most {} at once, per user {per_user:?}",
+        origin.max_active()
+    );
+    assert!(
+        origin.max_active() <= 4,
+        "global bound: {}",
+        origin.max_active()
+    );
+    assert!(
+        per_user.iter().all(|n| *n <= 3),
+        "per-user bound: {per_user:?}"
+    );
+    assert!(origin.max_active() >= 2, "they did run in parallel");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_and_s3_another_instance_continues_an_import() {
+    let redis = common::redis_server::RedisServer::start();
+    let s3 = common::s3_server::S3Server::start_s3s_fs();
+    let size = 80 * MIB;
+    let origin = Origin::start().await;
+    let mut src = Source::new(41, size);
+    src.rate = Some(12 * MIB);
+    origin.add("/zoom.mp4", src);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let extra = [
+        "--import-allow-private",
+        "--import-backoff",
+        "100ms",
+        "--lease-ttl",
+        "2s",
+        "--user-requests",
+        "0",
+    ];
+    let mut a = ChildGateway::start_on(&redis, &s3, dirs[0].path(), &extra);
+    let b = ChildGateway::start_on(&redis, &s3, dirs[1].path(), &extra);
+    let ks = user_ks("grace", 0);
+    let id = add_from_url(&a.base, &ks, "Zoom", &origin.url("/zoom.mp4")).await;
+    wait_sent(&origin, 66 * MIB, Duration::from_secs(60)).await;
+    // Whichever instance claimed it, kill A; B holds or takes over the job.
+    a.kill9();
+    let e = wait_entry(&b.base, &ks, &id, Duration::from_secs(120)).await;
+    assert_eq!(e["status"], 2, "{e}");
+    assert_eq!(
+        entry_sha256(&b.base, &ks, &e).await,
+        pattern_sha256(41, size)
+    );
+    assert!(
+        origin.bytes_sent() < 2 * size,
+        "resumed, not restarted: {}",
+        origin.bytes_sent()
+    );
+}

@@ -380,7 +380,7 @@ async fn serve(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> Re
                     s.stall_at = None;
                 }
             }
-            if let Some(rate) = src.rate {
+            if let Some(rate) = src.rate.filter(|_| pos < src.len) {
                 let due = Duration::from_secs_f64(sent_here as f64 / rate as f64);
                 tokio::time::sleep_until(t0 + due).await;
             }
