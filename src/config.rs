@@ -36,6 +36,116 @@ pub enum Command {
     /// Manage API tokens for the Canvas-facing endpoints (through a running gateway).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Copy recordings into the gateway by URL (the gateway pulls them), and find Zoom
+    /// recordings that never arrived before Zoom deletes them.
+    #[command(subcommand)]
+    Import(ImportCmd),
+}
+
+/// Where a client command goes and who it is (`upgate push`, `upgate import`).
+#[derive(Debug, Clone, Args)]
+pub struct Credentials {
+    /// Gateway base URL.
+    #[arg(long, env = "UPGATE_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// A Kaltura session to authenticate with.
+    #[arg(long, env = "UPGATE_KS")]
+    pub ks: Option<String>,
+    /// Partner id, to start a session with --secret and --user.
+    #[arg(long)]
+    pub partner_id: Option<i64>,
+    /// Partner secret (user or admin) for starting a session.
+    #[arg(long, env = "UPGATE_SECRET")]
+    pub secret: Option<String>,
+    /// User id of the session.
+    #[arg(long, default_value = "")]
+    pub user: String,
+}
+
+impl Credentials {
+    /// The client's authentication, or why the flags do not make one.
+    pub fn auth(&self) -> Result<crate::client::Auth, String> {
+        use crate::client::Auth;
+        match (&self.ks, self.partner_id, &self.secret) {
+            (Some(ks), _, _) => Ok(Auth::Ks(ks.clone())),
+            (None, Some(partner_id), Some(secret)) => Ok(Auth::Secret {
+                partner_id,
+                secret: secret.clone(),
+                user: self.user.clone(),
+            }),
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                Err("--partner-id and --secret go together".into())
+            }
+            _ => Ok(Auth::None),
+        }
+    }
+}
+
+/// `upgate import …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportCmd {
+    /// Import the recordings of a Zoom "list recordings" answer (JSON): one entry per
+    /// meeting (name: topic and date, referenceId: meeting UUID) with the MP4 as content,
+    /// the M4A as a second (audio) entry, the transcript as captions. Meetings already
+    /// imported are skipped, so re-running resumes.
+    Zoom {
+        #[command(flatten)]
+        cred: Credentials,
+        /// The JSON of Zoom's `GET /users/{id}/recordings` (`meetings[]`).
+        #[arg(long)]
+        recordings: PathBuf,
+        /// A header the gateway sends to the download URLs (e.g. 'Authorization: Bearer …').
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// Do not import the audio-only (M4A) files.
+        #[arg(long)]
+        skip_audio: bool,
+        #[command(flatten)]
+        run: ImportRun,
+    },
+    /// Import every URL of FILE (one per line: `URL [name]`; `#` comments).
+    Urls {
+        #[command(flatten)]
+        cred: Credentials,
+        file: PathBuf,
+        /// A header the gateway sends to the URLs.
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        #[command(flatten)]
+        run: ImportRun,
+    },
+    /// List the recordings of a Zoom Recordings export (CSV) that are not in your media,
+    /// with the days left before Zoom's 30-day deletion, soonest first.
+    Report {
+        #[command(flatten)]
+        cred: Credentials,
+        /// The CSV the Zoom Recordings page exports.
+        #[arg(long)]
+        zoom_csv: PathBuf,
+        /// Today, for the days left (YYYY-MM-DD or RFC 3339; default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Days Zoom keeps a recording.
+        #[arg(long, default_value_t = 30)]
+        retention_days: i64,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How `upgate import zoom|urls` runs.
+#[derive(Debug, Clone, Args)]
+pub struct ImportRun {
+    /// Print one JSON document of results on stdout instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up waiting for one import after this long.
+    #[arg(long, default_value = "6h", value_parser = duration)]
+    pub timeout: Duration,
+    /// Attempts per API request before giving up.
+    #[arg(long, default_value_t = 20)]
+    pub retries: u32,
 }
 
 /// `upgate token …`
@@ -87,21 +197,8 @@ pub struct PushArgs {
     /// Files and directories (recursively) to upload.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Gateway base URL.
-    #[arg(long, env = "UPGATE_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// A Kaltura session to authenticate with.
-    #[arg(long, env = "UPGATE_KS")]
-    pub ks: Option<String>,
-    /// Partner id, to start a session with --secret and --user.
-    #[arg(long)]
-    pub partner_id: Option<i64>,
-    /// Partner secret (user or admin) for starting a session.
-    #[arg(long, env = "UPGATE_SECRET")]
-    pub secret: Option<String>,
-    /// User id of the session.
-    #[arg(long, default_value = "")]
-    pub user: String,
+    #[command(flatten)]
+    pub cred: Credentials,
     /// Wire protocol.
     #[arg(long, value_enum, default_value = "files")]
     pub protocol: crate::client::Protocol,

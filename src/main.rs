@@ -46,6 +46,7 @@ async fn main() -> std::process::ExitCode {
     match cli.command {
         Command::Push(args) => std::process::ExitCode::from(upgate::cli::push::run(args).await),
         Command::Token(cmd) => std::process::ExitCode::from(upgate::cli::token::run(cmd).await),
+        Command::Import(cmd) => std::process::ExitCode::from(upgate::cli::import::run(cmd).await),
         Command::Ks(args) => {
             let fields = upgate_proto::kaltura::ks::KsFields {
                 partner_id: args.partner_id,

@@ -657,3 +657,223 @@ async fn on_redis_and_s3_another_instance_continues_an_import() {
         origin.bytes_sent()
     );
 }
+
+/// Runs the `upgate` binary; its exit code and stdout.
+fn upgate_cli(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_upgate"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoom_recordings_import_rerun_and_orphan_report() {
+    let origin = Origin::start().await;
+    let vtt = b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nWelcome to week one.\n";
+    origin.add("/a.mp4", Source::new(51, 2 * MIB));
+    origin.add("/a.m4a", Source::new(52, MIB / 2));
+    origin.add("/a.vtt", Source::fixed(vtt));
+    let mut b = Source::new(53, MIB);
+    b.require_auth = Some("Bearer zoom-secret".into());
+    origin.add("/b.mp4", b);
+    let meeting = |uuid: &str, id: u64, topic: &str, start: &str, files: Vec<Value>| {
+        serde_json::json!({"uuid": uuid, "id": id, "topic": topic, "start_time": start,
+            "host_email": "prof@example.edu", "recording_files": files})
+    };
+    let file = |t: &str, size: u64, path: &str| {
+        serde_json::json!({"id": path, "file_type": t, "file_size": size,
+            "download_url": origin.url(path), "recording_start": "2026-11-20T10:00:00Z"})
+    };
+    let doc = serde_json::json!({"meetings": [
+        meeting("uuid-A==", 111, "Week 1", "2026-11-20T10:00:00Z", vec![
+            file("MP4", 2 * MIB, "/a.mp4"), file("M4A", MIB / 2, "/a.m4a"),
+            file("TRANSCRIPT", vtt.len() as u64, "/a.vtt"), file("CHAT", 10, "/a.txt")]),
+        meeting("uuid-B==", 222, "Office hours", "2026-11-18T15:00:00Z", vec![file("MP4", MIB, "/b.mp4")]),
+        meeting("uuid-C==", 333, "Lost one", "2026-11-05T09:00:00Z", vec![file("MP4", MIB, "/gone.mp4")]),
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("recordings.json");
+    std::fs::write(&json_path, doc.to_string()).unwrap();
+    let gw = gateway(&dir.path().join("gw"), &[]);
+    let ks = user_ks("prof", 0);
+    let args = [
+        "import",
+        "zoom",
+        "--url",
+        &gw.base,
+        "--ks",
+        &ks,
+        "--recordings",
+        json_path.to_str().unwrap(),
+        "--header",
+        "Authorization: Bearer zoom-secret",
+        "--json",
+    ];
+    let (code, out) = upgate_cli(&args);
+    assert_eq!(code, 1, "one meeting failed: {out}");
+    let results: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let by_ref = |r: &[Value], reference: &str| {
+        r.iter()
+            .find(|x| x["reference_id"] == reference)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (reference, bytes) in [
+        ("uuid-A==", 2 * MIB),
+        ("uuid-A==/audio", MIB / 2),
+        ("uuid-B==", MIB),
+    ] {
+        let r = by_ref(&results, reference);
+        assert_eq!(r["status"], "imported", "{r}");
+        assert_eq!(r["bytes"], bytes, "{r}");
+    }
+    let c = by_ref(&results, "uuid-C==");
+    assert_eq!(c["status"], "failed");
+    assert!(c["error"].as_str().unwrap().contains("404"), "{c}");
+    assert_eq!(by_ref(&results, "uuid-A==")["captions"], "attached");
+    // The entry as the integration makes it, with its transcript as captions.
+    let a_id = by_ref(&results, "uuid-A==")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = kcall(
+        &gw.base,
+        "media/action/get",
+        &[("ks", &ks), ("entryId", &a_id)],
+    )
+    .await;
+    assert_eq!(a["name"], "Week 1 (2026-11-20)");
+    assert_eq!(a["referenceId"], "uuid-A==");
+    assert_eq!(a["tags"], "zoom,zoom:111");
+    let caps = kcall(
+        &gw.base,
+        "caption_captionasset/action/list",
+        &[("ks", &ks), ("filter[entryIdEqual]", &a_id)],
+    )
+    .await;
+    assert_eq!(caps["totalCount"], 1, "{caps}");
+    assert_eq!(caps["objects"][0]["label"], "Zoom transcript");
+    let b_hits = origin.hits().iter().filter(|h| h.path == "/b.mp4").count();
+    // Re-run: what arrived is skipped, nothing fetched again.
+    let sent = origin.bytes_sent();
+    let (code, out) = upgate_cli(&args);
+    assert_eq!(code, 1, "{out}");
+    let again: Vec<Value> = serde_json::from_str(&out).unwrap();
+    for reference in ["uuid-A==", "uuid-A==/audio", "uuid-B=="] {
+        assert_eq!(
+            by_ref(&again, reference)["status"],
+            "skipped",
+            "{reference}"
+        );
+    }
+    assert_eq!(origin.bytes_sent(), sent, "nothing fetched again");
+    assert_eq!(
+        origin.hits().iter().filter(|h| h.path == "/b.mp4").count(),
+        b_hits
+    );
+    // The orphan report: C failed and D never came; soonest deletion first.
+    let csv = "Topic,ID,Start Time,File Size (MB)\n\
+        Week 1,111 0000,\"Nov 20, 2026 10:00 AM\",2\n\
+        Week 1,111 0000,\"Nov 20, 2026 10:00 AM\",0.5\n\
+        Office hours,222,2026-11-18 15:00:00,1\n\
+        Lost one,333,2026-11-05 09:00:00,1\n\
+        Never copied,444,11/20/2026 08:00 AM,300\n";
+    let csv_path = dir.path().join("export.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let (code, out) = upgate_cli(&[
+        "import",
+        "report",
+        "--url",
+        &gw.base,
+        "--ks",
+        &ks,
+        "--zoom-csv",
+        csv_path.to_str().unwrap(),
+        "--now",
+        "2026-12-01",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let rep: Value = serde_json::from_str(&out).unwrap();
+    let orphans = rep["orphans"].as_array().unwrap();
+    let got: Vec<(&str, i64)> = orphans
+        .iter()
+        .map(|o| {
+            (
+                o["topic"].as_str().unwrap(),
+                o["days_left"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("Lost one", 4), ("Never copied", 19)], "{rep}");
+    // Another user's media does not count as this user's.
+    let (_, out) = upgate_cli(&[
+        "import",
+        "report",
+        "--url",
+        &gw.base,
+        "--ks",
+        &user_ks("someone-else", 0),
+        "--zoom-csv",
+        csv_path.to_str().unwrap(),
+        "--now",
+        "2026-12-01",
+        "--json",
+    ]);
+    let rep: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["count"], 4, "{rep}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_list_import_and_rerun() {
+    let origin = Origin::start().await;
+    origin.add("/talks/keynote%20talk.mp4", Source::new(61, MIB));
+    origin.add("/panel.mp4", Source::new(62, MIB / 4));
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("urls.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# talks\n{}\n\n{} The panel, day 2\n",
+            origin.url("/talks/keynote%20talk.mp4"),
+            origin.url("/panel.mp4")
+        ),
+    )
+    .unwrap();
+    let gw = gateway(&dir.path().join("gw"), &[]);
+    let ks = user_ks("ivan", 0);
+    let args = [
+        "import",
+        "urls",
+        list.to_str().unwrap(),
+        "--url",
+        &gw.base,
+        "--ks",
+        &ks,
+    ];
+    let (code, out) = upgate_cli(&args);
+    assert_eq!(code, 0, "{out}");
+    let listed = kcall(&gw.base, "media/action/list", &[("ks", &ks)]).await;
+    let mut names: Vec<&str> = listed["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["The panel, day 2", "keynote talk.mp4"], "{listed}");
+    let (code, _) = upgate_cli(&args);
+    assert_eq!(code, 0);
+    let listed = kcall(&gw.base, "media/action/list", &[("ks", &ks)]).await;
+    assert_eq!(listed["totalCount"], 2, "a re-run adds nothing");
+    // Bad input: a clear message and exit code 2.
+    std::fs::write(&list, "ftp://example.org/x\n").unwrap();
+    let (code, _) = upgate_cli(&args);
+    assert_eq!(code, 2);
+}

@@ -14,6 +14,7 @@
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
 //! - [`form`]: query strings and urlencoded forms (PHP's decoding), [`hex`]: hex digests.
 //! - [`captions`]: SRT and WebVTT checks, SRT → WebVTT; [`media`]: WebM and MP3 headers.
+//! - [`zoom`]: Zoom's recordings JSON, its Recordings export (CSV) and its dates.
 
 pub mod captions;
 pub mod checksum;
@@ -25,6 +26,7 @@ pub mod metadata;
 pub mod multipart;
 pub mod size;
 pub mod tus;
+pub mod zoom;
 
 mod error;
 pub use error::ParseError;

@@ -12,7 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Semaphore;
 
 use crate::client::http::Retry;
-use crate::client::{push_file, resume, Auth, Progress, PushOptions, PushResult};
+use crate::client::{push_file, resume, Progress, PushOptions, PushResult};
 use crate::config::PushArgs;
 
 /// Every regular file under `paths` (directories recursively, sorted).
@@ -80,17 +80,6 @@ impl Progress for Bars {
     }
 }
 
-fn human(bytes: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", units[i])
-}
-
 /// Runs the command; returns the process exit code.
 pub async fn run(args: PushArgs) -> u8 {
     let files = match collect(&args.paths) {
@@ -104,18 +93,12 @@ pub async fn run(args: PushArgs) -> u8 {
             return 2;
         }
     };
-    let auth = match (&args.ks, args.partner_id, &args.secret) {
-        (Some(ks), _, _) => Auth::Ks(ks.clone()),
-        (None, Some(partner_id), Some(secret)) => Auth::Secret {
-            partner_id,
-            secret: secret.clone(),
-            user: args.user.clone(),
-        },
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            eprintln!("upgate push: --partner-id and --secret go together");
+    let auth = match args.cred.auth() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("upgate push: {e}");
             return 2;
         }
-        _ => Auth::None,
     };
     let total_bytes: u64 = files
         .iter()
@@ -141,7 +124,7 @@ pub async fn run(args: PushArgs) -> u8 {
     let mut tasks = Vec::new();
     for path in files {
         let opts = PushOptions {
-            url: args.url.trim_end_matches('/').to_owned(),
+            url: args.cred.url.trim_end_matches('/').to_owned(),
             protocol: args.protocol,
             auth: auth.clone(),
             chunk_size: args.chunk_size.max(1),
@@ -164,7 +147,7 @@ pub async fn run(args: PushArgs) -> u8 {
             &total,
             ProgressBar::new(0)
                 .with_style(style.clone())
-                .with_prefix(shorten(&name)),
+                .with_prefix(super::shorten(&name, 40)),
         );
         let progress = Arc::new(Bars {
             file: bar,
@@ -197,17 +180,17 @@ pub async fn run(args: PushArgs) -> u8 {
         );
         for r in &results {
             let rate = if r.seconds > 0.0 {
-                human(r.bytes_sent as f64 / r.seconds) + "/s"
+                super::human(r.bytes_sent as f64 / r.seconds) + "/s"
             } else {
                 "-".into()
             };
             eprintln!(
                 "{:<40} {:>7} {:>11} {:>11} {:>11} {:>10}",
-                shorten(&r.file),
+                super::shorten(&r.file, 40),
                 r.status,
-                human(r.size as f64),
-                human(r.resumed_from as f64),
-                human(r.bytes_sent as f64),
+                super::human(r.size as f64),
+                super::human(r.resumed_from as f64),
+                super::human(r.bytes_sent as f64),
                 rate
             );
         }
@@ -230,13 +213,4 @@ pub async fn run(args: PushArgs) -> u8 {
 fn file_stem(p: &Path) -> String {
     p.file_stem()
         .map_or_else(|| "upload".into(), |s| s.to_string_lossy().into_owned())
-}
-
-fn shorten(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 40 {
-        s.to_owned()
-    } else {
-        format!("…{}", chars[chars.len() - 39..].iter().collect::<String>())
-    }
 }

@@ -273,6 +273,40 @@ impl<'a> Api<'a> {
     }
 }
 
+/// API v3 calls for commands other than push (`upgate import`): JSON answers, push's
+/// retries, the session given or started from the partner secret.
+pub struct Calls<'a> {
+    api: Api<'a>,
+    ks: String,
+}
+
+impl<'a> Calls<'a> {
+    pub async fn open(opts: &'a PushOptions) -> Result<Self, ClientError> {
+        let api = Api::new(opts, Arc::new(super::NoProgress), Arc::default());
+        let ks = match &opts.auth {
+            Auth::Ks(k) => k.clone(),
+            Auth::Secret { .. } => api.start_session().await?,
+            Auth::None => {
+                return Err(ClientError::Protocol(
+                    "a session is needed: --ks, or --partner-id with --secret".into(),
+                ))
+            }
+        };
+        Ok(Self { api, ks })
+    }
+
+    /// One call with the session added.
+    pub async fn call(
+        &self,
+        service_action: &str,
+        params: &[(&str, String)],
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut p = vec![("ks", self.ks.clone())];
+        p.extend(params.iter().cloned());
+        self.api.call(service_action, &p).await
+    }
+}
+
 /// A KS from the partner secret in `opts` (for the native protocol's Bearer header).
 pub(crate) async fn start_session(
     opts: &PushOptions,

@@ -65,6 +65,14 @@ impl UploadService {
         self.list_typed(KIND, |_: &ImportJob| true).await
     }
 
+    /// `(bytes stored, source size)` of an entry's import, once its source answered.
+    pub async fn import_progress(&self, entry_id: &str) -> Result<Option<(u64, Option<u64>)>> {
+        let Some(upload) = self.import_job(entry_id).await?.and_then(|j| j.upload_id) else {
+            return Ok(None);
+        };
+        Ok(self.peek(&upload).await?.map(|r| (r.offset, r.length)))
+    }
+
     /// How many jobs of one user are not ended.
     pub async fn import_jobs_of(&self, partner: i64, user: &str) -> Result<usize> {
         Ok(self

@@ -48,9 +48,21 @@ pub struct Source {
     pub chunked: bool,
     /// Times the file was replaced.
     pub version: u64,
+    /// Serve these bytes instead of generated ones.
+    pub fixed: Option<Arc<Vec<u8>>>,
 }
 
 impl Source {
+    /// A file with the given content.
+    pub fn fixed(content: &[u8]) -> Self {
+        Self {
+            len: content.len() as u64,
+            etag: true,
+            fixed: Some(Arc::new(content.to_vec())),
+            ..Default::default()
+        }
+    }
+
     pub fn new(seed: u64, len: u64) -> Self {
         Self {
             seed,
@@ -358,7 +370,10 @@ async fn serve(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> Re
             if let Some(d) = cut.or(stall) {
                 end = d;
             }
-            let chunk = Bytes::from(pattern(seed, pos, (end - pos) as usize));
+            let chunk = match &src.fixed {
+                Some(f) => Bytes::copy_from_slice(&f[pos as usize..end as usize]),
+                None => Bytes::from(pattern(seed, pos, (end - pos) as usize)),
+            };
             if tx.send(Ok(chunk)).await.is_err() {
                 break;
             }

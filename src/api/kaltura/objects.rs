@@ -98,7 +98,7 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .upload_id
         .as_ref()
         .map(|u| format!("{base_url}/files/{u}{query}"));
-    Object::new("KalturaMediaEntry")
+    let o = Object::new("KalturaMediaEntry")
         .with("id", e.id.as_str())
         .with("name", e.name.as_str())
         .with("description", e.description.as_str())
@@ -123,10 +123,12 @@ pub fn entry(e: &MediaEntry, base_url: &str, ks: Option<&str>) -> Value {
         .with("sourceType", "1")
         .with("downloadUrl", download.clone())
         .with("dataUrl", download)
-        .with("fileSize", e.size.map(|s| s.to_string()))
+        .with("fileSize", e.size.map(|s| s.to_string()));
+    match &e.import_error {
         // upgate's own (clients ignore unknown properties): why an import failed.
-        .with("importError", e.import_error.clone())
-        .into()
+        Some(why) => o.with("importError", why.as_str()).into(),
+        None => o.into(),
+    }
 }
 
 /// A `KalturaCategory`, with how many entries are published to it.
