@@ -143,7 +143,7 @@ impl Fetcher {
 }
 
 /// A URL a job may fetch: absolute `http`/`https` with a host.
-pub fn parse_url(url: &str) -> Result<Url, FetchError> {
+fn parse_url(url: &str) -> Result<Url, FetchError> {
     let u = Url::parse(url).map_err(|e| FetchError::Fatal(format!("invalid source URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
         return Err(FetchError::Fatal(

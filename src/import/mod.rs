@@ -30,7 +30,7 @@ use crate::core::UploadService;
 use crate::model::import::now_ms;
 use crate::ratelimit::Limits;
 
-pub use fetch::{parse_url, FetchError};
+pub use fetch::FetchError;
 pub use job::IMPORT_ATTR;
 
 /// Tunables of the runner, with the defaults `upgate serve` documents.

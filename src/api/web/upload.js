@@ -8,7 +8,8 @@
 
 const API = '/api_v3/service/';
 const STATUS = { 0: 'pending', 1: 'partial', 2: 'uploaded', 3: 'attached', 5: 'deleted' };
-const ENTRY_STATUS = { 2: 'ready', 7: 'no content' };
+const ENTRY_STATUS = { 0: 'importing', 2: 'ready', 7: 'no content', '-2': 'import failed' };
+let importPoll = null; // a refresh while entries import
 const $ = (id) => document.getElementById(id);
 let ks = sessionStorage.getItem('upgate.ks') || '';
 let me = '';          // the signed-in user id
@@ -364,10 +365,14 @@ async function refresh() {
       const role = roleOf(e);
       const link = e.downloadUrl ? `<a href="${esc(e.downloadUrl)}">${esc(e.id)}</a>` : esc(e.id);
       return `<tr><td>${link}</td><td>${esc(e.name)}</td><td><span class="role">${esc(role)}</span></td>`
-        + `<td>${esc(ENTRY_STATUS[e.status] || e.status)}</td><td>${e.fileSize ? human(Number(e.fileSize)) : ''}</td>`
+        + `<td>${esc(ENTRY_STATUS[e.status] || e.status)}${e.importError ? `<br><small class="error">${esc(e.importError)}</small>` : ''}</td>`
+        + `<td>${e.fileSize ? human(Number(e.fileSize)) : ''}</td>`
         + `<td><button type="button" class="secondary toggle" aria-expanded="false" data-entry="${esc(e.id)}">Details</button></td></tr>`
         + `<tr hidden><td colspan="6">${entryPanel(e, role)}</td></tr>`;
     }).join('');
+    // Imports finish on the server: look again while any runs.
+    clearTimeout(importPoll);
+    if (objects.some((e) => e.status === 0)) importPoll = setTimeout(refresh, 5000);
     for (const b of $('entries').querySelectorAll('.toggle')) {
       b.addEventListener('click', () => {
         const row = b.closest('tr').nextElementSibling;

@@ -42,7 +42,11 @@ fn wrong(prop: &str, format: &str) -> upgate_proto::kaltura::value::ApiError {
 /// A checked source URL.
 pub fn source_url(url: &str) -> KResult<String> {
     let url = url.trim();
-    if url.len() > MAX_URL || crate::import::parse_url(url).is_err() {
+    let parsed = reqwest::Url::parse(url).ok();
+    let usable = parsed.is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    });
+    if url.len() > MAX_URL || !usable {
         return Err(wrong("url", "http(s)://host/path"));
     }
     Ok(url.to_owned())
