@@ -33,8 +33,10 @@ enum Step {
         progressed: bool,
     },
     Fatal(String),
-    /// The lease was lost or the job cancelled: someone else decides now.
+    /// The lease was lost: another runner decides now.
     Lost,
+    /// The entry is gone or no longer importing: the job ends without touching it.
+    Cancelled,
 }
 
 fn retry(why: impl Into<String>) -> Step {
@@ -90,6 +92,8 @@ pub(super) async fn run(ctx: Arc<Ctx>, mut job: ImportJob) {
             }
         }
         Step::Fatal(why) => ImportEnd::Failed(why),
+        // `end_import` leaves an entry that is not importing alone and drops the job.
+        Step::Cancelled => ImportEnd::Failed("the entry is no longer importing".into()),
         Step::Retry { why, .. } if job.failures + 1 >= ctx.cfg.max_failures => ImportEnd::Failed(
             format!("gave up after {} attempts: {why}", job.failures + 1),
         ),
@@ -116,7 +120,7 @@ pub(super) async fn run(ctx: Arc<Ctx>, mut job: ImportJob) {
         }
     };
     if let ImportEnd::Failed(why) = &end {
-        tracing::warn!(entry = %id, reason = %why, "import failed");
+        tracing::warn!(entry = %id, reason = %why, "import ended without content");
         if let Some(u) = &job.upload_id {
             let _ = svc.terminate(u).await;
         }
@@ -242,7 +246,7 @@ async fn attempt(
     let svc = &ctx.svc;
     match svc.get_entry(&job.entry_id).await {
         Ok(Some(e)) if e.status == EntryStatus::Import => {}
-        Ok(_) => return Step::Lost,
+        Ok(_) => return Step::Cancelled,
         Err(e) => return retry(e.to_string()),
     }
     if lost.load(Ordering::Relaxed) {

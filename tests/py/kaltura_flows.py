@@ -28,7 +28,10 @@ from KalturaClient.Plugins.Core import (
     KalturaMediaEntryOrderBy,
     KalturaMediaType,
     KalturaSessionType,
+    KalturaEntryStatus,
+    KalturaString,
     KalturaStringResource,
+    KalturaUrlResource,
     KalturaUploadedFileTokenResource,
     KalturaUploadToken,
     KalturaUploadTokenFilter,
@@ -405,6 +408,29 @@ def scenario_captions(c, entry, bob, dave):
     expect_error("CAPTION_ASSET_ID_NOT_FOUND", c.caption.captionAsset.get, es.id)
 
 
+def scenario_url_import(ks, other):
+    """media.addFromUrl and addContent(KalturaUrlResource) as the official client sends
+    them: the entry starts in IMPORT; the runner's outcome is tests/import.rs's business
+    (here the source is this gateway on loopback, which it refuses to fetch)."""
+    c = client(ks)
+    e = c.media.addFromUrl(KalturaMediaEntry(name="From a URL", mediaType=KalturaMediaType.VIDEO,
+                                             referenceId="zoom-uuid-1"), BASE + "/nothing.mp4")
+    assert e.status.getValue() == KalturaEntryStatus.IMPORT, e.status.getValue()
+    assert e.referenceId == "zoom-uuid-1"
+    e2 = c.media.add(KalturaMediaEntry(name="Pulled", mediaType=KalturaMediaType.VIDEO))
+    r = KalturaUrlResource(url=BASE + "/other.mp4", urlHeaders=[KalturaString(value="Authorization: Bearer t")])
+    e2 = c.media.addContent(e2.id, r)
+    assert e2.status.getValue() == KalturaEntryStatus.IMPORT, e2.status.getValue()
+    expect_error("ENTRY_ALREADY_WITH_CONTENT", c.media.addContent, e2.id, r)
+    e3 = c.media.add(KalturaMediaEntry(name="Bad", mediaType=KalturaMediaType.VIDEO))
+    expect_error("PROPERTY_VALIDATION_WRONG_FORMAT", c.media.addContent, e3.id, KalturaUrlResource(url="file:///etc/passwd"))
+    expect_error("PROPERTY_VALIDATION_WRONG_FORMAT", c.media.addContent, e3.id,
+                 KalturaUrlResource(url=BASE + "/x", urlHeaders=[KalturaString(value="Host: elsewhere")]))
+    expect_error("ENTRY_ID_NOT_FOUND", client(other).media.get, e.id)
+    for entry_id in (e.id, e2.id, e3.id):
+        c.media.delete(entry_id)
+
+
 def main():
     ks = start("alice@example.edu")
     other = start("bob@example.edu")
@@ -417,6 +443,7 @@ def main():
     scenario_listing_and_isolation(ks, other, admin, own)
     scenario_auto_finalize(ks)
     scenario_catalog(ks, other, start("carol@example.edu"), start("dave@example.edu"), admin)
+    scenario_url_import(ks, other)
     print(json.dumps(OUT))
 
 
