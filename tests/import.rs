@@ -429,28 +429,14 @@ async fn hostile_resources_and_other_users() {
     }
     let v = kcall(base, "media/action/addContent", &many).await;
     assert_eq!(err_code(&v), Some("PROPERTY_VALIDATION_MAX_LENGTH"), "{v}");
-    // Too large for --import-max-size: ERROR_IMPORTING with the reason.
-    let v = add(alice.clone(), origin.url("/big")).await;
-    let e = wait_entry(
-        base,
-        &alice,
-        v["id"].as_str().unwrap(),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(e["status"], -2, "{e}");
-    assert!(e["importError"].as_str().unwrap().contains("limit"), "{e}");
-    // A 404 fails at once, with the reason.
-    let v = add(alice.clone(), origin.url("/missing")).await;
-    let e = wait_entry(
-        base,
-        &alice,
-        v["id"].as_str().unwrap(),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(e["status"], -2, "{e}");
-    assert!(e["importError"].as_str().unwrap().contains("404"), "{e}");
+    // Too large for --import-max-size, or missing: ERROR_IMPORTING with the reason.
+    for (path, reason) in [("/big", "limit"), ("/missing", "404")] {
+        let v = add(alice.clone(), origin.url(path)).await;
+        let id = v["id"].as_str().unwrap();
+        let e = wait_entry(base, &alice, id, Duration::from_secs(30)).await;
+        assert_eq!(e["status"], -2, "{e}");
+        assert!(e["importError"].as_str().unwrap().contains(reason), "{e}");
+    }
     // Bob cannot see, change or delete alice's import: exactly as a missing entry.
     let v = add(alice.clone(), origin.url("/slow")).await;
     let id = v["id"].as_str().unwrap().to_owned();

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
 use upgate_proto::zoom::{self, Meeting};
@@ -259,16 +259,10 @@ async fn import_all(
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
     };
-    let multi = MultiProgress::with_draw_target(if run.json {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    });
-    let style = ProgressStyle::with_template(
+    let (multi, style) = super::bars(
+        run.json,
         "{prefix:>28.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    );
     let total = multi.add(
         ProgressBar::new(items.iter().map(|i| i.size_hint).sum())
             .with_style(style.clone())

@@ -4,6 +4,23 @@ pub mod import;
 pub mod push;
 pub mod token;
 
+/// Progress bars on stderr (hidden with `--json`), in the style `template` gives.
+pub(crate) fn bars(
+    json: bool,
+    template: &str,
+) -> (indicatif::MultiProgress, indicatif::ProgressStyle) {
+    use indicatif::{MultiProgress, ProgressDrawTarget, ProgressStyle};
+    let multi = MultiProgress::with_draw_target(if json {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    (multi, style)
+}
+
 /// A byte count for people (`1.5 GiB`).
 pub(crate) fn human(bytes: f64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
 use crate::client::http::Retry;
@@ -105,16 +105,10 @@ pub async fn run(args: PushArgs) -> u8 {
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let multi = MultiProgress::with_draw_target(if args.json {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    });
-    let style = ProgressStyle::with_template(
+    let (multi, style) = super::bars(
+        args.json,
         "{prefix:>20.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    );
     let total = multi.add(
         ProgressBar::new(total_bytes)
             .with_style(style.clone())

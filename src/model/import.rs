@@ -67,6 +67,35 @@ pub struct ImportJob {
 }
 
 impl ImportJob {
+    /// A queued job filling `entry_id` (of `user`) from `url`.
+    pub fn new(
+        entry_id: &str,
+        partner: i64,
+        user: &str,
+        url: String,
+        headers: Vec<(String, String)>,
+        created_at: u64,
+    ) -> Self {
+        Self {
+            entry_id: entry_id.to_owned(),
+            partner,
+            user: user.to_owned(),
+            url,
+            headers,
+            state: JobState::Queued,
+            upload_id: None,
+            validator: None,
+            holder: None,
+            lease_until_ms: 0,
+            not_before_ms: 0,
+            failures: 0,
+            restarts: 0,
+            fetched: 0,
+            last_error: None,
+            created_at,
+        }
+    }
+
     /// Whether a runner may take the job at `now_ms`.
     pub fn claimable(&self, now_ms: u64) -> bool {
         self.not_before_ms <= now_ms
@@ -91,24 +120,7 @@ mod tests {
     use super::*;
 
     fn job() -> ImportJob {
-        ImportJob {
-            entry_id: "0_abc".into(),
-            partner: 1,
-            user: "u".into(),
-            url: "http://x/".into(),
-            headers: vec![],
-            state: JobState::Queued,
-            upload_id: None,
-            validator: None,
-            holder: None,
-            lease_until_ms: 0,
-            not_before_ms: 0,
-            failures: 0,
-            restarts: 0,
-            fetched: 0,
-            last_error: None,
-            created_at: 0,
-        }
+        ImportJob::new("0_abc", 1, "u", "http://x/".into(), vec![], 0)
     }
 
     #[test]

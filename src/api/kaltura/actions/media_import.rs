@@ -14,7 +14,7 @@ use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, from_core, KResult};
 use crate::core::Error;
 use crate::model::entry::{EntryStatus, MediaEntry};
-use crate::model::import::{ImportJob, JobState};
+use crate::model::import::ImportJob;
 
 /// Most headers a resource may carry for its source.
 pub const MAX_HEADERS: usize = 16;
@@ -112,24 +112,7 @@ pub fn job_for(
     headers: Vec<(String, String)>,
     now: u64,
 ) -> ImportJob {
-    ImportJob {
-        entry_id: entry.id.clone(),
-        partner: entry.partner,
-        user: entry.user.clone(),
-        url,
-        headers,
-        state: JobState::Queued,
-        upload_id: None,
-        validator: None,
-        holder: None,
-        lease_until_ms: 0,
-        not_before_ms: 0,
-        failures: 0,
-        restarts: 0,
-        fetched: 0,
-        last_error: None,
-        created_at: now,
-    }
+    ImportJob::new(&entry.id, entry.partner, &entry.user, url, headers, now)
 }
 
 /// Refuses a user's job beyond the queue bound (a flood of imports is refused at the
