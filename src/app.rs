@@ -225,6 +225,8 @@ pub struct App {
     pub limits: Limits,
     /// The URL import scheduler (stopped with the server).
     pub importer: tokio::task::JoinHandle<()>,
+    /// How often expired uploads are removed.
+    pub sweep_interval: Duration,
 }
 
 impl App {
@@ -271,6 +273,7 @@ impl App {
             router,
             limits,
             importer,
+            sweep_interval: args.sweep_interval.max(Duration::from_millis(100)),
         })
     }
 
@@ -283,7 +286,7 @@ impl App {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
         let service = self.router.service().clone();
         let sweeper = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(self.sweep_interval);
             loop {
                 tick.tick().await;
                 match service.sweep_expired().await {

@@ -337,6 +337,13 @@ pub struct ServeArgs {
     #[serde(serialize_with = "ser_dur")]
     pub upload_expiry: Duration,
 
+    /// How often each instance removes expired uploads (at most 1000 per pass, oldest
+    /// first, through the state store's expiry index: the work of a pass does not grow
+    /// with the number of uploads kept).
+    #[arg(long, env = "UPGATE_SWEEP_INTERVAL", default_value = "60s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub sweep_interval: Duration,
+
     /// A request head must arrive within this time (defends against slowloris).
     /// Default 30 s, generous for mobile links.
     #[arg(long, env = "UPGATE_HEADER_TIMEOUT", default_value = "30s", value_parser = duration)]

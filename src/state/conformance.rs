@@ -273,6 +273,47 @@ pub async fn expiry_listing(s: &dyn StateStore) {
     let ids = s.expired(now_secs(), 100).await.expect("expired");
     assert!(ids.contains(&old.id));
     assert!(!ids.contains(&fresh.id));
+    // Bounded by `limit`, and only open uploads: deleted, completed and renewed ones
+    // leave the listing.
+    let mut more = Vec::new();
+    for at in [2, 3, 4] {
+        let mut r = record(Some(1));
+        r.expires_at = at;
+        s.insert(&r).await.expect("insert");
+        more.push(r);
+    }
+    let two = s.expired(now_secs(), 2).await.expect("expired");
+    assert_eq!(two.len(), 2, "at most the limit");
+    s.delete(&more[0].id).await.expect("delete");
+    let lease = match s
+        .acquire(&more[1].id, &req(Some(0), Duration::from_secs(5)))
+        .await
+        .expect("acquire")
+    {
+        Acquire::Granted(l, _) => l,
+        other => panic!("{other:?}"),
+    };
+    let c = Commit {
+        expected_offset: 0,
+        new_offset: 0,
+        assembly: None,
+        drop_ranges: vec![],
+        expires_at: Some(now_secs() + 3600),
+        declare_length: false,
+        complete: false,
+        release: true,
+        attrs: vec![],
+    };
+    s.commit(&lease, &c, Duration::from_secs(5))
+        .await
+        .expect("renew expiry");
+    let ids = s.expired(now_secs(), 100).await.expect("expired");
+    assert!(!ids.contains(&more[0].id), "deleted");
+    assert!(!ids.contains(&more[1].id), "renewed");
+    assert!(ids.contains(&more[2].id));
+    for r in [&old, &more[2]] {
+        s.delete(&r.id).await.expect("delete");
+    }
 }
 
 pub async fn attrs_compare_and_set(s: &dyn StateStore) {

@@ -7,8 +7,11 @@
 //! across a commit's fence check and its write transaction, so a taken-over holder can
 //! never commit after its successor started writing.
 //!
-//! Blocking redb calls run on tokio's blocking pool. The expiry sweep scans the table;
-//! fine for hundreds of thousands of uploads, not for hundreds of millions.
+//! Blocking redb calls run on tokio's blocking pool. Open uploads that can expire are
+//! also indexed by `(expires_at, id)` in the `expiry` table, kept in the same
+//! transaction as the record, so the sweep reads only the expired ones, oldest first,
+//! however many records there are (a database from before the index gets it built once
+//! at start-up).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +29,15 @@ use crate::model::{ListFilter, StagedRange, Status, UploadRecord};
 const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
 /// Generic documents: key `kind \0 id`, value = 8-byte little-endian version ‖ body.
 const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
+/// Open uploads by `(expires_at, id)`.
+const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
+/// The `DOCS` key saying the expiry index covers every record.
+const EXPIRY_INDEXED: &str = "\0meta\0expiry-index";
+
+/// The expiry index key of a record, if it can expire.
+fn expiry_key(rec: &UploadRecord) -> Option<u64> {
+    (rec.status == Status::Open && rec.expires_at != 0).then_some(rec.expires_at)
+}
 
 struct Held {
     holder: String,
@@ -77,8 +89,21 @@ impl RedbStore {
             .create(path)
             .map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
-        txn.open_table(UPLOADS).map_err(unavailable)?;
-        txn.open_table(DOCS).map_err(unavailable)?;
+        {
+            let uploads = txn.open_table(UPLOADS).map_err(unavailable)?;
+            let mut docs = txn.open_table(DOCS).map_err(unavailable)?;
+            let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
+            if docs.get(EXPIRY_INDEXED).map_err(unavailable)?.is_none() {
+                for item in uploads.iter().map_err(unavailable)? {
+                    let (k, v) = item.map_err(unavailable)?;
+                    if let Some(at) = expiry_key(&decode(v.value())?) {
+                        expiry.insert((at, k.value()), ()).map_err(unavailable)?;
+                    }
+                }
+                docs.insert(EXPIRY_INDEXED, [0u8; 8].as_slice())
+                    .map_err(unavailable)?;
+            }
+        }
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -130,11 +155,22 @@ impl Inner {
                 .map_err(unavailable)?
                 .map(|v| decode(v.value()))
                 .transpose()?;
+            let before = current.as_ref().and_then(expiry_key);
             let (new, out) = f(current);
             if let Some(rec) = new {
                 table
                     .insert(id, encode(&rec)?.as_slice())
                     .map_err(unavailable)?;
+                let after = expiry_key(&rec);
+                if before != after {
+                    let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
+                    if let Some(at) = before {
+                        expiry.remove((at, id)).map_err(unavailable)?;
+                    }
+                    if let Some(at) = after {
+                        expiry.insert((at, id), ()).map_err(unavailable)?;
+                    }
+                }
             }
             out
         };
@@ -314,7 +350,12 @@ impl StateStore for RedbStore {
             let old = {
                 let mut table = txn.open_table(UPLOADS).map_err(unavailable)?;
                 let removed = table.remove(id.as_str()).map_err(unavailable)?;
-                removed.map(|v| decode(v.value())).transpose()?
+                let old = removed.map(|v| decode(v.value())).transpose()?;
+                if let Some(at) = old.as_ref().and_then(expiry_key) {
+                    let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
+                    expiry.remove((at, id.as_str())).map_err(unavailable)?;
+                }
+                old
             };
             txn.commit().map_err(unavailable)?;
             inner.leases().remove(&id);
@@ -326,16 +367,13 @@ impl StateStore for RedbStore {
     async fn expired(&self, now: u64, limit: usize) -> Result<Vec<String>, StateError> {
         self.run(move |inner| {
             let txn = inner.db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(UPLOADS).map_err(unavailable)?;
+            let expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
             let mut out = Vec::new();
-            for item in table.iter().map_err(unavailable)? {
-                let (k, v) = item.map_err(unavailable)?;
-                let rec = decode(v.value())?;
-                if rec.status == Status::Open && rec.expires_at != 0 && rec.expires_at < now {
-                    out.push(k.value().to_owned());
-                    if out.len() >= limit {
-                        break;
-                    }
+            for item in expiry.range((0, "")..(now, "")).map_err(unavailable)? {
+                let (k, _) = item.map_err(unavailable)?;
+                out.push(k.value().1.to_owned());
+                if out.len() >= limit {
+                    break;
                 }
             }
             Ok(out)

@@ -81,6 +81,15 @@ impl S3Server {
         let _ = self.child.wait();
     }
 
+    /// s3s-fs only: the directory holding its buckets, objects and multipart parts.
+    pub fn root_dir(&self) -> std::path::PathBuf {
+        self.root
+            .as_ref()
+            .expect("only s3s-fs keeps its data in a directory")
+            .path()
+            .to_owned()
+    }
+
     /// The `--store` URL.
     pub fn store_url(&self) -> String {
         format!(
