@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::redis_server::RedisServer;
 use common::s3_server::S3Server;
