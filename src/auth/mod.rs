@@ -103,6 +103,16 @@ impl Partners {
                 .get(2)
                 .filter(|s| !s.is_empty())
                 .map(|s| (*s).to_owned());
+            // A v2 KS names its partner in clear text, outside what the secret seals
+            // (Kaltura's format): with one secret for two partners, a session of one
+            // could be re-labelled as the other's. Refused.
+            let shared = p
+                .map
+                .values()
+                .any(|other| other.id != id && other.admin_secrets.iter().any(|s| s == parts[1]));
+            if shared {
+                return Err(err("this admin secret is already another partner's"));
+            }
             let entry = p.map.entry(id).or_insert_with(|| Partner {
                 id,
                 admin_secrets: Vec::new(),
@@ -228,6 +238,8 @@ mod tests {
         for bad in ["x:y", "1", "0:a", "1::u", "1:a:b:v9"] {
             assert!(Partners::from_specs(&[bad.into()]).is_err(), "{bad}");
         }
+        // One admin secret for two partners: refused (v2 headers are not sealed).
+        assert!(Partners::from_specs(&["1:same".into(), "2:same".into()]).is_err());
     }
 
     #[test]
