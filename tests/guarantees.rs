@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 const MIB: usize = 1 << 20;
 
@@ -222,4 +223,71 @@ async fn single_2gib_patch_flat_rss() {
         h2.update(&buf[..n]);
     }
     assert_eq!(hex(&h2.finalize()), hex(&hasher.finalize()));
+}
+
+/// Writes `data` to a raw stream at about `rate` bytes per second.
+async fn trickle(s: &mut TcpStream, data: &[u8], rate: usize) {
+    let step = 64 << 10;
+    let t0 = std::time::Instant::now();
+    for (i, piece) in data.chunks(step).enumerate() {
+        s.write_all(piece).await.unwrap();
+        s.flush().await.unwrap();
+        let due = Duration::from_secs_f64(((i + 1) * step) as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(t0.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_keeps_what_arrived_more_than_a_second_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(40 * MIB, 31);
+    let c = client();
+    let mut gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    let up = create(&c, &gw.base, d.len() as u64).await;
+    // 3 s at 8 MB/s (no commit point: under 64 MiB and 5 s), plus a last odd piece;
+    // then the client goes quiet and the gateway is killed 1.2 s later.
+    let sent = 24_000_000 + 1_234;
+    let mut s = open_patch(gw.addr, &up, 0, &[], d.len()).await;
+    trickle(&mut s, &d[..sent], 8_000_000).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    gw.kill9();
+    drop(s);
+    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    let offset = head_offset(&c, &gw.base, &up).await;
+    eprintln!("kill -9 after {sent} bytes sent (1.2 s before): {offset} kept");
+    assert_eq!(offset, sent as u64, "every byte that arrived survived");
+    let r = patch(&c, &gw.base, &up, offset, d[sent..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        sha256_hex(&download(&c, &gw.base, &up).await),
+        sha256_hex(&d)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_never_keeps_an_unverified_body() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(8 * MIB, 32);
+    let c = client();
+    let mut gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    let up = create(&c, &gw.base, d.len() as u64).await;
+    // A checksummed PATCH cut short: its bytes were never verified, so none count.
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&d));
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    let head = format!(
+        "PATCH {up} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n\
+         Upload-Checksum: sha256 {digest}\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        d.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    trickle(&mut s, &d[..5 * MIB], 8_000_000).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    gw.kill9();
+    drop(s);
+    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    assert_eq!(head_offset(&c, &gw.base, &up).await, 0);
 }

@@ -5,10 +5,25 @@
 //! - `staged/ID.START.RAND`  one out-of-order range each, fsync'd before it is recorded
 //! - `complete/ID`           the finished file, renamed from `partial/ID` (no copy)
 //!
+//! - `partial/ID.end`        where a trusted writer's bytes reach (see below)
+//!
 //! Each writer owns one blocking thread that performs the writes, so the async side
-//! only moves `Bytes` handles through a bounded channel (about 64 frames, a few MiB):
-//! network reads and disk writes overlap and memory stays bounded. Absorbing a staged
-//! range copies it with `copy_file_range` (std's `io::copy` between files).
+//! only moves `Bytes` handles through a bounded channel (`QUEUE` frames): network reads
+//! and disk writes overlap and memory stays bounded. The thread gathers what is queued
+//! into one `writev` of up to `BATCH` bytes, and writes as soon as nothing more is
+//! queued, so every byte that arrived is in the file (the page cache) moments later,
+//! even when the client then stalls. Absorbing a staged range copies it with
+//! `copy_file_range` (std's `io::copy` between files).
+//!
+//! **The tail a crash keeps.** Committing (fsync + offset) every few seconds would lose
+//! those seconds to a `kill -9`; but a process crash does not lose the page cache. A
+//! writer whose bytes need no later check (no checksum pending: [`BlobWriter::trust_tail`])
+//! records, beside the file, the kernel's boot id and how far its bytes reach, each time
+//! it catches up with its queue (and every `MARK_EVERY` bytes). After a crash,
+//! [`Assembler::tail`] offers those bytes when the boot id is still the current one (the
+//! page cache survived: only the process died) and [`Assembler::keep_tail`] fsyncs them
+//! before the core moves the offset: the offset still never passes durable bytes. After
+//! a reboot the mark is ignored. Opening a writer resets the mark to its offset.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -24,10 +39,14 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
 use crate::model::{is_valid_id, new_id, StagedRange};
 
-/// Batches queued between the async side and the writer thread.
-const QUEUE: usize = 2;
-/// Frames are gathered into batches of this many bytes, written with one `writev`.
+/// Frames queued between the async side and the writer thread.
+const QUEUE: usize = 4;
+/// Queued frames are gathered into one `writev` of at most this many bytes.
 const BATCH: usize = 128 * 1024;
+/// A trusted writer's mark is refreshed at least every this many bytes.
+const MARK_EVERY: u64 = 4 << 20;
+/// Size of the mark record (`BOOT_ID END`, padded).
+const MARK_LEN: usize = 64;
 /// Read size for downloads.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -77,6 +96,14 @@ impl LocalAssembler {
         Ok(self.root.join("partial").join(Self::checked(id)?))
     }
 
+    /// The tail mark beside `partial/ID`.
+    fn mark_path(&self, id: &str) -> Result<PathBuf, BlobError> {
+        Ok(self
+            .root
+            .join("partial")
+            .join(format!("{}.end", Self::checked(id)?)))
+    }
+
     fn complete_path(&self, id: &str) -> Result<PathBuf, BlobError> {
         Ok(self.root.join("complete").join(Self::checked(id)?))
     }
@@ -95,50 +122,159 @@ impl LocalAssembler {
 }
 
 enum Cmd {
-    Write(Vec<Bytes>),
-    Copy { path: PathBuf, from: u64, len: u64 },
+    Write(Bytes),
+    Copy {
+        path: PathBuf,
+        from: u64,
+        len: u64,
+    },
     Sync(oneshot::Sender<std::io::Result<()>>),
+    /// From now on, keep the tail mark up to date.
+    Trust,
 }
 
-/// The writer thread: applies commands in order; the first error sticks and is
-/// reported at the next sync.
-fn writer_thread(mut file: File, mut rx: mpsc::Receiver<Cmd>, abandoned: Arc<AtomicBool>) {
-    let mut failed: Option<std::io::Error> = None;
-    while let Some(cmd) = rx.blocking_recv() {
+/// The kernel's boot id: a crash mark written under another boot is stale.
+fn boot_id() -> Option<&'static str> {
+    static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty() && s.len() < 40)
+    })
+    .as_deref()
+}
+
+/// Writes the mark `BOOT END` (fixed size, in place; no fsync: it only has to outlive
+/// the process, like the bytes it describes).
+fn write_mark(mark: &File, end: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let Some(boot) = boot_id() else {
+        return Ok(());
+    };
+    let mut rec = format!("{boot} {end}");
+    rec.extend(std::iter::repeat_n(
+        ' ',
+        MARK_LEN.saturating_sub(rec.len() + 1),
+    ));
+    rec.push('\n');
+    mark.write_all_at(rec.as_bytes(), 0)
+}
+
+/// The end a mark records, if it was written under the current boot.
+fn read_mark(text: &str) -> Option<u64> {
+    let (boot, end) = text.trim().split_once(' ')?;
+    (Some(boot) == boot_id()).then_some(())?;
+    end.trim().parse().ok()
+}
+
+/// What the writer thread keeps between commands.
+struct ThreadState {
+    file: File,
+    /// Absolute position of the file cursor.
+    pos: u64,
+    mark: Option<File>,
+    trusted: bool,
+    marked: u64,
+    failed: Option<std::io::Error>,
+}
+
+impl ThreadState {
+    fn write(&mut self, batch: &[Bytes]) {
+        if self.failed.is_some() {
+            return;
+        }
+        match write_all_vectored(&mut self.file, batch) {
+            Ok(()) => self.pos += batch.iter().map(|b| b.len() as u64).sum::<u64>(),
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    /// Refreshes the mark (when trusted): always when the queue ran dry, else every
+    /// `MARK_EVERY` bytes.
+    fn mark(&mut self, idle: bool) {
+        if !self.trusted || self.failed.is_some() || self.pos == self.marked {
+            return;
+        }
+        if !idle && self.pos - self.marked < MARK_EVERY {
+            return;
+        }
+        if let Some(m) = &self.mark {
+            if write_mark(m, self.pos).is_ok() {
+                self.marked = self.pos;
+            }
+        }
+    }
+}
+
+/// The writer thread: applies commands in order, gathering queued frames into one
+/// `writev`; the first error sticks and is reported at the next sync.
+fn writer_thread(st: ThreadState, mut rx: mpsc::Receiver<Cmd>, abandoned: Arc<AtomicBool>) {
+    let mut st = st;
+    let mut next = rx.blocking_recv();
+    while let Some(cmd) = next.take() {
         // After the writer was dropped, queued bytes are uncommitted by definition:
         // discard them (a successor may already own these positions).
         if abandoned.load(Ordering::SeqCst) {
+            next = rx.blocking_recv();
             continue;
         }
         match cmd {
-            Cmd::Write(batch) if failed.is_none() => {
-                if let Err(e) = write_all_vectored(&mut file, &batch) {
-                    failed = Some(e);
+            Cmd::Write(first) => {
+                let mut batch = vec![first];
+                let mut len = batch[0].len();
+                while len < BATCH {
+                    match rx.try_recv() {
+                        Ok(Cmd::Write(b)) => {
+                            len += b.len();
+                            batch.push(b);
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
+                st.write(&batch);
             }
-            Cmd::Copy { path, from, len } if failed.is_none() => {
+            Cmd::Copy { path, from, len } if st.failed.is_none() => {
                 let copied = File::open(&path).and_then(|mut src| {
                     src.seek(SeekFrom::Start(from))?;
-                    std::io::copy(&mut src.take(len), &mut file)
+                    std::io::copy(&mut src.take(len), &mut st.file)
                 });
                 match copied {
-                    Ok(n) if n == len => {}
+                    Ok(n) if n == len => st.pos += n,
                     Ok(n) => {
-                        failed = Some(std::io::Error::other(format!(
+                        st.failed = Some(std::io::Error::other(format!(
                             "staged range short: {n} of {len}"
                         )))
                     }
-                    Err(e) => failed = Some(e),
+                    Err(e) => st.failed = Some(e),
                 }
             }
+            Cmd::Copy { .. } => {}
             Cmd::Sync(reply) => {
-                let res = match failed.take() {
+                let res = match st.failed.take() {
                     Some(e) => Err(e),
-                    None => file.sync_data(),
+                    None => st.file.sync_data(),
                 };
                 let _ = reply.send(res);
             }
-            _ => {}
+            Cmd::Trust => st.trusted = true,
+        }
+        if next.is_none() {
+            next = match rx.try_recv() {
+                Ok(cmd) => {
+                    st.mark(false);
+                    Some(cmd)
+                }
+                Err(_) => {
+                    // Caught up with the queue: the mark reaches every byte received.
+                    st.mark(true);
+                    rx.blocking_recv()
+                }
+            };
         }
     }
 }
@@ -159,13 +295,11 @@ fn write_all_vectored(file: &mut File, batch: &[Bytes]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Async handle to a writer thread, tracking the absolute position. Frames are
-/// gathered into `BATCH`-sized batches (no copy: `Bytes` handles) before crossing.
+/// Async handle to a writer thread, tracking the absolute position. Frames cross as
+/// `Bytes` handles (no copy); the thread batches them.
 struct ThreadWriter {
     tx: mpsc::Sender<Cmd>,
     pos: u64,
-    pending: Vec<Bytes>,
-    pending_len: usize,
     abandoned: Arc<AtomicBool>,
 }
 
@@ -176,31 +310,30 @@ impl Drop for ThreadWriter {
 }
 
 impl ThreadWriter {
-    /// Starts the writer thread; `guard` (if any) is held until the thread has finished.
-    fn spawn(file: File, pos: u64, guard: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+    /// Starts the writer thread at `pos` (with the tail mark `mark`, if any); `guard`
+    /// (if any) is held until the thread has finished.
+    fn spawn(
+        file: File,
+        pos: u64,
+        mark: Option<File>,
+        guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
+        let st = ThreadState {
+            file,
+            pos,
+            mark,
+            trusted: false,
+            marked: pos,
+            failed: None,
+        };
         tokio::task::spawn_blocking(move || {
-            writer_thread(file, rx, flag);
+            writer_thread(st, rx, flag);
             drop(guard);
         });
-        Self {
-            tx,
-            pos,
-            pending: Vec::new(),
-            pending_len: 0,
-            abandoned,
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), BlobError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut self.pending);
-        self.pending_len = 0;
-        self.send(Cmd::Write(batch)).await
+        Self { tx, pos, abandoned }
     }
 
     async fn send(&self, cmd: Cmd) -> Result<(), BlobError> {
@@ -211,25 +344,21 @@ impl ThreadWriter {
     }
 
     async fn write(&mut self, data: Bytes) -> Result<(), BlobError> {
-        self.pos += data.len() as u64;
-        self.pending_len += data.len();
-        self.pending.push(data);
-        if self.pending_len >= BATCH {
-            self.flush().await?;
+        if data.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.pos += data.len() as u64;
+        self.send(Cmd::Write(data)).await
     }
 
     /// Appends `len` bytes of the file at `path` from `from` (copy_file_range).
     async fn copy(&mut self, path: PathBuf, from: u64, len: u64) -> Result<(), BlobError> {
-        self.flush().await?;
         self.send(Cmd::Copy { path, from, len }).await?;
         self.pos += len;
         Ok(())
     }
 
     async fn sync(&mut self) -> Result<(), BlobError> {
-        self.flush().await?;
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Sync(tx)).await?;
         rx.await
@@ -272,6 +401,10 @@ impl BlobWriter for LocalWriter {
             offset: self.inner.pos,
             assembly: None,
         })
+    }
+
+    async fn trust_tail(&mut self) -> Result<(), BlobError> {
+        self.inner.send(Cmd::Trust).await
     }
 }
 
@@ -332,18 +465,33 @@ impl Assembler for LocalAssembler {
             .map_err(|_| {
                 BlobError::Backend("the previous writer of this upload is still running".into())
             })?;
-        let file = blocking(move || {
+        let mark_path = self.mark_path(id)?;
+        let (file, mark) = blocking(move || {
             let mut f = OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(&path)?;
             f.seek(SeekFrom::Start(offset))?;
-            Ok(f)
+            // The mark starts at the committed offset: an older writer's tail is
+            // overwritten from here on and must not be offered any more.
+            let mark = match boot_id() {
+                Some(_) => {
+                    let m = OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&mark_path)?;
+                    write_mark(&m, offset)?;
+                    Some(m)
+                }
+                None => None,
+            };
+            Ok((f, mark))
         })
         .await?;
         Ok(Box::new(LocalWriter {
-            inner: ThreadWriter::spawn(file, offset, Some(guard)),
+            inner: ThreadWriter::spawn(file, offset, mark, Some(guard)),
             root: self.clone(),
         }))
     }
@@ -354,7 +502,7 @@ impl Assembler for LocalAssembler {
         let file =
             blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
         Ok(Box::new(LocalStage {
-            inner: ThreadWriter::spawn(file, start, None),
+            inner: ThreadWriter::spawn(file, start, None, None),
             key,
         }))
     }
@@ -370,8 +518,10 @@ impl Assembler for LocalAssembler {
 
     async fn complete(&self, id: &str, length: u64, _assembly: &str) -> Result<(), BlobError> {
         let (from, to) = (self.partial(id)?, self.complete_path(id)?);
+        let mark = self.mark_path(id)?;
         self.forget_writer_lock(id);
         blocking(move || {
+            let _ = std::fs::remove_file(&mark);
             if !from.exists() && to.exists() {
                 return Ok(()); // already done (crash after the rename)
             }
@@ -446,8 +596,39 @@ impl Assembler for LocalAssembler {
         Ok(rx)
     }
 
+    async fn tail(&self, id: &str, offset: u64) -> Result<Option<u64>, BlobError> {
+        let (path, mark) = (self.partial(id)?, self.mark_path(id)?);
+        blocking(move || {
+            let end = match std::fs::read_to_string(&mark) {
+                Ok(text) => read_mark(&text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            let Some(end) = end.filter(|e| *e > offset) else {
+                return Ok(None);
+            };
+            let len = std::fs::metadata(&path)?.len();
+            Ok(Some(end.min(len)).filter(|e| *e > offset))
+        })
+        .await
+    }
+
+    async fn keep_tail(&self, id: &str, end: u64) -> Result<u64, BlobError> {
+        let path = self.partial(id)?;
+        blocking(move || {
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.sync_data()?;
+            Ok(f.metadata()?.len().min(end))
+        })
+        .await
+    }
+
     async fn delete(&self, id: &str, _assembly: &str) -> Result<(), BlobError> {
-        let paths = [self.partial(id)?, self.complete_path(id)?];
+        let paths = [
+            self.partial(id)?,
+            self.complete_path(id)?,
+            self.mark_path(id)?,
+        ];
         self.forget_writer_lock(id);
         let staged_dir = self.root.join("staged");
         let prefix = format!("{id}.");

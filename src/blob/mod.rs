@@ -71,6 +71,13 @@ pub trait BlobWriter: Send {
     async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError>;
     /// Makes everything written so far durable and reports how far that is.
     async fn commit(&mut self) -> Result<CommitPoint, BlobError>;
+    /// The bytes written from now on came in order from a client and need no check
+    /// before they count (no checksum pending): a backend that keeps written bytes
+    /// across a crash of the process may offer them later ([`Assembler::tail`]).
+    /// Default: nothing.
+    async fn trust_tail(&mut self) -> Result<(), BlobError> {
+        Ok(())
+    }
 }
 
 /// Writes one out-of-order range to its own staging place.
@@ -116,4 +123,15 @@ pub trait Assembler: Send + Sync + 'static {
     ) -> Result<ByteStream, BlobError>;
     /// Removes everything stored for the upload (in progress, staged or final).
     async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError>;
+    /// Bytes past the committed `offset` that a crashed trusted writer had written and
+    /// this backend still has (a local file keeps them when only the process died):
+    /// how far they reach. Nothing is made durable by asking. Default: none.
+    async fn tail(&self, _id: &str, _offset: u64) -> Result<Option<u64>, BlobError> {
+        Ok(None)
+    }
+    /// Makes the tail up to `end` durable and returns how far the durable bytes reach
+    /// (at most `end`). Called under the upload's lease, before the offset moves.
+    async fn keep_tail(&self, _id: &str, _end: u64) -> Result<u64, BlobError> {
+        Err(BlobError::Backend("this store keeps no tail".into()))
+    }
 }

@@ -10,8 +10,10 @@ impl UploadService {
     /// its old connection may still have a writer here. That writer is waited for while
     /// it commits what it received; if it stays silent for `stall_after` it is stopped
     /// (its bytes are committed too). Only a writer that keeps receiving for longer is
-    /// left alone, and the offset committed so far is answered. A filled upload that is
-    /// not finalized yet (a crash between the last commit and the assembly) is
+    /// left alone, and the offset committed so far is answered. Bytes a crashed writer
+    /// had received past the committed offset, where the file store still has them,
+    /// are made durable and counted here ([`Self::recover_tail`]). A filled upload that
+    /// is not finalized yet (a crash between the last commit and the assembly) is
     /// finalized here.
     pub async fn status(&self, id: &str) -> Result<UploadRecord> {
         let patience = self.cfg.stall_after + std::time::Duration::from_millis(500);
@@ -23,11 +25,60 @@ impl UploadService {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let rec = self.load(id).await?;
+        let mut rec = self.load(id).await?;
+        if rec.status == Status::Open && !self.writers.is_active(id) {
+            rec = self.recover_tail(rec).await?;
+        }
         if rec.status == Status::Open && rec.is_filled() && !self.writers.is_active(id) {
             return self.finish_unleased(id).await;
         }
         Ok(rec)
+    }
+
+    /// Takes in the bytes a writer that died (`kill -9`, OOM) had written past the
+    /// committed offset and the file store kept: under the upload's lease, they are made
+    /// durable first, then the offset moves to them. Anything else (no tail, the lease
+    /// held, a store that keeps no tail) leaves the record as it is.
+    async fn recover_tail(&self, rec: UploadRecord) -> Result<UploadRecord> {
+        let Some(end) = self.blobs.tail(&rec.id, rec.offset).await? else {
+            return Ok(rec);
+        };
+        let end = end.min(self.limit_of(&rec));
+        if end <= rec.offset {
+            return Ok(rec);
+        }
+        let req = self.lease_request(Some(rec.offset));
+        let lease = match self.state.acquire(&rec.id, &req).await? {
+            Acquire::Granted(lease, _) => lease,
+            _ => return Ok(rec),
+        };
+        let durable = self.blobs.keep_tail(&rec.id, end).await;
+        let out = match durable {
+            Ok(d) if d > rec.offset => {
+                let c = Commit {
+                    expected_offset: rec.offset,
+                    new_offset: d,
+                    expires_at: Some(self.expiry_from_now()),
+                    ..Default::default()
+                };
+                let r = self.apply(&lease, &c).await;
+                if r.is_ok() {
+                    metrics::counter!("upgate_bytes_recovered_total").increment(d - rec.offset);
+                    tracing::info!(id = %rec.id, from = rec.offset, to = d, "bytes kept from a crashed writer");
+                }
+                r
+            }
+            Ok(_) => Ok(rec),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = self.state.release(&lease).await {
+            tracing::debug!(id = %lease.id, error = %e, "lease release failed; it expires by TTL");
+        }
+        match out {
+            // Staged ranges the kept bytes reach are merged now.
+            Ok(r) if !r.ranges.is_empty() => self.try_merge(&r.id).await,
+            other => other,
+        }
     }
 
     /// Waits (briefly) until no local request writes `id`.

@@ -255,7 +255,14 @@ async fn attempt(
     // Where the bytes stand.
     let mut offset = 0;
     if let Some(u) = job.upload_id.clone() {
-        match svc.peek(&u).await {
+        // `status`, not `peek`: it takes in what a crashed runner had stored past the
+        // last commit.
+        let found = match svc.status(&u).await {
+            Ok(r) => Ok(Some(r)),
+            Err(Error::NotFound) | Err(Error::Expired) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match found {
             Ok(Some(rec)) if rec.status == Status::Complete => {
                 return Step::Done {
                     upload_id: u,
