@@ -123,13 +123,24 @@ pub async fn open_state(
 
 /// Opens the assembler named by `url`: `file://DIR`, or object storage
 /// (`s3://BUCKET[/PREFIX]?endpoint=…&region=…`, `gs://…`, `az://…`). `max_size` sizes
-/// the parts of uploads whose length is deferred.
-pub fn open_store(url: &str, max_size: u64) -> Result<Arc<dyn Assembler>, StartError> {
+/// the parts of uploads whose length is deferred; object storage keeps `memory` bytes of
+/// upload data in memory at most and spools the rest under `spool`.
+pub fn open_store(
+    url: &str,
+    max_size: u64,
+    spool: &std::path::Path,
+    memory: u64,
+) -> Result<Arc<dyn Assembler>, StartError> {
     if let Some(p) = path_of(url, "file://") {
         return Ok(Arc::new(LocalAssembler::new(p)?));
     }
     match crate::blob::object::open_url(url, max_size) {
-        Some(a) => Ok(Arc::new(a?)),
+        Some(a) => {
+            let half = usize::try_from((memory / 2) >> 20).unwrap_or(usize::MAX);
+            Ok(Arc::new(
+                a?.with_spool_dir(spool.to_owned()).with_memory(half, half),
+            ))
+        }
         None => Err(StartError::Url {
             what: "store",
             url: url.into(),
@@ -235,7 +246,13 @@ impl App {
         let (state, limiter) =
             open_state(&args.state_url(), &args.redis_prefix, args.state_cache).await?;
         let limits = crate::ratelimit::Limits::new(limiter, args.limit_config());
-        let blobs = open_store(&args.store_url(), args.max_upload_size)?;
+        let spool = args.data_dir.join("spool");
+        let blobs = open_store(
+            &args.store_url(),
+            args.max_upload_size,
+            &spool,
+            args.store_memory,
+        )?;
         let core = CoreConfig {
             max_upload_size: args.max_upload_size,
             upload_expiry: args.upload_expiry,

@@ -316,6 +316,13 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_STATE_CACHE", default_value = "64MiB", value_parser = size)]
     pub state_cache: u64,
 
+    /// Memory object storage may use for upload bytes (`s3://`, `gs://`, `az://`): half
+    /// for parts being filled (beyond it they spool to `<data-dir>/spool` on local
+    /// disk), half for part and tail uploads in flight. Bounds memory whatever the
+    /// number of concurrent uploads.
+    #[arg(long, env = "UPGATE_STORE_MEMORY", default_value = "64MiB", value_parser = size)]
+    pub store_memory: u64,
+
     /// Prefix of every Redis key (several deployments can share one Redis).
     #[arg(long, env = "UPGATE_REDIS_PREFIX", default_value = "upgate:")]
     pub redis_prefix: String,

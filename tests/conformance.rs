@@ -153,6 +153,25 @@ async fn object_assembler_in_memory_with_s3_rules() {
     upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
 }
 
+/// The same with no memory budget for parts being filled: every byte goes through the
+/// local spool file (what a thousand slow uploads at once do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_assembler_spooling_every_byte() {
+    use upgate::blob::object::strict::StrictMultipart;
+    let mem = Arc::new(object_store::memory::InMemory::new());
+    let strict = Arc::new(StrictMultipart::new(mem.clone()));
+    let spool = tempfile::tempdir().unwrap();
+    let a = upgate::blob::object::ObjectAssembler::new(mem, strict, "gw", 100 << 30)
+        .with_spool_dir(spool.path().to_owned())
+        .with_memory(0, 16);
+    upgate::blob::conformance::run_all(Arc::new(a), 6 << 20).await;
+    let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "spool files are unlinked at once: {left:?}"
+    );
+}
+
 /// The same suite against a real S3-compatible server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_assembler_on_s3_server() {

@@ -49,7 +49,14 @@ struct Inner {
     db: Database,
     leases: Mutex<HashMap<String, Held>>,
     next_fence: std::sync::atomic::AtomicU64,
+    /// Operations on the blocking pool at once. redb runs one write transaction at a
+    /// time, so a thousand concurrent commits would park a thousand threads waiting for
+    /// it (each with its stack and allocator arena); they wait here instead, as tasks.
+    ops: Arc<tokio::sync::Semaphore>,
 }
+
+/// Blocking threads the store uses at most.
+const BLOCKING_OPS: usize = 8;
 
 /// The redb-backed [`StateStore`].
 #[derive(Clone)]
@@ -110,6 +117,7 @@ impl RedbStore {
                 db,
                 leases: Mutex::new(HashMap::new()),
                 next_fence: std::sync::atomic::AtomicU64::new(1),
+                ops: Arc::new(tokio::sync::Semaphore::new(BLOCKING_OPS)),
             }),
         })
     }
@@ -120,9 +128,18 @@ impl RedbStore {
         F: FnOnce(&Inner) -> Result<T, StateError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&inner))
+        let permit = inner
+            .ops
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| StateError::Unavailable(format!("state task failed: {e}")))?
+            .map_err(|e| StateError::Unavailable(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&inner)
+        })
+        .await
+        .map_err(|e| StateError::Unavailable(format!("state task failed: {e}")))?
     }
 }
 

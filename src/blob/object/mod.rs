@@ -22,6 +22,7 @@
 //! Parts of an unfinished multipart upload cannot be read back, so re-sent bytes that
 //! fall in them are not compared ([`crate::blob::BlobError::Unreadable`]).
 
+mod spool;
 mod stage;
 pub mod strict;
 mod url;
@@ -107,10 +108,18 @@ pub(crate) struct Inner {
     /// MiB of parts being uploaded, over all writers of this process: part uploads
     /// wait for room, so many concurrent uploads slow down instead of exhausting memory.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// MiB of parts being filled held in memory, over all writers of this process;
+    /// beyond it writers spool to `spool_dir` (see `spool.rs`).
+    pub buffers: Arc<tokio::sync::Semaphore>,
+    pub spool_dir: std::path::PathBuf,
+    /// The size of `in_flight`, in MiB (one upload asks for at most all of it).
+    pub in_flight_mib: usize,
 }
 
-/// Bytes of part uploads in flight per process, in MiB.
-pub const IN_FLIGHT_MIB: usize = 256;
+/// Bytes of part uploads (and tail objects) in flight per process, in MiB.
+pub const IN_FLIGHT_MIB: usize = 32;
+/// Bytes of parts being filled kept in memory per process, in MiB.
+pub const BUFFER_MIB: usize = 32;
 
 impl Inner {
     pub fn final_path(&self, id: &str) -> Path {
@@ -187,8 +196,32 @@ impl ObjectAssembler {
                 prefix,
                 max_size,
                 in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_MIB)),
+                buffers: Arc::new(tokio::sync::Semaphore::new(BUFFER_MIB)),
+                spool_dir: std::env::temp_dir().join("upgate-spool"),
+                in_flight_mib: IN_FLIGHT_MIB,
             }),
         }
+    }
+
+    /// Spools what exceeds the memory budget under `dir` (default: the system's
+    /// temporary directory). Only unlinked files live there.
+    pub fn with_spool_dir(mut self, dir: std::path::PathBuf) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.spool_dir = dir;
+        }
+        self
+    }
+
+    /// Keeps at most `buffers` MiB of parts being filled in memory (0 spools every
+    /// byte) and `in_flight` MiB of part and tail uploads (at least one part's worth
+    /// is always let through). Defaults: [`BUFFER_MIB`], [`IN_FLIGHT_MIB`].
+    pub fn with_memory(mut self, buffers: usize, in_flight: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.buffers = Arc::new(tokio::sync::Semaphore::new(buffers));
+            inner.in_flight = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+            inner.in_flight_mib = in_flight.max(1);
+        }
+        self
     }
 }
 

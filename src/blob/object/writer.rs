@@ -1,17 +1,20 @@
 //! The object-store [`BlobWriter`]: re-blocks incoming bytes into fixed-size parts
 //! (up to two part uploads in flight while more bytes arrive, within the process-wide
 //! budget [`super::IN_FLIGHT_MIB`]), and at each commit stores what is left over as a
-//! new tail object. Memory per writer: one part being filled plus its parts in flight.
+//! new tail object. The part being filled is a [`Spool`]: memory within the
+//! process-wide [`super::BUFFER_MIB`], local disk beyond it; so memory stays bounded
+//! however many writers there are.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use object_store::multipart::PartId;
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
+use super::spool::Spool;
 use super::{backend, pump, Assembly, Inner};
 use crate::blob::{BlobError, BlobWriter, CommitPoint};
 use crate::model::StagedRange;
@@ -29,7 +32,7 @@ pub(crate) struct PartWriter {
     /// Part uploads running, in part order.
     running: VecDeque<JoinHandle<Result<PartId, BlobError>>>,
     /// Bytes past the last part handed to an upload: the next tail.
-    buf: BytesMut,
+    buf: Spool,
     /// The tail before the last commit's: garbage once another commit is asked for
     /// (the core only commits again after the previous commit reached the state).
     stale_tail: Option<String>,
@@ -38,24 +41,20 @@ pub(crate) struct PartWriter {
 impl PartWriter {
     /// Continues an upload: the tail object is read back into the buffer.
     pub async fn open(inner: Arc<Inner>, id: &str, state: Assembly) -> Result<Self, BlobError> {
-        let mut buf = BytesMut::with_capacity(state.part as usize);
+        let mut buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
         if state.tail > 0 {
-            let tail = inner
-                .objects
-                .get(&inner.tmp_path(id, &state.tail_key))
-                .await
-                .map_err(backend)?
-                .bytes()
-                .await
-                .map_err(backend)?;
-            if tail.len() as u64 != state.tail {
+            let path = inner.tmp_path(id, &state.tail_key);
+            let mut rx = inner.stream(&path, 0, state.tail).await?;
+            while let Some(chunk) = rx.recv().await {
+                buf.append(chunk?).await?;
+            }
+            if buf.len() != state.tail {
                 return Err(BlobError::Backend(format!(
                     "tail object holds {} bytes, expected {}",
-                    tail.len(),
+                    buf.len(),
                     state.tail
                 )));
             }
-            buf.extend_from_slice(&tail);
         }
         Ok(Self {
             inner,
@@ -70,21 +69,33 @@ impl PartWriter {
 
     /// Appends bytes, starting part uploads as parts fill.
     pub async fn push(&mut self, data: Bytes) -> Result<(), BlobError> {
-        let part = self.state.part as usize;
+        let part = self.state.part;
         let mut data = data;
         while !data.is_empty() {
             let room = part - self.buf.len();
-            let take = room.min(data.len());
-            self.buf.extend_from_slice(&data.split_to(take));
+            let take = room.min(data.len() as u64) as usize;
+            self.buf.append(data.split_to(take)).await?;
             if self.buf.len() == part {
-                let full = std::mem::replace(&mut self.buf, BytesMut::with_capacity(part)).freeze();
-                self.start_part(full).await?;
+                self.start_part().await?;
             }
         }
         Ok(())
     }
 
-    async fn start_part(&mut self, data: Bytes) -> Result<(), BlobError> {
+    /// Room in the process-wide budget of bytes in flight for `len` bytes (released
+    /// when the permit drops).
+    async fn in_flight(&self, len: u64) -> Result<tokio::sync::OwnedSemaphorePermit, BlobError> {
+        let mib = (len.div_ceil(1 << 20) as u32).clamp(1, self.inner.in_flight_mib as u32);
+        self.inner
+            .in_flight
+            .clone()
+            .acquire_many_owned(mib)
+            .await
+            .map_err(|e| BlobError::Backend(e.to_string()))
+    }
+
+    /// Uploads the full buffer as the next part.
+    async fn start_part(&mut self) -> Result<(), BlobError> {
         while self.running.len() >= IN_FLIGHT {
             self.finish_one().await?;
         }
@@ -94,20 +105,13 @@ impl PartWriter {
             self.inner.final_path(&self.id),
             self.state.mp.clone(),
         );
-        // Room in the process-wide budget of part bytes in flight (released when the
-        // part upload ends).
-        let mib = (data.len().div_ceil(1 << 20) as u32).clamp(1, super::IN_FLIGHT_MIB as u32);
-        let permit = inner
-            .in_flight
-            .clone()
-            .acquire_many_owned(mib)
-            .await
-            .map_err(|e| BlobError::Backend(e.to_string()))?;
+        let permit = self.in_flight(self.buf.len()).await?;
+        let data = self.buf.payload(true).await?;
         self.running.push_back(tokio::spawn(async move {
             let _permit = permit;
             inner
                 .multipart
-                .put_part(&path, &mp, idx, PutPayload::from(data))
+                .put_part(&path, &mp, idx, data)
                 .await
                 .map_err(backend)
         }));
@@ -152,7 +156,7 @@ impl BlobWriter for PartWriter {
             self.finish_one().await?;
         }
         let unchanged =
-            self.parts.len() == self.state.parts.len() && self.buf.len() as u64 == self.state.tail;
+            self.parts.len() == self.state.parts.len() && self.buf.len() == self.state.tail;
         if unchanged {
             return Ok(CommitPoint {
                 offset: self.state.offset(),
@@ -161,19 +165,19 @@ impl BlobWriter for PartWriter {
         }
         let mut next = Assembly {
             parts: self.parts.clone(),
-            tail: self.buf.len() as u64,
+            tail: self.buf.len(),
             tail_key: String::new(),
             generation: self.state.generation + 1,
             ..self.state.clone()
         };
         if next.tail > 0 {
             next.tail_key = format!("tail-{}", next.generation);
+            // A copy of the buffer, in memory under the budget of bytes in flight.
+            let _permit = self.in_flight(self.buf.len()).await?;
+            let tail: PutPayload = self.buf.payload(false).await?;
             self.inner
                 .objects
-                .put(
-                    &self.inner.tmp_path(&self.id, &next.tail_key),
-                    PutPayload::from(self.buf.clone().freeze()),
-                )
+                .put(&self.inner.tmp_path(&self.id, &next.tail_key), tail)
                 .await
                 .map_err(backend)?;
         }

@@ -1,0 +1,149 @@
+//! The bytes of a part being filled, kept within a process-wide memory budget: in
+//! 1 MiB blocks while [`Inner::buffers`] has room, then in an unlinked local file (the
+//! spool) for the rest of the part. A thousand slow uploads thus hold a bounded amount
+//! of memory whatever their number: what exceeds the budget waits on local disk until
+//! its part (or tail object) is uploaded, and is read back into memory only under the
+//! budget of part uploads in flight ([`Inner::in_flight`]).
+
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use object_store::PutPayload;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::blob::BlobError;
+
+/// One block of memory, and the unit of the buffer budget.
+pub const BLOCK: usize = 1 << 20;
+
+/// Spool file operations on the blocking pool at once, over the process: a thousand
+/// writers appending frames must not become a thousand threads.
+fn io_slots() -> Arc<Semaphore> {
+    static SLOTS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| Arc::new(Semaphore::new(8))).clone()
+}
+
+/// Runs `f` on the blocking pool within [`io_slots`].
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    let permit = io_slots().acquire_owned().await.map_err(io)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    .map_err(io)?
+    .map_err(BlobError::Io)
+}
+
+pub(crate) struct Spool {
+    budget: Arc<Semaphore>,
+    dir: PathBuf,
+    /// The first bytes, in memory; every block but the last is full.
+    blocks: Vec<BytesMut>,
+    permits: Vec<OwnedSemaphorePermit>,
+    /// The rest, once the budget ran out.
+    file: Option<Arc<std::fs::File>>,
+    file_len: u64,
+}
+
+fn io(e: impl std::fmt::Display) -> BlobError {
+    BlobError::Io(std::io::Error::other(e.to_string()))
+}
+
+impl Spool {
+    pub fn new(budget: Arc<Semaphore>, dir: PathBuf) -> Self {
+        Self {
+            budget,
+            dir,
+            blocks: Vec::new(),
+            permits: Vec::new(),
+            file: None,
+            file_len: 0,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.blocks.iter().map(|b| b.len() as u64).sum::<u64>() + self.file_len
+    }
+
+    /// Appends `data`: into memory while the budget allows, else into the file.
+    pub async fn append(&mut self, mut data: Bytes) -> Result<(), BlobError> {
+        while !data.is_empty() && self.file.is_none() {
+            match self.blocks.last_mut() {
+                Some(b) if b.len() < BLOCK => {
+                    let take = (BLOCK - b.len()).min(data.len());
+                    b.extend_from_slice(&data.split_to(take));
+                }
+                _ => match self.budget.clone().try_acquire_owned() {
+                    Ok(p) => {
+                        self.permits.push(p);
+                        self.blocks.push(BytesMut::with_capacity(BLOCK));
+                    }
+                    Err(_) => self.file = Some(Arc::new(self.open_file().await?)),
+                },
+            }
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.clone().ok_or_else(|| io("spool file missing"))?;
+        let at = self.file_len;
+        let n = data.len() as u64;
+        blocking(move || file.write_all_at(&data, at)).await?;
+        self.file_len += n;
+        Ok(())
+    }
+
+    async fn open_file(&self) -> Result<std::fs::File, BlobError> {
+        let dir = self.dir.clone();
+        blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("spool-{}", crate::model::new_id()));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            // Unlinked at once: the space goes back when the writer does, crash or not.
+            std::fs::remove_file(&path)?;
+            Ok(f)
+        })
+        .await
+    }
+
+    /// Everything held, as an upload payload; `consume` empties the spool (its memory
+    /// budget is returned: the payload's memory is then the caller's, held under the
+    /// budget of parts in flight).
+    pub async fn payload(&mut self, consume: bool) -> Result<PutPayload, BlobError> {
+        let mut parts: Vec<Bytes> = if consume {
+            std::mem::take(&mut self.blocks)
+                .into_iter()
+                .map(BytesMut::freeze)
+                .collect()
+        } else {
+            self.blocks
+                .iter()
+                .map(|b| Bytes::copy_from_slice(b))
+                .collect()
+        };
+        if let Some(file) = self.file.clone() {
+            let len = self.file_len as usize;
+            let bytes = blocking(move || {
+                let mut buf = vec![0u8; len];
+                file.read_exact_at(&mut buf, 0).map(|()| buf)
+            })
+            .await?;
+            parts.push(Bytes::from(bytes));
+        }
+        if consume {
+            self.permits.clear();
+            self.file = None;
+            self.file_len = 0;
+        }
+        Ok(parts.into_iter().filter(|b| !b.is_empty()).collect())
+    }
+}
