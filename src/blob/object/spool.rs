@@ -42,8 +42,10 @@ async fn blocking<T: Send + 'static>(
 pub(crate) struct Spool {
     budget: Arc<Semaphore>,
     dir: PathBuf,
-    /// The first bytes, in memory; every block but the last is full.
-    blocks: Vec<BytesMut>,
+    /// The first bytes, in memory: full blocks (frozen, so a tail snapshot shares them
+    /// instead of copying) and the block being filled.
+    full: Vec<Bytes>,
+    filling: Option<BytesMut>,
     permits: Vec<OwnedSemaphorePermit>,
     /// The rest, once the budget ran out.
     file: Option<Arc<std::fs::File>>,
@@ -59,7 +61,8 @@ impl Spool {
         Self {
             budget,
             dir,
-            blocks: Vec::new(),
+            full: Vec::new(),
+            filling: None,
             permits: Vec::new(),
             file: None,
             file_len: 0,
@@ -67,21 +70,27 @@ impl Spool {
     }
 
     pub fn len(&self) -> u64 {
-        self.blocks.iter().map(|b| b.len() as u64).sum::<u64>() + self.file_len
+        let mem: usize = self.full.iter().map(Bytes::len).sum::<usize>()
+            + self.filling.as_ref().map_or(0, BytesMut::len);
+        mem as u64 + self.file_len
     }
 
     /// Appends `data`: into memory while the budget allows, else into the file.
     pub async fn append(&mut self, mut data: Bytes) -> Result<(), BlobError> {
         while !data.is_empty() && self.file.is_none() {
-            match self.blocks.last_mut() {
-                Some(b) if b.len() < BLOCK => {
+            match self.filling.as_mut() {
+                Some(b) => {
                     let take = (BLOCK - b.len()).min(data.len());
                     b.extend_from_slice(&data.split_to(take));
+                    if b.len() == BLOCK {
+                        let full = self.filling.take().map(BytesMut::freeze);
+                        self.full.extend(full);
+                    }
                 }
-                _ => match self.budget.clone().try_acquire_owned() {
+                None => match self.budget.clone().try_acquire_owned() {
                     Ok(p) => {
                         self.permits.push(p);
-                        self.blocks.push(BytesMut::with_capacity(BLOCK));
+                        self.filling = Some(BytesMut::with_capacity(BLOCK));
                     }
                     Err(_) => self.file = Some(Arc::new(self.open_file().await?)),
                 },
@@ -119,27 +128,36 @@ impl Spool {
     /// budget is returned: the payload's memory is then the caller's, held under the
     /// budget of parts in flight).
     pub async fn payload(&mut self, consume: bool) -> Result<PutPayload, BlobError> {
-        let mut parts: Vec<Bytes> = if consume {
-            std::mem::take(&mut self.blocks)
-                .into_iter()
-                .map(BytesMut::freeze)
-                .collect()
-        } else {
-            self.blocks
-                .iter()
-                .map(|b| Bytes::copy_from_slice(b))
-                .collect()
-        };
+        let mut parts: Vec<Bytes> = self.full.clone();
+        match (consume, self.filling.take()) {
+            (true, Some(b)) => parts.push(b.freeze()),
+            (false, Some(b)) => {
+                parts.push(Bytes::copy_from_slice(&b));
+                self.filling = Some(b);
+            }
+            (_, None) => {}
+        }
         if let Some(file) = self.file.clone() {
-            let len = self.file_len as usize;
-            let bytes = blocking(move || {
-                let mut buf = vec![0u8; len];
-                file.read_exact_at(&mut buf, 0).map(|()| buf)
+            // Read back in blocks: allocations of one size are reused by the allocator,
+            // where one of a whole part's size would fragment its heap.
+            let len = self.file_len;
+            let blocks = blocking(move || {
+                let mut out = Vec::new();
+                let mut at = 0u64;
+                while at < len {
+                    let n = (len - at).min(BLOCK as u64) as usize;
+                    let mut buf = vec![0u8; n];
+                    file.read_exact_at(&mut buf, at)?;
+                    out.push(Bytes::from(buf));
+                    at += n as u64;
+                }
+                Ok(out)
             })
             .await?;
-            parts.push(Bytes::from(bytes));
+            parts.extend(blocks);
         }
         if consume {
+            self.full.clear();
             self.permits.clear();
             self.file = None;
             self.file_len = 0;
