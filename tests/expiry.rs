@@ -90,14 +90,7 @@ async fn gone(base: &str, id: &str) -> bool {
 }
 
 async fn expired_metric(base: &str) -> u64 {
-    let text = client()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(&format!("{base}/metrics")).await;
     text.lines()
         .find_map(|l| l.strip_prefix("upgate_uploads_expired_total "))
         .and_then(|v| v.trim().parse::<f64>().ok())

@@ -464,6 +464,18 @@ pub async fn read_status(s: &mut TcpStream) -> u16 {
         .unwrap_or(0)
 }
 
+/// The body of `GET url` as text.
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Polls until `f` is true or ~10 s pass.
 pub async fn eventually<F, Fut>(mut f: F) -> bool
 where
