@@ -29,6 +29,12 @@ pub enum ImportEnd {
     Failed(String),
 }
 
+/// Whether an import may fetch `url`: absolute `http`/`https` with a host. Checked when
+/// an import is asked for, when it starts, and on every redirect.
+pub fn is_fetchable(url: &reqwest::Url) -> bool {
+    matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
+}
+
 impl UploadService {
     /// Stores a new entry in `IMPORT` and its queued job, and wakes the local runner.
     pub async fn create_import(&self, entry: &MediaEntry, job: &ImportJob) -> Result<()> {

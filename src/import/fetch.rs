@@ -12,6 +12,7 @@ use reqwest::header::{HeaderName, HeaderValue, ACCEPT_ENCODING, IF_RANGE, LOCATI
 use reqwest::{Response, StatusCode, Url};
 
 use super::guard::{GuardedResolver, Policy};
+use crate::core::import::is_fetchable;
 
 /// Why a request did not give a usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +101,9 @@ impl Fetcher {
                             "the source answered {s} without a usable Location"
                         ))
                     })?;
-                if !matches!(next.scheme(), "http" | "https") {
+                if !is_fetchable(&next) {
                     return Err(FetchError::Fatal(format!(
-                        "the source redirected to an unsupported URL scheme {:?}",
+                        "the source redirected to an unsupported URL ({} scheme)",
                         next.scheme()
                     )));
                 }
@@ -145,7 +146,7 @@ impl Fetcher {
 /// A URL a job may fetch: absolute `http`/`https` with a host.
 fn parse_url(url: &str) -> Result<Url, FetchError> {
     let u = Url::parse(url).map_err(|e| FetchError::Fatal(format!("invalid source URL: {e}")))?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+    if !is_fetchable(&u) {
         return Err(FetchError::Fatal(
             "the source URL must be http:// or https:// with a host".into(),
         ));

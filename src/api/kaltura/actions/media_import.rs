@@ -12,6 +12,7 @@ use upgate_proto::kaltura::params::{Param, Params};
 
 use crate::api::kaltura::call::Call;
 use crate::api::kaltura::error::{err, err1, from_core, KResult};
+use crate::core::import::is_fetchable;
 use crate::core::Error;
 use crate::model::entry::{EntryStatus, MediaEntry};
 use crate::model::import::ImportJob;
@@ -42,10 +43,7 @@ fn wrong(prop: &str, format: &str) -> upgate_proto::kaltura::value::ApiError {
 /// A checked source URL.
 pub fn source_url(url: &str) -> KResult<String> {
     let url = url.trim();
-    let parsed = reqwest::Url::parse(url).ok();
-    let usable = parsed.is_some_and(|u| {
-        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-    });
+    let usable = reqwest::Url::parse(url).is_ok_and(|u| is_fetchable(&u));
     if url.len() > MAX_URL || !usable {
         return Err(wrong("url", "http(s)://host/path"));
     }
