@@ -23,23 +23,6 @@ const EXPIRY: [&str; 6] = [
     "off",
 ];
 
-/// Regular files under `dir` whose path mentions `needle`.
-fn files_with(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_with(&p, needle));
-        } else if p.to_string_lossy().contains(needle) {
-            out.push(p.display().to_string());
-        }
-    }
-    out
-}
-
 /// Every regular file under `dir`.
 fn all_files(dir: &Path) -> Vec<String> {
     files_with(dir, "")

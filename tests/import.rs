@@ -92,9 +92,8 @@ async fn wait_entry(base: &str, ks: &str, id: &str, limit: Duration) -> Value {
     }
 }
 
-/// The SHA-256 the gateway reports for a finished entry (`Want-Digest`), and the
-/// download's own.
-async fn entry_sha256(base: &str, ks: &str, e: &Value) -> String {
+/// The SHA-256 the gateway reports for a finished entry's file (`Want-Digest`).
+async fn entry_sha256(e: &Value) -> String {
     let url = e["downloadUrl"].as_str().unwrap();
     let r = client()
         .head(url)
@@ -104,8 +103,6 @@ async fn entry_sha256(base: &str, ks: &str, e: &Value) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{url}");
-    let _ = ks;
-    let _ = base;
     let digest = header(&r, "digest").unwrap().to_owned();
     let b64 = digest.strip_prefix("sha-256=").unwrap();
     use base64::Engine;
@@ -138,7 +135,7 @@ async fn import_survives_three_drops_with_little_refetched() {
     assert_eq!(e["status"], 2, "READY: {e}");
     assert_eq!(e["fileSize"], size.to_string(), "{e}");
     let want = pattern_sha256(7, size);
-    assert_eq!(entry_sha256(&gw.base, &ks, &e).await, want);
+    assert_eq!(entry_sha256(&e).await, want);
     let sent = origin.bytes_sent();
     let extra = sent.saturating_sub(size) as f64 / size as f64;
     eprintln!(
@@ -192,7 +189,7 @@ async fn changed_ignored_failing_and_stalled_sources() {
         let e = wait_entry(&gw.base, &ks, id, Duration::from_secs(120)).await;
         assert_eq!(e["status"], 2, "{p}: {e}");
         let want = source_sha256(&origin.source(p));
-        assert_eq!(entry_sha256(&gw.base, &ks, &e).await, want, "{p}");
+        assert_eq!(entry_sha256(&e).await, want, "{p}");
     }
     assert_eq!(origin.source("/changing").version, 1);
     let hits = origin.hits();
@@ -470,13 +467,13 @@ async fn hostile_resources_and_other_users() {
     let blobs = dir.path().join("blobs");
     let gone = eventually(|| {
         let blobs = blobs.clone();
-        async move { files_under(&blobs) == 0 }
+        async move { files_with(&blobs, "").is_empty() }
     })
     .await;
     assert!(
         gone,
-        "the partial upload's files remain: {}",
-        files_under(&blobs)
+        "the partial upload's files remain: {:?}",
+        files_with(&blobs, "")
     );
     let sent = origin.bytes_sent();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -484,20 +481,6 @@ async fn hostile_resources_and_other_users() {
         origin.bytes_sent() - sent < MIB,
         "the cancelled import stopped fetching"
     );
-}
-
-/// Regular files under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => files_under(&e.path()),
-            Ok(_) => 1,
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 /// Bytes imported so far into the job's upload (the newest upload under the data dir),
@@ -532,10 +515,7 @@ async fn a_killed_gateway_continues_its_import_after_restart() {
     let gw = gateway(dir.path(), &["--lease-ttl", "2s"]);
     let e = wait_entry(&gw.base, &ks, &id, Duration::from_secs(120)).await;
     assert_eq!(e["status"], 2, "{e}");
-    assert_eq!(
-        entry_sha256(&gw.base, &ks, &e).await,
-        pattern_sha256(21, size)
-    );
+    assert_eq!(entry_sha256(&e).await, pattern_sha256(21, size));
     let resumed: Vec<_> = origin
         .hits()
         .into_iter()
@@ -633,10 +613,7 @@ async fn on_redis_and_s3_another_instance_continues_an_import() {
     a.kill9();
     let e = wait_entry(&b.base, &ks, &id, Duration::from_secs(120)).await;
     assert_eq!(e["status"], 2, "{e}");
-    assert_eq!(
-        entry_sha256(&b.base, &ks, &e).await,
-        pattern_sha256(41, size)
-    );
+    assert_eq!(entry_sha256(&e).await, pattern_sha256(41, size));
     assert!(
         origin.bytes_sent() < 2 * size,
         "resumed, not restarted: {}",

@@ -634,43 +634,53 @@ async fn final_chunk_is_held_while_the_upload_progresses() {
     let ks = user_ks("alice", 0);
     let enc = urlencode(&ks);
     let api = |a: &str| g.url(&format!("/api_v3/service/uploadtoken/action/{a}"));
-    let body = client()
-        .get(format!("{}?ks={enc}", api("add")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = between(&body, "<id>", "</id>").unwrap().to_owned();
-    let chunk = |i: usize| vec![i as u8; 100_000];
-    let send = |i: usize, last: bool| {
-        let (ks, token, url) = (ks.clone(), token.clone(), api("upload"));
+    let new_token = || {
+        let url = format!("{}?ks={enc}", api("add"));
         async move {
-            let b = "holdb";
-            let at = (i * 100_000).to_string();
-            let body = multipart(
-                b,
-                &[
+            let body = get_text(&url).await;
+            between(&body, "<id>", "</id>").unwrap().to_owned()
+        }
+    };
+    // One `uploadToken.upload` chunk: (resume, resumeAt, finalChunk, data).
+    let upload =
+        |token: String, resume: &'static [u8], at: Option<u64>, last: bool, data: Vec<u8>| {
+            let (ks, url) = (ks.clone(), api("upload"));
+            async move {
+                let b = "holdb";
+                let at = at.map(|n| n.to_string());
+                let mut fields = vec![
                     ("ks", None, ks.as_bytes()),
                     ("uploadTokenId", None, token.as_bytes()),
-                    ("resume", None, if i == 0 { b"0" } else { b"1" }),
-                    ("resumeAt", None, at.as_bytes()),
-                    ("finalChunk", None, if last { b"1" } else { b"0" }),
-                    ("fileData", Some("c"), &chunk(i)),
-                ],
-            );
-            client()
-                .post(url)
-                .header("Content-Type", format!("multipart/form-data; boundary={b}"))
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+                    ("resume", None, resume),
+                ];
+                if let Some(at) = &at {
+                    fields.push(("resumeAt", None, at.as_bytes()));
+                }
+                fields.push(("finalChunk", None, if last { b"1" } else { b"0" }));
+                fields.push(("fileData", Some("c"), &data));
+                client()
+                    .post(url)
+                    .header("Content-Type", format!("multipart/form-data; boundary={b}"))
+                    .body(multipart(b, &fields))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+    let token = new_token().await;
+    let chunk = |i: usize| vec![i as u8; 100_000];
+    let send = |i: usize, last: bool| {
+        let resume: &'static [u8] = if i == 0 { b"0" } else { b"1" };
+        upload(
+            token.clone(),
+            resume,
+            Some(i as u64 * 100_000),
+            last,
+            chunk(i),
+        )
     };
     assert!(send(0, false).await.contains("<status>1</status>"));
     let started = std::time::Instant::now();
@@ -691,57 +701,11 @@ async fn final_chunk_is_held_while_the_upload_progresses() {
         "longer than one wait"
     );
     // Nothing arriving: the wait ends (retryable), as before.
-    let body = client()
-        .get(format!("{}?ks={enc}", api("add")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token2 = between(&body, "<id>", "</id>").unwrap().to_owned();
-    let b = "holdc";
-    let first = client()
-        .post(api("upload"))
-        .header("Content-Type", format!("multipart/form-data; boundary={b}"))
-        .body(multipart(
-            b,
-            &[
-                ("ks", None, ks.as_bytes()),
-                ("uploadTokenId", None, token2.as_bytes()),
-                ("resume", None, b"0"),
-                ("finalChunk", None, b"0"),
-                ("fileData", Some("c"), &chunk(0)),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let token2 = new_token().await;
+    let first = upload(token2.clone(), b"0", None, false, chunk(0)).await;
     assert!(first.contains("<status>1</status>"), "{first}");
     let t = std::time::Instant::now();
-    let r = client()
-        .post(api("upload"))
-        .header("Content-Type", format!("multipart/form-data; boundary={b}"))
-        .body(multipart(
-            b,
-            &[
-                ("ks", None, ks.as_bytes()),
-                ("uploadTokenId", None, token2.as_bytes()),
-                ("resume", None, b"1"),
-                ("resumeAt", None, b"200000"),
-                ("finalChunk", None, b"1"),
-                ("fileData", Some("c"), b"tail"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let r = upload(token2, b"1", Some(200_000), true, b"tail".to_vec()).await;
     assert!(r.contains("UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE"), "{r}");
     assert!(
         t.elapsed() < std::time::Duration::from_secs(5),

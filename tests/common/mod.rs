@@ -464,6 +464,23 @@ pub async fn read_status(s: &mut TcpStream) -> u16 {
         .unwrap_or(0)
 }
 
+/// Regular files under `dir` (recursively) whose path contains `needle` ("" for all).
+pub fn files_with(dir: &Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_with(&p, needle));
+        } else if p.to_string_lossy().contains(needle) {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
+
 /// The body of `GET url` as text.
 pub async fn get_text(url: &str) -> String {
     client()
