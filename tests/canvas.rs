@@ -220,16 +220,8 @@ async fn api_token(g: &Gateway, user: &str) -> String {
 /// Kaltura API as Canvas's uploader would; returns its id.
 async fn entry_of(g: &Gateway, user: &str, name: &str) -> String {
     let ks = upgate_proto::form::form_encode(&user_ks(user, 0));
-    let get = |rest: String| async move {
-        client()
-            .get(g.url(&format!("/api_v3/service/{rest}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let get =
+        |rest: String| async move { get_text(&g.url(&format!("/api_v3/service/{rest}"))).await };
     let body = get(format!("media/action/add?ks={ks}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name={name}")).await;
     between(&body, "<id>", "</id>").unwrap().to_owned()
 }

@@ -16,14 +16,7 @@ fn code(body: &str) -> Option<String> {
 }
 
 async fn call(g: &Gateway, rest: &str) -> String {
-    client()
-        .get(g.url(&format!("/api_v3/service/{rest}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    get_text(&g.url(&format!("/api_v3/service/{rest}"))).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,14 +20,7 @@ async fn start_session(g: &Gateway, user: &str) -> String {
         "{}/api_v3/?service=session&action=start&secret={USER_SECRET}&partnerId={PARTNER}&userId={user}_1&type=0",
         g.base
     );
-    let body = client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&url).await;
     between(&body, "<result>", "</result>").unwrap().to_owned()
 }
 
