@@ -9,6 +9,7 @@
 
 mod bandwidth;
 mod burst;
+mod chaos;
 mod common;
 mod create_storm;
 mod engine;
@@ -49,6 +50,14 @@ enum Cmd {
     ResumeStorm(resume_storm::ResumeStormArgs),
     /// The Kaltura browser client's chunk pattern (chunk 0, then 6 parallel resumeAt).
     KalturaBrowser(kaltura_browser::KalturaBrowserArgs),
+    /// A seeded fault campaign over a real cluster (Redis, S3, three gateways).
+    Chaos(chaos::ChaosArgs),
+    /// `upgate serve ARGS` in this program (the chaos campaign's gateways).
+    #[command(hide = true)]
+    ServeUpgate {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Runs a gateway (embedded defaults, the load tester's partner) until Ctrl-C.
     Gateway {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -116,6 +125,31 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Cmd::Chaos(a) => match chaos::campaign(&a).await {
+            Ok(r) => {
+                if a.json {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                } else {
+                    print!("{}", r.summary());
+                }
+                if r.passed() {
+                    std::process::ExitCode::SUCCESS
+                } else {
+                    std::process::ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("upgate-loadtest: {e}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Cmd::ServeUpgate { args } => match chaos::serve_upgate(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("upgate-loadtest serve-upgate: {e}");
+                std::process::ExitCode::from(2)
+            }
+        },
         Cmd::Gateway { listen, data_dir } => match gateway::serve_forever(&data_dir, &listen).await
         {
             Ok(()) => std::process::ExitCode::SUCCESS,

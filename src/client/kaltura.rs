@@ -295,6 +295,11 @@ impl<'a> Calls<'a> {
         Ok(Self { api, ks })
     }
 
+    /// The session the calls carry.
+    pub fn ks(&self) -> &str {
+        &self.ks
+    }
+
     /// One call with the session added.
     pub async fn call(
         &self,
