@@ -124,12 +124,14 @@ pub async fn open_state(
 /// Opens the assembler named by `url`: `file://DIR`, or object storage
 /// (`s3://BUCKET[/PREFIX]?endpoint=…&region=…`, `gs://…`, `az://…`). `max_size` sizes
 /// the parts of uploads whose length is deferred; object storage keeps `memory` bytes of
-/// upload data in memory at most and spools the rest under `spool`.
+/// upload data in memory at most, spools the rest under `spool`, and commits what
+/// arrived at least every `commit_interval`.
 pub fn open_store(
     url: &str,
     max_size: u64,
     spool: &std::path::Path,
     memory: u64,
+    commit_interval: Duration,
 ) -> Result<Arc<dyn Assembler>, StartError> {
     if let Some(p) = path_of(url, "file://") {
         return Ok(Arc::new(LocalAssembler::new(p)?));
@@ -138,7 +140,9 @@ pub fn open_store(
         Some(a) => {
             let half = usize::try_from((memory / 2) >> 20).unwrap_or(usize::MAX);
             Ok(Arc::new(
-                a?.with_spool_dir(spool.to_owned()).with_memory(half, half),
+                a?.with_spool_dir(spool.to_owned())
+                    .with_memory(half, half)
+                    .with_commit_interval(commit_interval),
             ))
         }
         None => Err(StartError::Url {
@@ -252,6 +256,7 @@ impl App {
             args.max_upload_size,
             &spool,
             args.store_memory,
+            args.store_commit_interval,
         )?;
         let core = CoreConfig {
             max_upload_size: args.max_upload_size,

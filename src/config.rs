@@ -323,6 +323,18 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_STORE_MEMORY", default_value = "64MiB", value_parser = size)]
     pub store_memory: u64,
 
+    /// Object storage only: the longest bytes that reached the gateway wait before they
+    /// are stored and the offset moves, so a `kill -9` loses only what arrived within
+    /// it. A slow upload (one whose part takes longer than this to fill) then costs up
+    /// to two small object `PUT`s (tail segments: only the bytes added) and two state
+    /// writes per second; a fast one's bytes reach a part first and cost nothing more.
+    /// Raise it where object requests are billed and a crash may cost a few seconds of
+    /// re-sending. The local store needs no interval: what arrived is in its file and
+    /// recovered after a crash.
+    #[arg(long, env = "UPGATE_STORE_COMMIT_INTERVAL", default_value = "1s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub store_commit_interval: Duration,
+
     /// Prefix of every Redis key (several deployments can share one Redis).
     #[arg(long, env = "UPGATE_REDIS_PREFIX", default_value = "upgate:")]
     pub redis_prefix: String,

@@ -8,6 +8,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::s3_server::{self, S3Server};
 use common::*;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -241,10 +242,100 @@ async fn trickle(s: &mut TcpStream, data: &[u8], rate: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_keeps_what_arrived_more_than_a_second_before() {
+    kill9_keeps_what_arrived(&["--files-auth", "off"], &[], "local store").await;
+}
+
+/// On object storage the unit is the commit (`--store-commit-interval`, 1 s): the
+/// bytes of a stalled client are committed as a tail segment while it is quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_keeps_what_arrived_more_than_a_second_before_on_s3() {
+    let s3 = S3Server::start_s3s_fs();
+    let store = s3.store_url();
+    kill9_keeps_what_arrived(
+        &["--files-auth", "off", "--store", &store],
+        &s3_server::credentials(),
+        "S3 (s3s-fs)",
+    )
+    .await;
+    // The tail of the upload lived in segments: the finished upload left none behind.
+    let left: Vec<_> = walk(&s3.root_dir().join(s3_server::BUCKET).join("tmp"));
+    assert!(left.is_empty(), "objects left behind: {left:?}");
+}
+
+/// Object storage, a client still streaming when the gateway dies: what it had sent
+/// more than a second before the kill survives (parts, and tail segments of the rest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_mid_stream_on_s3_keeps_all_but_the_last_second() {
+    let s3 = S3Server::start_s3s_fs();
+    let store = s3.store_url();
+    let args = ["--files-auth", "off", "--store", &store];
+    let env = s3_server::credentials();
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(40 * MIB, 33);
+    let c = client();
+    let mut gw = ChildGateway::start_env(dir.path(), &args, &env);
+    let up = create(&c, &gw.base, d.len() as u64).await;
+    let mut s = open_patch(gw.addr, &up, 0, &[], d.len()).await;
+    // 3 MB/s: a part (8 MiB) takes longer than the interval to fill.
+    let (rate, step) = (3_000_000usize, 64 << 10);
+    let t0 = std::time::Instant::now();
+    let kill_at = Duration::from_millis(4500);
+    let mut sent_by = Vec::new();
+    let mut sent = 0usize;
+    while t0.elapsed() < kill_at {
+        s.write_all(&d[sent..sent + step]).await.unwrap();
+        s.flush().await.unwrap();
+        sent += step;
+        sent_by.push((t0.elapsed(), sent));
+        let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(t0.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    gw.kill9();
+    let killed = t0.elapsed();
+    drop(s);
+    let before = sent_by
+        .iter()
+        .rev()
+        .find(|(t, _)| *t + Duration::from_secs(1) <= killed)
+        .map_or(0, |(_, n)| *n) as u64;
+    let gw = ChildGateway::start_env(dir.path(), &args, &env);
+    let offset = head_offset(&c, &gw.base, &up).await;
+    eprintln!(
+        "S3 mid-stream kill -9 at {:.2} s: {sent} bytes sent, {before} of them 1 s before; {offset} kept",
+        killed.as_secs_f64()
+    );
+    assert!(
+        offset >= before,
+        "kept {offset} < {before} sent a second before"
+    );
+    assert!(offset <= sent as u64);
+    let r = patch(&c, &gw.base, &up, offset, d[offset as usize..].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        sha256_hex(&download(&c, &gw.base, &up).await),
+        sha256_hex(&d)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .flat_map(|e| match e.path().is_dir() {
+            true => walk(&e.path()),
+            false => vec![e.path()],
+        })
+        .collect()
+}
+
+async fn kill9_keeps_what_arrived(args: &[&str], env: &[(&str, &str)], what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = data(40 * MIB, 31);
     let c = client();
-    let mut gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    let mut gw = ChildGateway::start_env(dir.path(), args, env);
     let up = create(&c, &gw.base, d.len() as u64).await;
     // 3 s at 8 MB/s (no commit point: under 64 MiB and 5 s), plus a last odd piece;
     // then the client goes quiet and the gateway is killed 1.2 s later.
@@ -254,9 +345,9 @@ async fn kill9_keeps_what_arrived_more_than_a_second_before() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     gw.kill9();
     drop(s);
-    let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
+    let gw = ChildGateway::start_env(dir.path(), args, env);
     let offset = head_offset(&c, &gw.base, &up).await;
-    eprintln!("kill -9 after {sent} bytes sent (1.2 s before): {offset} kept");
+    eprintln!("{what}: kill -9 after {sent} bytes sent (1.2 s before): {offset} kept");
     assert_eq!(offset, sent as u64, "every byte that arrived survived");
     let r = patch(&c, &gw.base, &up, offset, d[sent..].to_vec()).await;
     assert_eq!(r.status(), 204);

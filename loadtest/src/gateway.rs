@@ -1,6 +1,7 @@
 //! A gateway for the load tests: in this process (virtual clock: the default when no
 //! `--url` is given) or as its own process (`upgate-loadtest gateway`), both the real
-//! `upgate` server on 127.0.0.1 with the embedded defaults.
+//! `upgate` server on 127.0.0.1 with the embedded defaults; and `serve-upgate`, any
+//! `upgate serve` configuration in this program (the chaos campaign's gateways).
 
 use clap::Parser;
 use upgate::app::App;
@@ -92,6 +93,42 @@ pub async fn serve_forever(data_dir: &std::path::Path, listen: &str) -> Result<(
     );
     app.run(async {
         let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// `upgate-loadtest serve-upgate ARGS`: `upgate serve ARGS` in this program (the
+/// campaign's gateways), until `SIGTERM` or `SIGINT` (then the usual drain).
+pub async fn serve_upgate(args: Vec<String>) -> Result<(), String> {
+    use clap::Parser;
+    use std::io::Write;
+    use upgate::config::{Cli, Command};
+    let argv = ["upgate".to_owned(), "serve".to_owned()]
+        .into_iter()
+        .chain(args);
+    let Command::Serve(args) = Cli::try_parse_from(argv)
+        .map_err(|e| e.to_string())?
+        .command
+    else {
+        return Err("not a serve command".into());
+    };
+    let app = App::build(&args)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = app.local_addr().map_err(|e| e.to_string())?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    app.run(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
     })
     .await
     .map_err(|e| e.to_string())

@@ -143,7 +143,7 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::from(2)
             }
         },
-        Cmd::ServeUpgate { args } => match chaos::serve_upgate(args).await {
+        Cmd::ServeUpgate { args } => match gateway::serve_upgate(args).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("upgate-loadtest serve-upgate: {e}");

@@ -44,6 +44,8 @@ async fn feed(w: &mut Box<dyn super::BlobWriter>, data: &[u8], piece: usize) {
 /// pass the 5 MiB minimum).
 pub async fn run_all(a: Arc<dyn Assembler>, unit: usize) {
     append_commit_complete(&*a, unit).await;
+    many_small_commits(&*a, unit).await;
+    aged_commits(&*a, unit).await;
     uncommitted_bytes_are_overwritten(&*a, unit).await;
     staged_ranges_are_absorbed(&*a, unit).await;
     concatenation(&*a, unit).await;
@@ -78,6 +80,88 @@ pub async fn append_commit_complete(a: &dyn Assembler, unit: usize) {
     assert_eq!(
         read_all(a, &id, 10, 20, true).await.expect("read"),
         data[10..20]
+    );
+    a.delete(&id, &asm).await.expect("delete");
+}
+
+/// A slow client's upload: a commit every few hundred KiB (each committed tail reopened
+/// by a fresh writer, as after a crash, every few commits, with garbage written past
+/// it first), across part boundaries and more commits than a tail keeps pieces.
+pub async fn many_small_commits(a: &dyn Assembler, unit: usize) {
+    let id = new_id();
+    let step = unit / 40 + 4097;
+    let len = 2 * unit + unit / 3;
+    let data = pattern(0, len);
+    let mut asm = a.create(&id, Some(len as u64)).await.expect("create");
+    let mut w = a.open(&id, 0, &asm).await.expect("open");
+    let mut at = 0;
+    let mut commits = 0;
+    while at < len {
+        let end = (at + step).min(len);
+        feed(&mut w, &data[at..end], 64 * 1024).await;
+        let p = w.commit().await.expect("commit");
+        assert_eq!(p.offset, end as u64);
+        asm = p.assembly.unwrap_or(asm);
+        at = end;
+        commits += 1;
+        if commits % 7 == 0 && at < len {
+            feed(&mut w, &vec![0xEE; 5000], 5000).await;
+            drop(w);
+            w = a.open(&id, at as u64, &asm).await.expect("reopen");
+        }
+    }
+    assert!(commits > 80, "{commits} commits");
+    drop(w);
+    a.complete(&id, len as u64, &asm).await.expect("complete");
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
+    );
+    a.delete(&id, &asm).await.expect("delete");
+}
+
+/// Commits asked for by time: with a long `age` a store may stop short of young bytes
+/// (never before the last commit, never past what was written), with no age it covers
+/// everything; either point is a valid place to reopen from.
+pub async fn aged_commits(a: &dyn Assembler, unit: usize) {
+    let id = new_id();
+    let len = 2 * unit + 999;
+    let data = pattern(0, len);
+    let asm = a.create(&id, Some(len as u64)).await.expect("create");
+    let mut w = a.open(&id, 0, &asm).await.expect("open");
+    let first = unit + unit / 2;
+    feed(&mut w, &data[..first], 64 * 1024).await;
+    let p = w
+        .commit_aged(std::time::Duration::from_secs(3600))
+        .await
+        .expect("aged commit");
+    assert!(p.offset <= first as u64, "past what was written");
+    let asm = p.assembly.unwrap_or(asm);
+    drop(w);
+    // A crash now: the next writer continues from the aged point.
+    let mut w = a.open(&id, p.offset, &asm).await.expect("reopen");
+    feed(&mut w, &data[p.offset as usize..first + 10], 64 * 1024).await;
+    let q = w
+        .commit_aged(std::time::Duration::ZERO)
+        .await
+        .expect("commit with no age");
+    assert_eq!(q.offset, (first + 10) as u64, "no age: everything");
+    let asm = q.assembly.unwrap_or(asm);
+    feed(&mut w, &data[first + 10..], 64 * 1024).await;
+    let r = w
+        .commit_aged(std::time::Duration::from_secs(3600))
+        .await
+        .expect("aged commit");
+    assert!(r.offset >= q.offset && r.offset <= len as u64);
+    let asm = r.assembly.unwrap_or(asm);
+    let e = w.commit().await.expect("commit");
+    assert_eq!(e.offset, len as u64);
+    let asm = e.assembly.unwrap_or(asm);
+    drop(w);
+    a.complete(&id, len as u64, &asm).await.expect("complete");
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
     );
     a.delete(&id, &asm).await.expect("delete");
 }

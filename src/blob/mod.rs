@@ -71,6 +71,14 @@ pub trait BlobWriter: Send {
     async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError>;
     /// Makes everything written so far durable and reports how far that is.
     async fn commit(&mut self) -> Result<CommitPoint, BlobError>;
+    /// A commit asked for by time rather than by the end of a body: makes durable at
+    /// least the bytes written more than `age` ago, and may stop short of the rest
+    /// (the next commit covers them). Object storage skips copying a tail that is
+    /// younger than `age` (a fast stream's bytes reach a part soon enough).
+    /// Default: [`BlobWriter::commit`].
+    async fn commit_aged(&mut self, _age: std::time::Duration) -> Result<CommitPoint, BlobError> {
+        self.commit().await
+    }
     /// The bytes written from now on came in order from a client and need no check
     /// before they count (no checksum pending): a backend that keeps written bytes
     /// across a crash of the process may offer them later ([`Assembler::tail`]).
@@ -123,6 +131,13 @@ pub trait Assembler: Send + Sync + 'static {
     ) -> Result<ByteStream, BlobError>;
     /// Removes everything stored for the upload (in progress, staged or final).
     async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError>;
+    /// The longest bytes that arrived should wait to be stored, on a store where a
+    /// crash would lose uncommitted bytes (no [`Assembler::tail`] to recover): the core
+    /// then commits (by age, [`BlobWriter::commit_aged`]) every half of it, also while
+    /// a client pauses. `None`: the core's own interval.
+    fn commit_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Bytes past the committed `offset` that a crashed trusted writer had written and
     /// this backend still has (a local file keeps them when only the process died):
     /// how far they reach. Nothing is made durable by asking. Default: none.

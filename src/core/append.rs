@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use futures_util::StreamExt;
+
 use upgate_proto::checksum::Checksum;
 
 use super::body::HashPipe;
@@ -227,11 +229,43 @@ impl UploadService {
         let start = pos;
         let mut last_commit = Instant::now();
         let mut last_renew = Instant::now();
+        // A store that cannot recover uncommitted bytes after a crash asks for commits
+        // at least this often, also while the client pauses (the body's read stays
+        // pending across such a commit, inside the stream: nothing it holds is dropped).
+        // Ticks every half interval, each making durable what is older than half an
+        // interval: a byte waits at most one interval (plus the commit) to be stored.
+        let idle_commit = self.blobs.commit_interval();
+        let interval = idle_commit.map_or(self.cfg.commit_interval, |d| {
+            (d / 2).min(self.cfg.commit_interval)
+        });
+        let chunks = futures_util::stream::unfold(&mut *body, |b| async move {
+            let r = b.next_chunk().await;
+            Some((r, b))
+        });
+        tokio::pin!(chunks);
         let stop = loop {
-            let next = tokio::select! {
+            let tick = match idle_commit {
+                Some(_) if hasher.is_none() && pos > committed.offset => {
+                    Some(tokio::time::Instant::from_std(last_commit + interval))
+                }
+                _ => None,
+            };
+            let event = tokio::select! {
                 biased;
-                _ = active.cancel.cancelled() => Err(true),
-                r = body.next_chunk() => r.map_err(|_| false),
+                _ = active.cancel.cancelled() => Event::Cancelled,
+                _ = sleep_until(tick) => Event::Tick,
+                r = chunks.next() => Event::Chunk(r.unwrap_or(Ok(None))),
+            };
+            let next = match event {
+                Event::Cancelled => Err(true),
+                Event::Tick => {
+                    committed = self
+                        .commit_writer(lease, &mut writer, committed, Some(interval))
+                        .await?;
+                    last_commit = Instant::now();
+                    continue;
+                }
+                Event::Chunk(r) => r.map_err(|_| false),
             };
             let mut data = match next {
                 Ok(Some(d)) => d,
@@ -274,9 +308,11 @@ impl UploadService {
             pos += data.len() as u64;
             writer.write(data).await?;
             let due = pos - committed.offset >= self.cfg.commit_every
-                || last_commit.elapsed() >= self.cfg.commit_interval;
+                || last_commit.elapsed() >= interval;
             if hasher.is_none() && due {
-                committed = self.commit_writer(lease, &mut writer, committed).await?;
+                committed = self
+                    .commit_writer(lease, &mut writer, committed, Some(interval))
+                    .await?;
                 last_commit = Instant::now();
             }
         };
@@ -328,7 +364,9 @@ impl UploadService {
                 committed = self.apply(lease, &c).await?;
             }
             None if pos > committed.offset => {
-                committed = self.commit_writer(lease, &mut writer, committed).await?;
+                committed = self
+                    .commit_writer(lease, &mut writer, committed, None)
+                    .await?;
             }
             None => {}
         }
@@ -336,14 +374,23 @@ impl UploadService {
     }
 
     /// fsync the writer, then CAS the offset forward (renewing the lease and expiry).
+    /// `aged`: a commit asked for by time, which may leave out bytes younger than that
+    /// (see [`BlobWriter::commit_aged`]); the writer then stays ahead of the record.
     pub(crate) async fn commit_writer(
         &self,
         lease: &Lease,
         writer: &mut Box<dyn BlobWriter>,
         rec: UploadRecord,
+        aged: Option<std::time::Duration>,
     ) -> Result<UploadRecord> {
         let t = Instant::now();
-        let point = writer.commit().await?;
+        let point = match aged {
+            Some(age) => writer.commit_aged(age).await?,
+            None => writer.commit().await?,
+        };
+        if point.offset == rec.offset && point.assembly.is_none() {
+            return Ok(rec);
+        }
         metrics::histogram!("upgate_storage_commit_seconds").record(t.elapsed().as_secs_f64());
         let c = Commit {
             expected_offset: rec.offset,
@@ -372,5 +419,21 @@ impl UploadService {
                 "offset moved to {offset} under a held lease"
             ))),
         }
+    }
+}
+
+/// What the pump waited for.
+enum Event<T> {
+    Cancelled,
+    /// Uncommitted bytes waited the store's commit interval.
+    Tick,
+    Chunk(T),
+}
+
+/// Sleeps until `t`, or forever.
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }

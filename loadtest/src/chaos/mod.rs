@@ -258,39 +258,3 @@ pub async fn campaign(a: &ChaosArgs) -> Result<Report, String> {
     }
     Ok(report)
 }
-
-/// `upgate-loadtest serve-upgate ARGS`: `upgate serve ARGS` in this program (the
-/// campaign's gateways), until `SIGTERM` or `SIGINT` (then the usual drain).
-pub async fn serve_upgate(args: Vec<String>) -> Result<(), String> {
-    use clap::Parser;
-    use std::io::Write;
-    use upgate::config::{Cli, Command};
-    let argv = ["upgate".to_owned(), "serve".to_owned()]
-        .into_iter()
-        .chain(args);
-    let Command::Serve(args) = Cli::try_parse_from(argv)
-        .map_err(|e| e.to_string())?
-        .command
-    else {
-        return Err("not a serve command".into());
-    };
-    let app = upgate::app::App::build(&args)
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = app.local_addr().map_err(|e| e.to_string())?;
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{addr}");
-        let _ = out.flush();
-    }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
-    app.run(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())
-}

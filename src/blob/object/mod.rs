@@ -66,12 +66,38 @@ pub struct Assembly {
     /// Increases with every tail written (unique tail names).
     #[serde(default)]
     pub generation: u64,
+    /// Tail bytes written after the tail object, in order, one object each: a commit
+    /// that adds bytes to an unchanged part list writes only the new bytes (so
+    /// frequent commits cost what they add, not the whole tail again). `tail` counts
+    /// them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<Segment>,
+}
+
+/// One appended piece of the tail.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Segment {
+    pub key: String,
+    pub len: u64,
 }
 
 impl Assembly {
     /// Bytes durably stored: full parts plus the tail.
     pub fn offset(&self) -> u64 {
         self.parts.len() as u64 * self.part + self.tail
+    }
+
+    /// The tail's objects in order, with their lengths (the tail object, then the
+    /// appended segments).
+    pub fn tail_objects(&self) -> Vec<(String, u64)> {
+        let more: u64 = self.more.iter().map(|s| s.len).sum();
+        let base = self.tail.saturating_sub(more);
+        let mut out = Vec::with_capacity(1 + self.more.len());
+        if base > 0 {
+            out.push((self.tail_key.clone(), base));
+        }
+        out.extend(self.more.iter().map(|s| (s.key.clone(), s.len)));
+        out
     }
 
     fn parse(text: &str) -> Result<Self, BlobError> {
@@ -114,7 +140,12 @@ pub(crate) struct Inner {
     pub spool_dir: std::path::PathBuf,
     /// The size of `in_flight`, in MiB (one upload asks for at most all of it).
     pub in_flight_mib: usize,
+    /// See [`Assembler::commit_interval`].
+    pub commit_interval: std::time::Duration,
 }
+
+/// Default longest wait of arrived bytes for a commit (see [`Assembler::commit_interval`]).
+pub const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Bytes of part uploads (and tail objects) in flight per process, in MiB.
 pub const IN_FLIGHT_MIB: usize = 32;
@@ -199,6 +230,7 @@ impl ObjectAssembler {
                 buffers: Arc::new(tokio::sync::Semaphore::new(BUFFER_MIB)),
                 spool_dir: std::env::temp_dir().join("upgate-spool"),
                 in_flight_mib: IN_FLIGHT_MIB,
+                commit_interval: COMMIT_INTERVAL,
             }),
         }
     }
@@ -208,6 +240,14 @@ impl ObjectAssembler {
     pub fn with_spool_dir(mut self, dir: std::path::PathBuf) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.spool_dir = dir;
+        }
+        self
+    }
+
+    /// Commits what arrived at least every `d` (default [`COMMIT_INTERVAL`]).
+    pub fn with_commit_interval(mut self, d: std::time::Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.commit_interval = d;
         }
         self
     }
@@ -227,6 +267,10 @@ impl ObjectAssembler {
 
 #[async_trait]
 impl Assembler for ObjectAssembler {
+    fn commit_interval(&self) -> Option<std::time::Duration> {
+        Some(self.inner.commit_interval)
+    }
+
     async fn create(&self, id: &str, length: Option<u64>) -> Result<String, BlobError> {
         let mp = self
             .inner
@@ -310,19 +354,27 @@ impl Assembler for ObjectAssembler {
             })
             .collect();
         if state.tail > 0 {
-            let tail = self
-                .inner
-                .objects
-                .get(&self.inner.tmp_path(id, &state.tail_key))
-                .await
-                .map_err(backend)?
-                .bytes()
-                .await
-                .map_err(backend)?;
+            let mut tail = Vec::new();
+            for (key, len) in state.tail_objects() {
+                let mut rx = self
+                    .inner
+                    .stream(&self.inner.tmp_path(id, &key), 0, len)
+                    .await?;
+                while let Some(chunk) = rx.recv().await {
+                    tail.push(chunk?);
+                }
+            }
+            let got: u64 = tail.iter().map(|b| b.len() as u64).sum();
+            if got != state.tail {
+                return Err(BlobError::Backend(format!(
+                    "tail objects hold {got} bytes, expected {}",
+                    state.tail
+                )));
+            }
             let last = self
                 .inner
                 .multipart
-                .put_part(&path, &state.mp, parts.len(), PutPayload::from(tail))
+                .put_part(&path, &state.mp, parts.len(), tail.into_iter().collect())
                 .await
                 .map_err(backend)?;
             parts.push(last);

@@ -124,6 +124,46 @@ impl Spool {
         .await
     }
 
+    /// A copy of the bytes from `from` on, as an upload payload (the spool keeps them).
+    pub async fn payload_from(&mut self, from: u64) -> Result<PutPayload, BlobError> {
+        if from == 0 {
+            return self.payload(false).await;
+        }
+        let mut out: Vec<Bytes> = Vec::new();
+        let mut at = 0u64;
+        let mem = self
+            .full
+            .iter()
+            .cloned()
+            .chain(self.filling.as_ref().map(|b| Bytes::copy_from_slice(b)));
+        for b in mem {
+            let end = at + b.len() as u64;
+            if end > from {
+                let skip = from.saturating_sub(at) as usize;
+                out.push(b.slice(skip..));
+            }
+            at = end;
+        }
+        if let Some(file) = self.file.clone() {
+            let (len, start) = (self.file_len, from.saturating_sub(at));
+            let blocks = blocking(move || {
+                let mut out = Vec::new();
+                let mut pos = start;
+                while pos < len {
+                    let n = (len - pos).min(BLOCK as u64) as usize;
+                    let mut buf = vec![0u8; n];
+                    file.read_exact_at(&mut buf, pos)?;
+                    out.push(Bytes::from(buf));
+                    pos += n as u64;
+                }
+                Ok(out)
+            })
+            .await?;
+            out.extend(blocks);
+        }
+        Ok(out.into_iter().filter(|b| !b.is_empty()).collect())
+    }
+
     /// Everything held, as an upload payload; `consume` empties the spool (its memory
     /// budget is returned: the payload's memory is then the caller's, held under the
     /// budget of parts in flight).

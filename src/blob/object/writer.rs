@@ -15,12 +15,16 @@ use object_store::{ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
 use super::spool::Spool;
-use super::{backend, pump, Assembly, Inner};
+use super::{backend, pump, Assembly, Inner, Segment};
 use crate::blob::{BlobError, BlobWriter, CommitPoint};
 use crate::model::StagedRange;
 
 /// Part uploads allowed in flight per writer (memory: this many parts plus the buffer).
 const IN_FLIGHT: usize = 2;
+
+/// Tail segments before the tail is written again as one object (bounds the objects
+/// read back on a resume: one segment per commit, a commit at most every second).
+const MAX_SEGMENTS: usize = 32;
 
 pub(crate) struct PartWriter {
     inner: Arc<Inner>,
@@ -33,9 +37,12 @@ pub(crate) struct PartWriter {
     running: VecDeque<JoinHandle<Result<PartId, BlobError>>>,
     /// Bytes past the last part handed to an upload: the next tail.
     buf: Spool,
-    /// The tail before the last commit's: garbage once another commit is asked for
-    /// (the core only commits again after the previous commit reached the state).
-    stale_tail: Option<String>,
+    /// When the oldest byte in `buf` past the committed tail arrived.
+    fresh_since: Option<std::time::Instant>,
+    /// Tail objects the last commit stopped referencing: garbage once another commit
+    /// is asked for (the core only commits again after the previous commit reached
+    /// the state).
+    stale: Vec<String>,
 }
 
 impl PartWriter {
@@ -43,10 +50,11 @@ impl PartWriter {
     pub async fn open(inner: Arc<Inner>, id: &str, state: Assembly) -> Result<Self, BlobError> {
         let mut buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
         if state.tail > 0 {
-            let path = inner.tmp_path(id, &state.tail_key);
-            let mut rx = inner.stream(&path, 0, state.tail).await?;
-            while let Some(chunk) = rx.recv().await {
-                buf.append(chunk?).await?;
+            for (key, len) in state.tail_objects() {
+                let mut rx = inner.stream(&inner.tmp_path(id, &key), 0, len).await?;
+                while let Some(chunk) = rx.recv().await {
+                    buf.append(chunk?).await?;
+                }
             }
             if buf.len() != state.tail {
                 return Err(BlobError::Backend(format!(
@@ -63,7 +71,8 @@ impl PartWriter {
             state,
             running: VecDeque::new(),
             buf,
-            stale_tail: None,
+            fresh_since: None,
+            stale: Vec::new(),
         })
     }
 
@@ -72,11 +81,16 @@ impl PartWriter {
         let part = self.state.part;
         let mut data = data;
         while !data.is_empty() {
+            if self.fresh_since.is_none() {
+                self.fresh_since = Some(std::time::Instant::now());
+            }
             let room = part - self.buf.len();
             let take = room.min(data.len() as u64) as usize;
             self.buf.append(data.split_to(take)).await?;
             if self.buf.len() == part {
                 self.start_part().await?;
+                // What comes next is the first of a new buffer.
+                self.fresh_since = None;
             }
         }
         Ok(())
@@ -118,6 +132,27 @@ impl PartWriter {
         Ok(())
     }
 
+    /// Deletes the objects the commit before the last stopped referencing (no state
+    /// refers to them any more); when `replaced`, the current tail objects become the
+    /// next ones to go.
+    async fn retire(&mut self, replaced: bool) {
+        for old in std::mem::take(&mut self.stale) {
+            let _ = self
+                .inner
+                .objects
+                .delete(&self.inner.tmp_path(&self.id, &old))
+                .await;
+        }
+        if replaced {
+            self.stale = self
+                .state
+                .tail_objects()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+        }
+    }
+
     async fn finish_one(&mut self) -> Result<(), BlobError> {
         let Some(h) = self.running.pop_front() else {
             return Ok(());
@@ -151,6 +186,37 @@ impl BlobWriter for PartWriter {
         pump(&mut rx, self).await
     }
 
+    async fn commit_aged(&mut self, age: std::time::Duration) -> Result<CommitPoint, BlobError> {
+        if self.fresh_since.is_none_or(|t| t.elapsed() >= age) {
+            return self.commit().await;
+        }
+        // Every uncommitted byte in the buffer arrived within `age`: commit the parts
+        // uploaded meanwhile, if any, without copying those bytes into a tail object.
+        while !self.running.is_empty() {
+            self.finish_one().await?;
+        }
+        if self.parts.len() == self.state.parts.len() {
+            return Ok(CommitPoint {
+                offset: self.state.offset(),
+                assembly: None,
+            });
+        }
+        let next = Assembly {
+            parts: self.parts.clone(),
+            tail: 0,
+            tail_key: String::new(),
+            more: Vec::new(),
+            generation: self.state.generation + 1,
+            ..self.state.clone()
+        };
+        self.retire(true).await;
+        self.state = next;
+        Ok(CommitPoint {
+            offset: self.state.offset(),
+            assembly: Some(self.state.encode()),
+        })
+    }
+
     async fn commit(&mut self) -> Result<CommitPoint, BlobError> {
         while !self.running.is_empty() {
             self.finish_one().await?;
@@ -163,36 +229,51 @@ impl BlobWriter for PartWriter {
                 assembly: None,
             });
         }
-        let mut next = Assembly {
+        let generation = self.state.generation + 1;
+        let key = format!("tail-{generation}");
+        // Bytes added after an unchanged tail (same parts) go in a segment of their own;
+        // otherwise (a part was uploaded, or too many segments) the whole tail is
+        // written again as one object and the old objects become garbage.
+        let append = self.parts.len() == self.state.parts.len()
+            && self.state.tail > 0
+            && self.buf.len() > self.state.tail
+            && self.state.more.len() < MAX_SEGMENTS;
+        let from = if append { self.state.tail } else { 0 };
+        let next = Assembly {
             parts: self.parts.clone(),
             tail: self.buf.len(),
-            tail_key: String::new(),
-            generation: self.state.generation + 1,
+            tail_key: match (append, self.buf.len()) {
+                (true, _) => self.state.tail_key.clone(),
+                (false, 0) => String::new(),
+                (false, _) => key.clone(),
+            },
+            more: match append {
+                true => {
+                    let mut m = self.state.more.clone();
+                    m.push(Segment {
+                        key: key.clone(),
+                        len: self.buf.len() - from,
+                    });
+                    m
+                }
+                false => Vec::new(),
+            },
+            generation,
             ..self.state.clone()
         };
-        if next.tail > 0 {
-            next.tail_key = format!("tail-{}", next.generation);
-            // A copy of the buffer, in memory under the budget of bytes in flight.
-            let _permit = self.in_flight(self.buf.len()).await?;
-            let tail: PutPayload = self.buf.payload(false).await?;
+        if next.tail > from {
+            // A copy of those bytes, in memory under the budget of bytes in flight.
+            let _permit = self.in_flight(next.tail - from).await?;
+            let tail: PutPayload = self.buf.payload_from(from).await?;
             self.inner
                 .objects
-                .put(&self.inner.tmp_path(&self.id, &next.tail_key), tail)
+                .put(&self.inner.tmp_path(&self.id, &key), tail)
                 .await
                 .map_err(backend)?;
         }
-        // The tail two commits back is referenced by no state any more.
-        if let Some(old) = self.stale_tail.take() {
-            let _ = self
-                .inner
-                .objects
-                .delete(&self.inner.tmp_path(&self.id, &old))
-                .await;
-        }
-        if !self.state.tail_key.is_empty() {
-            self.stale_tail = Some(self.state.tail_key.clone());
-        }
+        self.retire(!append).await;
         self.state = next;
+        self.fresh_since = None;
         Ok(CommitPoint {
             offset: self.state.offset(),
             assembly: Some(self.state.encode()),
