@@ -51,6 +51,8 @@ pub enum StartError {
     Partner(#[from] crate::auth::PartnerSpecError),
     #[error("{0}")]
     Import(String),
+    #[error("{0}")]
+    Hooks(String),
     #[error("cannot keep the development partner: {0}")]
     DevPartner(std::io::Error),
 }
@@ -177,6 +179,30 @@ pub fn import_config(args: &ServeArgs) -> Result<crate::import::ImportConfig, St
     })
 }
 
+/// The webhook receivers and events from `serve`'s flags.
+pub fn hook_targets(args: &ServeArgs) -> Result<crate::core::hooks::HookTargets, StartError> {
+    let mut events = std::collections::BTreeSet::new();
+    for e in &args.hook_events {
+        let ev = crate::model::hook::HookEvent::parse(e).ok_or_else(|| {
+            StartError::Hooks(format!(
+                "unknown --hook-events value {e:?} (created, finished, terminated, imported, entry-ready)"
+            ))
+        })?;
+        events.insert(ev);
+    }
+    for u in args.hook_urls.iter().chain(&args.pre_create_hook) {
+        let ok = reqwest::Url::parse(u)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !ok {
+            return Err(StartError::Hooks(format!("not an http(s) URL: {u:?}")));
+        }
+    }
+    Ok(crate::core::hooks::HookTargets {
+        urls: args.hook_urls.clone(),
+        events,
+    })
+}
+
 /// How the adapters are configured (from `serve`'s flags, or by tests).
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -240,6 +266,8 @@ pub struct App {
     pub limits: Limits,
     /// The URL import scheduler (stopped with the server).
     pub importer: tokio::task::JoinHandle<()>,
+    /// The webhook dispatcher.
+    pub hooks: Option<tokio::task::JoinHandle<()>>,
     /// How often expired uploads are removed.
     pub sweep_interval: Duration,
 }
@@ -263,9 +291,32 @@ impl App {
             upload_expiry: args.upload_expiry,
             lease_ttl: args.lease_ttl,
             final_wait_max: args.final_chunk_max_wait,
+            hooks: hook_targets(args)?,
             ..CoreConfig::default()
         };
-        let service = UploadService::new(state, blobs, core);
+        let mut service = UploadService::new(state, blobs, core);
+        if let Some(url) = &args.pre_create_hook {
+            let gate =
+                crate::hooks::PreCreateHook::new(url, args.hook_secret.clone(), args.hook_timeout)
+                    .map_err(StartError::Hooks)?;
+            service = service.with_create_gate(Arc::new(gate));
+        }
+        // Without receivers nothing is queued, so no dispatcher polls the outbox.
+        let hooks = match args.hook_urls.is_empty() {
+            true => None,
+            false => Some(
+                crate::hooks::spawn(
+                    service.clone(),
+                    crate::hooks::HookConfig {
+                        secret: args.hook_secret.clone(),
+                        timeout: args.hook_timeout,
+                        max_age: args.hook_max_age,
+                        ..crate::hooks::HookConfig::default()
+                    },
+                )
+                .map_err(StartError::Hooks)?,
+            ),
+        };
         let partners = Arc::new(load_partners(args)?);
         let settings = ApiSettings {
             origins: Origins::parse(&args.cors_origins),
@@ -295,6 +346,7 @@ impl App {
             router,
             limits,
             importer,
+            hooks,
             sweep_interval: args.sweep_interval.max(Duration::from_millis(100)),
         })
     }
@@ -321,6 +373,9 @@ impl App {
         let out = server::serve(self.listener, self.router, self.limits, shutdown).await;
         sweeper.abort();
         self.importer.abort();
+        if let Some(h) = &self.hooks {
+            h.abort();
+        }
         out
     }
 }

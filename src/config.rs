@@ -510,6 +510,41 @@ pub struct ServeArgs {
     #[serde(serialize_with = "ser_dur")]
     pub import_backoff: Duration,
 
+    /// Webhook receiver: a JSON `POST` per event (repeatable, or comma-separated).
+    #[arg(long = "hook-url", env = "UPGATE_HOOK_URLS", value_delimiter = ',')]
+    pub hook_urls: Vec<String>,
+
+    /// The events sent to the receivers: created, finished, terminated, imported,
+    /// entry-ready (default: all of them).
+    #[arg(
+        long,
+        env = "UPGATE_HOOK_EVENTS",
+        value_delimiter = ',',
+        default_value = "created,finished,terminated,imported,entry-ready"
+    )]
+    pub hook_events: Vec<String>,
+
+    /// Key of the `Upgate-Signature: sha256=<hex>` header (HMAC-SHA256 of the body) on
+    /// every webhook and pre-create request. Never printed.
+    #[arg(long, env = "UPGATE_HOOK_SECRET")]
+    #[serde(skip)]
+    pub hook_secret: Option<String>,
+
+    /// One webhook attempt's limit (connect and answer), and the pre-create hook's.
+    #[arg(long, env = "UPGATE_HOOK_TIMEOUT", default_value = "10s", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub hook_timeout: Duration,
+
+    /// A webhook not delivered this long after its event is given up (logged, counted).
+    #[arg(long, env = "UPGATE_HOOK_MAX_AGE", default_value = "24h", value_parser = duration)]
+    #[serde(serialize_with = "ser_dur")]
+    pub hook_max_age: Duration,
+
+    /// Asked before every upload is created (JSON `POST`): a 2xx lets it through, a 4xx
+    /// refuses it with the answer's text as the reason, no answer refuses it for now.
+    #[arg(long, env = "UPGATE_PRE_CREATE_HOOK")]
+    pub pre_create_hook: Option<String>,
+
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]
     #[serde(skip)]

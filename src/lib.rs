@@ -30,6 +30,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod core;
+pub mod hooks;
 pub mod import;
 pub mod model;
 pub mod ratelimit;

@@ -22,6 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ratelimit", &["model"]),
     ("core", &["model", "state", "blob"]),
     ("import", &["model", "core", "ratelimit"]),
+    ("hooks", &["model", "core"]),
     ("auth", &["model", "core"]),
     ("server", &["model"]),
     ("client", &["model"]),

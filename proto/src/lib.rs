@@ -21,6 +21,7 @@ pub mod checksum;
 pub mod content_range;
 pub mod form;
 pub mod hex;
+pub mod hmac;
 pub mod media;
 pub mod metadata;
 pub mod multipart;

@@ -1,7 +1,10 @@
 //! Creating uploads, including the tus concatenation "final" upload, which is assembled
 //! right away from its complete partial uploads.
 
-use super::{Error, Result, UploadService};
+use serde_json::json;
+
+use super::{hooks, Error, Result, UploadService};
+use crate::model::hook::HookEvent;
 use crate::model::{new_id, now_secs, ConcatRole, Owner, Phase, Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, StateError};
 
@@ -66,6 +69,8 @@ impl UploadService {
             }
             _ => None,
         };
+        // The operator's hook may refuse (before anything is stored).
+        self.gate_create(hooks::upload_json(&rec)).await?;
         rec.assembly = self.blobs.create(&id, rec.length).await?;
         match self.state.insert(&rec).await {
             Ok(()) => {}
@@ -75,6 +80,12 @@ impl UploadService {
                 return Err(e.into());
             }
         }
+        self.emit(
+            HookEvent::Created,
+            json!({ "upload": hooks::upload_json(&rec) }),
+            None,
+        )
+        .await;
         match parts {
             Some(parts) => {
                 // Each partial is consumed by one final upload (a race for it has one

@@ -2,7 +2,8 @@
 //! documents as versioned documents of the state store; every change is a
 //! compare-and-set, so an entry gets its content exactly once.
 
-use crate::model::entry::MediaEntry;
+use crate::model::entry::{EntryStatus, MediaEntry};
+use crate::model::hook::HookEvent;
 use crate::model::now_secs;
 
 use super::{Error, Result, UploadService};
@@ -13,9 +14,30 @@ impl UploadService {
     /// Stores a new entry (its id must be fresh).
     pub async fn create_entry(&self, entry: &MediaEntry) -> Result<()> {
         match self.insert_typed(KIND, &entry.id, entry).await? {
-            true => Ok(()),
+            true => {
+                if entry.status == EntryStatus::Ready {
+                    self.entry_ready(entry).await;
+                }
+                Ok(())
+            }
             false => Err(Error::Internal("entry id collision".into())),
         }
+    }
+
+    async fn entry_ready(&self, entry: &MediaEntry) {
+        let upload = match &entry.upload_id {
+            Some(id) => self.peek(id).await.ok().flatten(),
+            None => None,
+        };
+        self.emit(
+            HookEvent::EntryReady,
+            serde_json::json!({
+                "entry": super::hooks::entry_json(entry),
+                "upload": upload.as_ref().map(super::hooks::upload_json),
+            }),
+            upload.as_ref().map(|u| u.id.as_str()),
+        )
+        .await;
     }
 
     pub async fn get_entry(&self, id: &str) -> Result<Option<MediaEntry>> {
@@ -29,12 +51,19 @@ impl UploadService {
         id: &str,
         mut change: impl FnMut(&mut MediaEntry) -> Result<()>,
     ) -> Result<MediaEntry> {
-        self.update_typed(KIND, id, |entry: &mut MediaEntry| {
-            change(entry)?;
-            entry.updated_at = now_secs();
-            Ok(())
-        })
-        .await
+        let mut was = EntryStatus::Ready;
+        let e = self
+            .update_typed(KIND, id, |entry: &mut MediaEntry| {
+                was = entry.status;
+                change(entry)?;
+                entry.updated_at = now_secs();
+                Ok(())
+            })
+            .await?;
+        if was != EntryStatus::Ready && e.status == EntryStatus::Ready {
+            self.entry_ready(&e).await;
+        }
+        Ok(e)
     }
 
     /// Removes an entry record (its upload stays until deleted on its own).

@@ -48,6 +48,9 @@ pub enum Error {
     /// A partial upload idle for longer than the resume window.
     #[error("the upload was idle for more than {secs} s and cannot be resumed")]
     ResumeWindowPassed { secs: u64 },
+    /// The operator's pre-create hook refused the upload, with a reason for the client.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The upload is not complete yet (download of an unfinished upload).
     #[error("upload is not complete")]
     NotComplete,

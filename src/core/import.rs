@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::model::entry::{EntryStatus, MediaEntry};
+use crate::model::hook::HookEvent;
 use crate::model::import::{now_ms, ImportJob, JobState};
 
 use super::{Error, Result, UploadService};
@@ -167,6 +168,18 @@ impl UploadService {
             Err(e) => return Err(e),
         };
         self.state.doc_delete(KIND, entry_id).await?;
+        if let (ImportEnd::Imported { upload_id, .. }, Some(e)) = (&end, &entry) {
+            let upload = self.peek(upload_id).await.ok().flatten();
+            self.emit(
+                HookEvent::Imported,
+                serde_json::json!({
+                    "entry": super::hooks::entry_json(e),
+                    "upload": upload.as_ref().map(super::hooks::upload_json),
+                }),
+                Some(upload_id),
+            )
+            .await;
+        }
         let outcome = match (&end, &entry) {
             (_, None) => "abandoned",
             (ImportEnd::Imported { .. }, _) => "imported",

@@ -28,6 +28,7 @@ pub mod caption;
 pub mod category;
 pub mod entry;
 pub mod error;
+pub mod hooks;
 pub mod import;
 pub mod writers;
 
@@ -79,6 +80,8 @@ pub struct CoreConfig {
     pub merge_wait: Duration,
     /// Longest a final chunk waits in all while the bytes before it keep arriving.
     pub final_wait_max: Duration,
+    /// Webhook receivers and the events they get (none by default).
+    pub hooks: hooks::HookTargets,
 }
 
 impl Default for CoreConfig {
@@ -92,6 +95,7 @@ impl Default for CoreConfig {
             commit_interval: Duration::from_secs(5),
             merge_wait: Duration::from_secs(30),
             final_wait_max: Duration::from_secs(3600),
+            hooks: hooks::HookTargets::default(),
         }
     }
 }
@@ -105,6 +109,10 @@ pub struct UploadService {
     pub(crate) writers: Arc<Writers>,
     /// Wakes the local import runner when a job is queued.
     pub(crate) import_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the local webhook dispatcher when an event is queued.
+    pub(crate) hook_wake: Arc<tokio::sync::Notify>,
+    /// Asked before an upload is created (`--pre-create-hook`).
+    pub(crate) create_gate: Option<Arc<dyn hooks::CreateGate>>,
 }
 
 impl UploadService {
@@ -115,6 +123,8 @@ impl UploadService {
             cfg: Arc::new(cfg),
             writers: Arc::new(Writers::default()),
             import_wake: Arc::new(tokio::sync::Notify::new()),
+            hook_wake: Arc::new(tokio::sync::Notify::new()),
+            create_gate: None,
         }
     }
 

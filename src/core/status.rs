@@ -2,6 +2,7 @@
 //! filled upload into its final object exactly once.
 
 use super::{Error, Result, UploadService};
+use crate::model::hook::HookEvent;
 use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, Lease};
 
@@ -114,6 +115,12 @@ impl UploadService {
         };
         let r = self.apply(lease, &c).await?;
         metrics::counter!("upgate_uploads_completed_total").increment(1);
+        self.emit(
+            HookEvent::Finished,
+            serde_json::json!({ "upload": super::hooks::upload_json(&r) }),
+            Some(&r.id),
+        )
+        .await;
         self.describe_later(&r.id, r.offset);
         Ok(r)
     }

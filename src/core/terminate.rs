@@ -1,6 +1,7 @@
 //! Removing uploads: on request (tus termination) and when they expire.
 
 use super::{Error, Result, UploadService};
+use crate::model::hook::HookEvent;
 use crate::model::now_secs;
 
 impl UploadService {
@@ -14,6 +15,12 @@ impl UploadService {
         }
         let removed = self.state.delete(id).await?.ok_or(Error::NotFound)?;
         self.blobs.delete(id, &removed.assembly).await?;
+        self.emit(
+            HookEvent::Terminated,
+            serde_json::json!({ "upload": super::hooks::upload_json(&removed) }),
+            None,
+        )
+        .await;
         Ok(())
     }
 

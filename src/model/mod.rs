@@ -13,6 +13,7 @@ pub mod category;
 pub mod clock;
 pub mod entry;
 pub mod filter;
+pub mod hook;
 pub mod id;
 pub mod import;
 pub mod record;

@@ -19,6 +19,7 @@ use upgate::state::redb::RedbStore;
 
 pub mod azurite;
 pub mod origin;
+pub mod receiver;
 pub mod redis_server;
 pub mod s3_server;
 

@@ -90,6 +90,7 @@ catalogue! {
     ServiceUnavailable = "SERVICE_UNAVAILABLE", [], "Service temporarily unavailable, retry later";
     RequestRateExceeded = "REQUEST_RATE_EXCEEDED", ["RETRY_AFTER"], "Too many requests, retry after @RETRY_AFTER@ seconds";
     UploadTooLarge = "UPLOAD_TOO_LARGE", ["MAX_SIZE"], "The upload exceeds the maximum size of @MAX_SIZE@ bytes";
+    UploadRefused = "UPLOAD_REFUSED", ["REASON"], "The upload was refused: @REASON@";
     CaptionContentInvalid = "CAPTION_CONTENT_INVALID", ["REASON"], "Caption content refused: @REASON@";
     CaptionContentTooLarge = "CAPTION_CONTENT_TOO_LARGE", ["MAX_SIZE"], "Caption content exceeds @MAX_SIZE@ bytes";
     CaptionAssetsLimit = "CAPTION_ASSETS_LIMIT", ["MAX"], "An entry may have at most @MAX@ caption assets";

@@ -135,6 +135,7 @@ fn core_error(e: &Error) -> Resp {
         Error::ChecksumMismatch => {
             StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::BAD_REQUEST)
         }
+        Error::Refused(_) => StatusCode::FORBIDDEN,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -87,6 +87,7 @@ pub fn from_core(e: Error) -> ApiError {
             ErrorCode::UploadPassedMaxResumeTimeAllowed,
             &secs.to_string(),
         ),
+        Error::Refused(why) => api_error(ErrorCode::UploadRefused, &[&why]),
         Error::Unavailable(detail) => {
             tracing::warn!(%detail, "dependency unavailable");
             err(ErrorCode::ServiceUnavailable)

@@ -42,6 +42,7 @@ impl From<Error> for Ps2Error {
             | Error::NotComplete
             | Error::CannotResume
             | Error::ResumeWindowPassed { .. }
+            | Error::Refused(_)
             | Error::NotFound
             | Error::Expired => {
                 tracing::info!(error = %e, "ps2 upload refused");
