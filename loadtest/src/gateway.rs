@@ -113,9 +113,7 @@ pub async fn serve_upgate(args: Vec<String>) -> Result<(), String> {
     else {
         return Err("not a serve command".into());
     };
-    let app = App::build(&args)
-        .await
-        .map_err(|e| e.to_string())?;
+    let app = App::build(&args).await.map_err(|e| e.to_string())?;
     let addr = app.local_addr().map_err(|e| e.to_string())?;
     {
         let mut out = std::io::stdout().lock();
