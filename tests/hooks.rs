@@ -284,3 +284,75 @@ async fn the_pre_create_hook_refuses_with_its_reason_or_for_now() {
     assert_eq!(r.status(), 503);
     assert!(header(&r, "retry-after").is_some());
 }
+
+/// Kaltura: a token uploaded, an entry given its content: `entry-ready` carries the
+/// entry and the file's SHA-256; a user's events name that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kaltura_entry_ready_names_the_entry_and_the_file() {
+    let rx = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(
+        dir.path(),
+        &rx.url(),
+        &["--hook-events", "finished,entry-ready"],
+    );
+    let c = client();
+    let ks = upgate_proto::form::form_encode(&user_ks("bob", 0));
+    let api = |path: &str| format!("{}/api_v3/service/{path}&format=1&ks={ks}", gw.base);
+    let get = |url: String| {
+        let c = c.clone();
+        async move {
+            let t = c.get(url).send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&t).unwrap()
+        }
+    };
+    let token = get(api("uploadtoken/action/add?uploadToken:fileName=talk.mp4")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = data(1 << 20, 95);
+    let boundary = "----upgate-hooks-test";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"talk.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&body);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = c
+        .post(api(&format!(
+            "uploadtoken/action/upload?uploadTokenId={token}&resume=0&finalChunk=1"
+        )))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let entry = get(api(
+        "media/action/add?entry:objectType=KalturaMediaEntry&entry:name=Talk&entry:mediaType=1",
+    ))
+    .await;
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let added = get(api(&format!(
+        "media/action/addContent?entryId={id}&resource:objectType=KalturaUploadedFileTokenResource&resource:token={token}"
+    )))
+    .await;
+    assert_eq!(added["id"], id.as_str(), "{added}");
+    let got = until(&rx, "finished and entry-ready", |g| {
+        !delivered(g, "finished").is_empty() && !delivered(g, "entry-ready").is_empty()
+    })
+    .await;
+    let ready = &delivered(&got, "entry-ready")[0].body;
+    assert_eq!(ready["entry"]["id"], id.as_str());
+    assert_eq!(ready["entry"]["name"], "Talk");
+    assert_eq!(ready["entry"]["user"], "bob");
+    assert_eq!(ready["upload"]["id"], token.as_str());
+    assert_eq!(ready["upload"]["sha256"], sha256_hex(&body));
+    assert_eq!(ready["upload"]["owner"]["user"], "bob");
+    assert_eq!(ready["entry"]["file_name"], "talk.mp4");
+    let fin = &delivered(&got, "finished")[0].body;
+    assert_eq!(fin["upload"]["sha256"], sha256_hex(&body));
+}

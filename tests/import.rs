@@ -840,3 +840,78 @@ async fn url_list_import_and_rerun() {
     let (code, _) = upgate_cli(&args);
     assert_eq!(code, 2);
 }
+
+/// A finished import sends `imported` (and `entry-ready`) to the webhook receivers,
+/// with the entry and the file's SHA-256; the source URL and its credentials are not in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_import_is_announced_by_webhook() {
+    let origin = Origin::start().await;
+    let size = 2 * MIB;
+    let mut src = Source::new(41, size);
+    src.require_auth = Some("Bearer zoom-secret-token".into());
+    origin.add("/rec.mp4", src.clone());
+    let rx = common::receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(
+        dir.path(),
+        &[
+            "--hook-url",
+            &rx.url(),
+            "--hook-events",
+            "imported,entry-ready",
+        ],
+    );
+    let ks = user_ks("erin", 0);
+    let v = kcall(
+        &gw.base,
+        "media/action/add",
+        &[
+            ("ks", &ks),
+            ("entry[objectType]", "KalturaMediaEntry"),
+            ("entry[name]", "Zoom class"),
+        ],
+    )
+    .await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    let v = kcall(
+        &gw.base,
+        "media/action/addContent",
+        &[
+            ("ks", &ks),
+            ("entryId", &id),
+            ("resource[objectType]", "KalturaUrlResource"),
+            ("resource[url]", &origin.url("/rec.mp4")),
+            ("resource[urlHeaders][0][objectType]", "KalturaString"),
+            (
+                "resource[urlHeaders][0][value]",
+                "Authorization: Bearer zoom-secret-token",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(err_code(&v), None, "{v}");
+    let e = wait_entry(&gw.base, &ks, &id, Duration::from_secs(30)).await;
+    assert_eq!(e["status"], 2, "{e}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        let got = rx.delivered();
+        if got.iter().any(|r| r.event == "imported") && got.iter().any(|r| r.event == "entry-ready")
+        {
+            break got;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{got:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let imported = &got.iter().find(|r| r.event == "imported").unwrap().body;
+    assert_eq!(imported["entry"]["id"], id.as_str());
+    assert_eq!(imported["entry"]["user"], "erin");
+    assert_eq!(imported["upload"]["sha256"], source_sha256(&src));
+    let raw: String = got
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.raw).into_owned())
+        .collect();
+    assert!(
+        !raw.contains("zoom-secret-token"),
+        "credentials leaked: {raw}"
+    );
+}

@@ -48,8 +48,7 @@ pub enum GateRefusal {
     Unavailable(String),
 }
 
-/// The JSON form of an upload in events: id, sizes, owner, decoded metadata, the
-/// adapter's attributes (the core's own left out).
+/// The JSON form of an upload in events: id, sizes, owner, decoded `Upload-Metadata`.
 pub fn upload_json(rec: &UploadRecord) -> Value {
     let metadata: serde_json::Map<String, Value> =
         upgate_proto::metadata::parse_metadata(&rec.metadata)
@@ -62,19 +61,12 @@ pub fn upload_json(rec: &UploadRecord) -> Value {
                 (k, v)
             })
             .collect();
-    let attrs: serde_json::Map<String, Value> = rec
-        .attrs
-        .iter()
-        .filter(|(k, _)| !k.starts_with("core.") && !k.starts_with("digest."))
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
     json!({
         "id": rec.id,
         "size": rec.length,
         "offset": rec.offset,
         "owner": rec.owner.as_ref().map(|o| json!({"partner": o.partner, "user": o.user})),
         "metadata": metadata,
-        "attributes": attrs,
         "created": rfc3339(rec.created_at),
     })
 }
@@ -88,6 +80,7 @@ pub fn entry_json(e: &MediaEntry) -> Value {
         "name": e.name,
         "upload_id": e.upload_id,
         "size": e.size,
+        "file_name": e.file_name,
         "reference_id": e.reference_id,
     })
 }
