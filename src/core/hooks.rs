@@ -181,6 +181,11 @@ impl UploadService {
         Ok(())
     }
 
+    /// Wakes this instance's dispatcher (an attempt ended: its retry time is known).
+    pub fn wake_hooks(&self) {
+        self.hook_wake.notify_one();
+    }
+
     /// Waits until an event is queued in this instance.
     pub async fn hook_queued(&self) {
         self.hook_wake.notified().await;

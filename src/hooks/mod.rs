@@ -53,6 +53,10 @@ impl Default for HookConfig {
 
 /// Longest wait between two attempts of one delivery.
 const MAX_BACKOFF_MS: u64 = 300_000;
+/// Shortest time between two looks at the outbox.
+const SCAN_GAP: Duration = Duration::from_millis(100);
+/// Longest time without a look at the outbox (another instance's events wake only it).
+const MAX_IDLE: Duration = Duration::from_secs(5);
 
 fn client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
@@ -73,11 +77,15 @@ pub fn spawn(svc: UploadService, cfg: HookConfig) -> Result<tokio::task::JoinHan
 async fn dispatch(svc: UploadService, cfg: HookConfig, http: reqwest::Client) {
     let slots = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let cfg = Arc::new(cfg);
+    let mut wait = cfg.poll;
     loop {
         tokio::select! {
             _ = svc.hook_queued() => {}
-            _ = tokio::time::sleep(cfg.poll) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
+        // One look at the outbox per SCAN_GAP at most, however many events wake us (a
+        // long outage leaves many deliveries to list).
+        tokio::time::sleep(SCAN_GAP).await;
         let mut pending = match svc.hook_deliveries().await {
             Ok(p) => p,
             Err(e) => {
@@ -87,6 +95,14 @@ async fn dispatch(svc: UploadService, cfg: HookConfig, http: reqwest::Client) {
         };
         metrics::gauge!("upgate_hook_pending").set(pending.len() as f64);
         let now = now_ms();
+        // Nothing due: sleep until the first delivery is (within poll and MAX_IDLE).
+        let first = pending
+            .iter()
+            .map(|(d, _)| d.next_ms.max(d.claimed_until_ms))
+            .min()
+            .unwrap_or(u64::MAX);
+        wait = Duration::from_millis(first.saturating_sub(now))
+            .clamp(cfg.poll.min(MAX_IDLE), MAX_IDLE);
         pending.retain(|(d, _)| d.next_ms <= now && d.claimed_until_ms <= now);
         pending.sort_by_key(|(d, _)| d.created_ms);
         for (mut d, version) in pending {
@@ -108,6 +124,7 @@ async fn dispatch(svc: UploadService, cfg: HookConfig, http: reqwest::Client) {
             tokio::spawn(async move {
                 let _permit = permit;
                 deliver(&svc, &cfg, &http, d, version).await;
+                svc.wake_hooks();
             });
         }
     }
