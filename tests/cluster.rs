@@ -207,39 +207,6 @@ async fn redis_restart_mid_upload_loses_nothing() {
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
 }
 
-/// One `uploadToken.upload` chunk of `data` at `at` (`resume=1` past the start).
-async fn upload_chunk(
-    base: &str,
-    ks: &str,
-    token: &str,
-    data: &[u8],
-    at: usize,
-    last: bool,
-) -> serde_json::Value {
-    let boundary = "----upgate-cluster-test";
-    let mut form = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"lecture.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(data);
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let url = format!(
-        "{base}/api_v3/service/uploadtoken/action/upload?uploadTokenId={token}&resume={}&resumeAt={at}&finalChunk={}&format=1&ks={ks}",
-        u8::from(at > 0),
-        u8::from(last)
-    );
-    let r = client()
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_str(&r.text().await.unwrap()).unwrap()
-}
 
 /// The browser pattern across instances: chunk 0 alone, then the final chunk first on
 /// one instance (it waits for the missing bytes), the middle chunks on the other two

@@ -311,26 +311,8 @@ async fn kaltura_entry_ready_names_the_entry_and_the_file() {
         .unwrap()
         .to_owned();
     let body = data(1 << 20, 95);
-    let boundary = "----upgate-hooks-test";
-    let mut form = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"talk.mp4\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(&body);
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let r = c
-        .post(api(&format!(
-            "uploadtoken/action/upload?uploadTokenId={token}&resume=0&finalChunk=1"
-        )))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let v = upload_chunk(&gw.base, &ks, &token, &body, 0, true).await;
+    assert_eq!(v["uploadedFileSize"], body.len().to_string().as_str(), "{v}");
     let entry = get(api(
         "media/action/add?entry:objectType=KalturaMediaEntry&entry:name=Talk&entry:mediaType=1",
     ))

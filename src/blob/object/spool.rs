@@ -145,21 +145,7 @@ impl Spool {
             at = end;
         }
         if let Some(file) = self.file.clone() {
-            let (len, start) = (self.file_len, from.saturating_sub(at));
-            let blocks = blocking(move || {
-                let mut out = Vec::new();
-                let mut pos = start;
-                while pos < len {
-                    let n = (len - pos).min(BLOCK as u64) as usize;
-                    let mut buf = vec![0u8; n];
-                    file.read_exact_at(&mut buf, pos)?;
-                    out.push(Bytes::from(buf));
-                    pos += n as u64;
-                }
-                Ok(out)
-            })
-            .await?;
-            out.extend(blocks);
+            out.extend(read_blocks(file, from.saturating_sub(at), self.file_len).await?);
         }
         Ok(out.into_iter().filter(|b| !b.is_empty()).collect())
     }
@@ -178,23 +164,7 @@ impl Spool {
             (_, None) => {}
         }
         if let Some(file) = self.file.clone() {
-            // Read back in blocks: allocations of one size are reused by the allocator,
-            // where one of a whole part's size would fragment its heap.
-            let len = self.file_len;
-            let blocks = blocking(move || {
-                let mut out = Vec::new();
-                let mut at = 0u64;
-                while at < len {
-                    let n = (len - at).min(BLOCK as u64) as usize;
-                    let mut buf = vec![0u8; n];
-                    file.read_exact_at(&mut buf, at)?;
-                    out.push(Bytes::from(buf));
-                    at += n as u64;
-                }
-                Ok(out)
-            })
-            .await?;
-            parts.extend(blocks);
+            parts.extend(read_blocks(file, 0, self.file_len).await?);
         }
         if consume {
             self.full.clear();
@@ -204,4 +174,26 @@ impl Spool {
         }
         Ok(parts.into_iter().filter(|b| !b.is_empty()).collect())
     }
+}
+
+/// Bytes `[start, end)` of the spool file, read back in blocks: allocations of one size
+/// are reused by the allocator, where one of a whole part's size would fragment its heap.
+async fn read_blocks(
+    file: Arc<std::fs::File>,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Bytes>, BlobError> {
+    blocking(move || {
+        let mut out = Vec::new();
+        let mut pos = start;
+        while pos < end {
+            let n = (end - pos).min(BLOCK as u64) as usize;
+            let mut buf = vec![0u8; n];
+            file.read_exact_at(&mut buf, pos)?;
+            out.push(Bytes::from(buf));
+            pos += n as u64;
+        }
+        Ok(out)
+    })
+    .await
 }
