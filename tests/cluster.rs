@@ -207,7 +207,6 @@ async fn redis_restart_mid_upload_loses_nothing() {
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
 }
 
-
 /// The browser pattern across instances: chunk 0 alone, then the final chunk first on
 /// one instance (it waits for the missing bytes), the middle chunks on the other two
 /// (staged as S3 objects, merged by whichever instance holds the lease).

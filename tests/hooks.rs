@@ -312,7 +312,11 @@ async fn kaltura_entry_ready_names_the_entry_and_the_file() {
         .to_owned();
     let body = data(1 << 20, 95);
     let v = upload_chunk(&gw.base, &ks, &token, &body, 0, true).await;
-    assert_eq!(v["uploadedFileSize"], body.len().to_string().as_str(), "{v}");
+    assert_eq!(
+        v["uploadedFileSize"],
+        body.len().to_string().as_str(),
+        "{v}"
+    );
     let entry = get(api(
         "media/action/add?entry:objectType=KalturaMediaEntry&entry:name=Talk&entry:mediaType=1",
     ))

@@ -2,12 +2,12 @@
 # Runs every upgate test: unit tests, conformance suites, black-box protocol tests and
 # the real-client oracles. Installs what the tests need when it is missing:
 #   - tus-js-client, playwright-core, azurite (npm) -> tests/node/node_modules
-#   - tuspy, KalturaApiClient, lxml, moto[server] (PyPI) -> tests/.venv
+#   - tuspy, KalturaApiClient, lxml, moto[server], jsonschema, PyYAML (PyPI) -> tests/.venv
 #   - s3s-fs 0.14.1 (crates.io; an S3 server that keeps its data, for restart tests)
 #                                                   -> ~/.cache/upgate-tools (or $UPGATE_TOOLS)
-# and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test
-# and `redis-server` (Debian package) for the Redis state and cluster tests (.ci/run
-# installs both).
+# and expects Debian's chromium at /usr/bin/chromium (or $CHROMIUM) for the browser test,
+# `redis-server` for the Redis state and cluster tests and nginx at /usr/sbin/nginx (or
+# $NGINX) for the compose balancer test (Debian packages; .ci/run installs them).
 # Nothing is skipped: a test whose component cannot be installed fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ if [ ! -d tests/node/node_modules/tus-js-client ] || [ ! -d tests/node/node_modu
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient, moto.server' 2>/dev/null; then
+if ! tests/.venv/bin/python -c 'import tusclient, KalturaClient, moto.server, jsonschema, yaml' 2>/dev/null; then
   say "installing tuspy, KalturaApiClient and moto (S3 test server) into tests/.venv"
   python3 -m venv tests/.venv
   tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
