@@ -6,11 +6,6 @@ use clap::Parser;
 use upgate::app::App;
 use upgate::config::{Cli, Command};
 
-/// mimalloc instead of glibc's malloc: glibc keeps per-thread arenas that fragment under
-/// many concurrent uploads (RSS grew with the number of blocking threads that ever ran).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("UPGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
