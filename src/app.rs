@@ -53,6 +53,8 @@ pub enum StartError {
     Import(String),
     #[error("{0}")]
     Hooks(String),
+    #[error("--trusted-proxy: {0}")]
+    TrustedProxy(String),
     #[error("cannot keep the development partner: {0}")]
     DevPartner(std::io::Error),
 }
@@ -160,7 +162,7 @@ pub fn import_config(args: &ServeArgs) -> Result<crate::import::ImportConfig, St
     let allow_nets = args
         .import_allow_nets
         .iter()
-        .map(|n| crate::import::guard::parse_net(n))
+        .map(|n| crate::import::guard::Cidr::parse(n))
         .collect::<Result<Vec<_>, _>>()
         .map_err(StartError::Import)?;
     Ok(crate::import::ImportConfig {
@@ -336,7 +338,14 @@ impl App {
         let listener = TcpListener::bind(args.listen)
             .await
             .map_err(StartError::Listen)?;
+        let trusted_proxies = args
+            .trusted_proxies
+            .iter()
+            .map(|n| upgate_proto::net::Cidr::parse(n))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::TrustedProxy)?;
         let limits = Limits {
+            trusted_proxies: Arc::new(trusted_proxies),
             max_connections: args.max_connections,
             header_timeout: args.header_timeout,
             shutdown_grace: args.shutdown_grace,

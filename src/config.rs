@@ -545,6 +545,16 @@ pub struct ServeArgs {
     #[arg(long, env = "UPGATE_PRE_CREATE_HOOK")]
     pub pre_create_hook: Option<String>,
 
+    /// A proxy (address or CIDR network; repeatable, or comma-separated) whose
+    /// `Forwarded` / `X-Forwarded-For` headers name the client: limits on anonymous
+    /// requests and logs then use that address. Headers from any other peer are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "UPGATE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]
     #[serde(skip)]

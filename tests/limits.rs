@@ -261,3 +261,53 @@ async fn bandwidth_shared_across_instances_on_redis() {
         "alice got {rate:.2} MiB/s over two instances"
     );
 }
+
+/// `session.start` with a secret from a client behind a proxy: the code of the answer.
+async fn start_from(c: &reqwest::Client, base: &str, client_ip: &str, secret: &str) -> String {
+    let r = c
+        .get(format!(
+            "{base}/api_v3/service/session/action/start?format=1&partnerId={PARTNER}&secret={secret}"
+        ))
+        .header("X-Forwarded-For", format!("{client_ip}, 127.0.0.1"))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    v["code"].as_str().unwrap_or("ok").to_owned()
+}
+
+/// Behind a trusted proxy the limit on failed session starts counts the address the
+/// proxy names; from any other peer `X-Forwarded-For` is ignored (a client cannot pick
+/// a fresh address for every guess).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxy_names_the_client_and_nobody_else_does() {
+    let c = client();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &["--trusted-proxy", "127.0.0.0/8"]);
+    for i in 0..10 {
+        let code = start_from(&c, &gw.base, "198.51.100.1", &format!("guess{i}")).await;
+        assert_eq!(code, "START_SESSION_ERROR");
+    }
+    assert_eq!(
+        start_from(&c, &gw.base, "198.51.100.1", ADMIN_SECRET).await,
+        "REQUEST_RATE_EXCEEDED",
+        "the guessing client waits"
+    );
+    assert_eq!(
+        start_from(&c, &gw.base, "198.51.100.2", ADMIN_SECRET).await,
+        "ok",
+        "another client behind the same proxy does not"
+    );
+    // No trusted proxy: the header is the client's own word, and ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &[]);
+    for i in 0..10 {
+        let ip = format!("203.0.113.{i}");
+        let code = start_from(&c, &gw.base, &ip, &format!("guess{i}")).await;
+        assert_eq!(code, "START_SESSION_ERROR");
+    }
+    assert_eq!(
+        start_from(&c, &gw.base, "203.0.113.99", ADMIN_SECRET).await,
+        "REQUEST_RATE_EXCEEDED"
+    );
+}

@@ -20,7 +20,7 @@ use crate::auth::{KsFailure, Partners};
 use crate::core::{Error, Owner, UploadService};
 use crate::model::now_secs;
 use crate::ratelimit::{Admission, Denied, Limits, Subject};
-use crate::server::{HyperBody, Peer};
+use crate::server::{ClientIp, HyperBody, Peer};
 
 /// Identity and limits, shared by every adapter.
 #[derive(Clone)]
@@ -108,10 +108,14 @@ pub fn context<'a>(peer: &'a str, head: &'a http::request::Parts) -> RequestCont
     }
 }
 
-/// The peer's IP address (anonymous requests are counted per address).
+/// The client's IP address (anonymous requests are counted per address): the peer's,
+/// or the one a trusted proxy names.
 pub fn peer_of(ext: &Extensions) -> String {
-    ext.get::<Peer>()
-        .map_or_else(|| "unknown".to_owned(), |p| p.0.ip().to_string())
+    match (ext.get::<ClientIp>(), ext.get::<Peer>()) {
+        (Some(c), _) => c.0.to_string(),
+        (None, Some(p)) => p.0.ip().to_string(),
+        (None, None) => "unknown".to_owned(),
+    }
 }
 
 /// The subject of an authenticated owner, else of the peer.

@@ -109,7 +109,8 @@ pub async fn serve<A: ApiHandler>(api: Arc<A>, req: Req) -> Resp {
     let started = std::time::Instant::now();
     let id = request_id(req.headers());
     let method = req.method().clone();
-    let span = tracing::info_span!("request", id = %id, api = A::NAME, method = %method, path = %req.uri().path());
+    let client = crate::api::gate::peer_of(req.extensions());
+    let span = tracing::info_span!("request", id = %id, api = A::NAME, method = %method, path = %req.uri().path(), client = %client);
     let mut resp = serve_inner(api, req).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
     metrics::counter!(

@@ -32,6 +32,36 @@ pub use body::{empty, full, HyperBody, Resp, RespBody};
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
+/// The client's address: the peer's, or, when the peer is a trusted proxy
+/// (`--trusted-proxy`), the one its `Forwarded` / `X-Forwarded-For` names. In every
+/// request's extensions; limits on anonymous requests and logs use it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// The client's address for a request from `peer` (see [`ClientIp`]).
+fn client_ip(
+    req: &Req,
+    peer: std::net::IpAddr,
+    trusted: &[upgate_proto::net::Cidr],
+) -> std::net::IpAddr {
+    if trusted.is_empty() {
+        return peer;
+    }
+    let values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    upgate_proto::forwarded::client_ip(
+        peer,
+        &values("forwarded"),
+        &values("x-forwarded-for"),
+        trusted,
+    )
+}
+
 /// hyper's per-connection read buffer limit: bounds a request head (431 beyond it)
 /// and the size of body reads. It is also what every connection may keep allocated,
 /// so it is memory times the number of clients: 128 KiB (a thousand slow uploads hold
@@ -91,6 +121,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed.
+    pub trusted_proxies: Arc<Vec<upgate_proto::net::Cidr>>,
 }
 
 /// Serves `handler` on `listener` until `shutdown` resolves, then drains.
@@ -122,9 +154,12 @@ pub async fn serve<H: Handler>(
         };
         let _ = stream.set_nodelay(true);
         let h = handler.clone();
+        let trusted = limits.trusted_proxies.clone();
         let svc = service_fn(move |mut req: Req| {
             let h = h.clone();
+            let ip = client_ip(&req, peer.ip(), &trusted);
             req.extensions_mut().insert(Peer(peer));
+            req.extensions_mut().insert(ClientIp(ip));
             async move {
                 if head_bytes(&req) > MAX_HEAD {
                     return Ok(head_too_large());

@@ -182,6 +182,7 @@ impl Gateway {
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
+            trusted_proxies: Default::default(),
         };
         let task = tokio::spawn(async move {
             server::serve(listener, router, limits, async {
