@@ -55,6 +55,8 @@ pub enum StartError {
     Hooks(String),
     #[error("--trusted-proxy: {0}")]
     TrustedProxy(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot keep the development partner: {0}")]
     DevPartner(std::io::Error),
 }
@@ -344,7 +346,17 @@ impl App {
             .map(|n| upgate_proto::net::Cidr::parse(n))
             .collect::<Result<Vec<_>, _>>()
             .map_err(StartError::TrustedProxy)?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = crate::server::tls::Tls::load(cert, key).map_err(StartError::Tls)?;
+                tls.reload_on_sighup()
+                    .map_err(|e| StartError::Tls(e.to_string()))?;
+                Some(tls)
+            }
+            _ => None,
+        };
         let limits = Limits {
+            tls,
             trusted_proxies: Arc::new(trusted_proxies),
             max_connections: args.max_connections,
             header_timeout: args.header_timeout,
@@ -363,6 +375,16 @@ impl App {
     /// The bound address (with the real port when 0 was asked).
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The base URL clients use: `https://IP:PORT` with TLS, else `http://IP:PORT`.
+    pub fn url(&self) -> std::io::Result<String> {
+        let scheme = if self.limits.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        Ok(format!("{scheme}://{}", self.local_addr()?))
     }
 
     /// Serves until `shutdown` resolves, then commits in-flight uploads and drains.

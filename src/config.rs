@@ -555,6 +555,17 @@ pub struct ServeArgs {
     )]
     pub trusted_proxies: Vec<String>,
 
+    /// TLS on the listener: the certificate chain (PEM, leaf first). With `--tls-key`;
+    /// reloaded on SIGHUP. HTTP/2 is then offered by ALPN (plain TCP serves HTTP/1.1
+    /// and HTTP/2 by prior knowledge).
+    #[arg(long, env = "UPGATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-cert` (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "UPGATE_TLS_KEY", requires = "tls_cert")]
+    #[serde(skip)]
+    pub tls_key: Option<PathBuf>,
+
     /// Print the merged configuration (flags + environment + defaults) as JSON and exit.
     #[arg(long)]
     #[serde(skip)]

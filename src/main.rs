@@ -76,10 +76,10 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             };
-            match app.local_addr() {
-                Ok(addr) => {
+            match app.url() {
+                Ok(url) => {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "listening on http://{addr}");
+                    let _ = writeln!(out, "listening on {url}");
                     let _ = out.flush();
                 }
                 Err(e) => {

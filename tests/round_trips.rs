@@ -164,6 +164,7 @@ async fn upload_token_chunks_cost_few_round_trips() {
         header_timeout: Duration::from_secs(10),
         shutdown_grace: Duration::from_secs(1),
         trusted_proxies: Default::default(),
+        tls: None,
     };
     tokio::spawn(upgate::server::serve(
         listener,

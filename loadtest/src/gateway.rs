@@ -114,10 +114,10 @@ pub async fn serve_upgate(args: Vec<String>) -> Result<(), String> {
         return Err("not a serve command".into());
     };
     let app = App::build(&args).await.map_err(|e| e.to_string())?;
-    let addr = app.local_addr().map_err(|e| e.to_string())?;
+    let url = app.url().map_err(|e| e.to_string())?;
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(out, "listening on {url}");
         let _ = out.flush();
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

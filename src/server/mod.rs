@@ -13,6 +13,7 @@
 //! `shutdown_grace` to finish their current request.
 
 pub mod body;
+pub mod tls;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -123,6 +124,34 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed.
     pub trusted_proxies: Arc<Vec<upgate_proto::net::Cidr>>,
+    /// TLS on the listener (else plain TCP: HTTP/1.1, or HTTP/2 by prior knowledge).
+    pub tls: Option<Arc<tls::Tls>>,
+}
+
+/// HTTP/2 flow-control windows: large enough that one stream carries a large body at
+/// full speed over a long path (the default 64 KiB would cap it at 64 KiB per round trip).
+const H2_STREAM_WINDOW: u32 = 8 << 20;
+const H2_CONNECTION_WINDOW: u32 = 32 << 20;
+/// Streams one HTTP/2 connection may have open at once.
+const H2_MAX_STREAMS: u32 = 128;
+
+/// The connection builder: HTTP/1.1 with the head timeout and buffer limit, HTTP/2 with
+/// large windows; which one is chosen by ALPN on TLS or by the client's preface.
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_BUF)
+        .keep_alive(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW)
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_header_list_size(MAX_HEAD as u32)
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    b
 }
 
 /// Serves `handler` on `listener` until `shutdown` resolves, then drains.
@@ -134,6 +163,7 @@ pub async fn serve<H: Handler>(
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = builder(&limits);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -167,15 +197,26 @@ pub async fn serve<H: Handler>(
                 Ok::<_, std::convert::Infallible>(h.handle(req).await)
             }
         });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_buf_size(MAX_BUF)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), svc);
-        let conn = graceful.watch(conn);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), limits.tls.clone());
+        let handshake = limits.header_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match tls {
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(tls) => {
+                    match tokio::time::timeout(handshake, tls.acceptor().accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                        Ok(Err(e)) => Err(e.into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(permit);

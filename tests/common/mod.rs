@@ -183,6 +183,7 @@ impl Gateway {
             header_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             trusted_proxies: Default::default(),
+            tls: None,
         };
         let task = tokio::spawn(async move {
             server::serve(listener, router, limits, async {
@@ -266,7 +267,7 @@ impl ChildGateway {
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("bad first line {line:?}"));
-        let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+        let addr: SocketAddr = url.split("://").nth(1).unwrap_or(url).parse().unwrap();
         Self {
             child,
             base: url.to_owned(),
