@@ -421,3 +421,51 @@ async fn azure_store_through_a_gateway() {
     let got = download(&c, &g.base, &path).await;
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
 }
+
+/// A Kaltura client restarting a token from byte 0 (`resume=0` after bytes were stored)
+/// on object storage: the multipart state restarts with the offset (found by the fault
+/// campaign: `upgate-loadtest chaos --seed 2026 --run 44` answered SERVICE_UNAVAILABLE
+/// until the client gave up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kaltura_restart_from_zero_on_s3() {
+    let s3 = S3Server::start_s3s_fs();
+    let dir = tempfile::tempdir().unwrap();
+    let partner = format!("{PARTNER}:{ADMIN_SECRET}:{USER_SECRET}");
+    let store = s3.store_url();
+    let gw = ChildGateway::start_env(
+        dir.path(),
+        &["--partner", &partner, "--store", &store],
+        &s3_server::credentials(),
+    );
+    let c = client();
+    let ks = form_encode(&user_ks("alice", 0));
+    let api = |path: &str| format!("{}/api_v3/service/{path}&format=1&ks={ks}", gw.base);
+    let json = |s: String| -> serde_json::Value { serde_json::from_str(&s).unwrap() };
+    let tok = json(
+        c.get(api("uploadtoken/action/add?uploadToken:fileName=a.mp4"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let token = tok["id"].as_str().unwrap().to_owned();
+    let first = data(3 << 20, 21);
+    let v = upload_chunk(&gw.base, &ks, &token, &first, 0, false).await;
+    assert_eq!(v["uploadedFileSize"], "3145728", "{v}");
+    // The client starts over with other bytes, shorter, and says it is the whole file.
+    let again = data((1 << 20) + 5, 22);
+    let v = upload_chunk(&gw.base, &ks, &token, &again, 0, true).await;
+    assert_eq!(
+        v["uploadedFileSize"],
+        again.len().to_string().as_str(),
+        "{v}"
+    );
+    let got = fetch(
+        c.get(format!("{}/files/{token}", gw.base))
+            .bearer_auth(user_ks("alice", 0)),
+    )
+    .await;
+    assert_eq!(sha256_hex(&got), sha256_hex(&again));
+}

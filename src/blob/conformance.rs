@@ -46,6 +46,7 @@ pub async fn run_all(a: Arc<dyn Assembler>, unit: usize) {
     append_commit_complete(&*a, unit).await;
     many_small_commits(&*a, unit).await;
     aged_commits(&*a, unit).await;
+    restart_from_zero(&*a, unit).await;
     uncommitted_bytes_are_overwritten(&*a, unit).await;
     staged_ranges_are_absorbed(&*a, unit).await;
     concatenation(&*a, unit).await;
@@ -157,6 +158,35 @@ pub async fn aged_commits(a: &dyn Assembler, unit: usize) {
     let e = w.commit().await.expect("commit");
     assert_eq!(e.offset, len as u64);
     let asm = e.assembly.unwrap_or(asm);
+    drop(w);
+    a.complete(&id, len as u64, &asm).await.expect("complete");
+    assert_eq!(
+        read_all(a, &id, 0, len as u64, true).await.expect("read"),
+        data
+    );
+    a.delete(&id, &asm).await.expect("delete");
+}
+
+/// A client restarting an upload from byte 0 (Kaltura `resume=false` on a token that
+/// holds bytes): after [`Assembler::reset`] a writer at 0 replaces everything, across a
+/// part boundary and a tail.
+pub async fn restart_from_zero(a: &dyn Assembler, unit: usize) {
+    let id = new_id();
+    let old = pattern(7, unit + unit / 2);
+    let asm = a.create(&id, None).await.expect("create");
+    let mut w = a.open(&id, 0, &asm).await.expect("open");
+    feed(&mut w, &old, 64 * 1024).await;
+    let p = w.commit().await.expect("commit");
+    let asm = p.assembly.unwrap_or(asm);
+    drop(w);
+    let asm = a.reset(&asm).expect("reset").unwrap_or(asm);
+    let len = unit / 2 + 99;
+    let data = pattern(0, len);
+    let mut w = a.open(&id, 0, &asm).await.expect("open at 0 after a reset");
+    feed(&mut w, &data, 64 * 1024).await;
+    let p = w.commit().await.expect("commit");
+    assert_eq!(p.offset, len as u64);
+    let asm = p.assembly.unwrap_or(asm);
     drop(w);
     a.complete(&id, len as u64, &asm).await.expect("complete");
     assert_eq!(

@@ -131,6 +131,12 @@ pub trait Assembler: Send + Sync + 'static {
     ) -> Result<ByteStream, BlobError>;
     /// Removes everything stored for the upload (in progress, staged or final).
     async fn delete(&self, id: &str, assembly: &str) -> Result<(), BlobError>;
+    /// The assembler state for the same upload emptied (a client restarting it from
+    /// byte 0): `None` when the state does not depend on what was written (the next
+    /// writer simply overwrites).
+    fn reset(&self, _assembly: &str) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
     /// The longest bytes that arrived should wait to be stored, on a store where a
     /// crash would lose uncommitted bytes (no [`Assembler::tail`] to recover): the core
     /// then commits (by age, [`BlobWriter::commit_aged`]) every half of it, also while

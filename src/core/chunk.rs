@@ -162,9 +162,12 @@ impl UploadService {
         let mut at_end = false;
         let out = async {
             if start < rec.offset && req.placement == Placement::Restart {
+                // The assembler's state restarts too (object storage: no parts, no
+                // tail), or the next writer would find it holding the old bytes.
                 let c = Commit {
                     expected_offset: rec.offset,
                     new_offset: 0,
+                    assembly: self.blobs.reset(&rec.assembly)?,
                     ..Default::default()
                 };
                 rec = self.apply(&lease, &c).await?;

@@ -267,6 +267,23 @@ impl ObjectAssembler {
 
 #[async_trait]
 impl Assembler for ObjectAssembler {
+    fn reset(&self, assembly: &str) -> Result<Option<String>, BlobError> {
+        // Same multipart upload: part numbers are reused (a part uploaded again replaces
+        // the old one); old tail objects are garbage, removed with the upload's folder.
+        let state = Assembly::parse(assembly)?;
+        Ok(Some(
+            Assembly {
+                parts: Vec::new(),
+                tail: 0,
+                tail_key: String::new(),
+                more: Vec::new(),
+                generation: state.generation + 1,
+                ..state
+            }
+            .encode(),
+        ))
+    }
+
     fn commit_interval(&self) -> Option<std::time::Duration> {
         Some(self.inner.commit_interval)
     }
