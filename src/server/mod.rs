@@ -132,6 +132,9 @@ pub struct Limits {
 /// full speed over a long path (the default 64 KiB would cap it at 64 KiB per round trip).
 const H2_STREAM_WINDOW: u32 = 8 << 20;
 const H2_CONNECTION_WINDOW: u32 = 32 << 20;
+/// Largest DATA frame a client may send: 1 MiB instead of 16 KiB, fewer frames per
+/// chunk (clients choose the size up to this).
+const H2_MAX_FRAME: u32 = 1 << 20;
 /// Streams one HTTP/2 connection may have open at once.
 const H2_MAX_STREAMS: u32 = 128;
 
@@ -149,6 +152,7 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .initial_stream_window_size(H2_STREAM_WINDOW)
         .initial_connection_window_size(H2_CONNECTION_WINDOW)
         .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_frame_size(H2_MAX_FRAME)
         .max_header_list_size(MAX_HEAD as u32)
         .keep_alive_interval(Some(Duration::from_secs(30)));
     b
