@@ -33,6 +33,14 @@ async fn read_all(
     Ok(out)
 }
 
+/// Completes the upload, checks it reads back as `data`, removes it.
+async fn complete_read_delete(a: &dyn Assembler, id: &str, asm: &str, data: &[u8]) {
+    let len = data.len() as u64;
+    a.complete(id, len, asm).await.expect("complete");
+    assert_eq!(read_all(a, id, 0, len, true).await.expect("read"), data);
+    a.delete(id, asm).await.expect("delete");
+}
+
 /// Feeds `data` to a writer in pieces of `piece` bytes.
 async fn feed(w: &mut Box<dyn super::BlobWriter>, data: &[u8], piece: usize) {
     for c in data.chunks(piece) {
@@ -113,12 +121,7 @@ pub async fn many_small_commits(a: &dyn Assembler, unit: usize) {
     }
     assert!(commits > 80, "{commits} commits");
     drop(w);
-    a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(
-        read_all(a, &id, 0, len as u64, true).await.expect("read"),
-        data
-    );
-    a.delete(&id, &asm).await.expect("delete");
+    complete_read_delete(a, &id, &asm, &data).await;
 }
 
 /// Commits asked for by time: with a long `age` a store may stop short of young bytes
@@ -159,12 +162,7 @@ pub async fn aged_commits(a: &dyn Assembler, unit: usize) {
     assert_eq!(e.offset, len as u64);
     let asm = e.assembly.unwrap_or(asm);
     drop(w);
-    a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(
-        read_all(a, &id, 0, len as u64, true).await.expect("read"),
-        data
-    );
-    a.delete(&id, &asm).await.expect("delete");
+    complete_read_delete(a, &id, &asm, &data).await;
 }
 
 /// A client restarting an upload from byte 0 (Kaltura `resume=false` on a token that
@@ -188,12 +186,7 @@ pub async fn restart_from_zero(a: &dyn Assembler, unit: usize) {
     assert_eq!(p.offset, len as u64);
     let asm = p.assembly.unwrap_or(asm);
     drop(w);
-    a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(
-        read_all(a, &id, 0, len as u64, true).await.expect("read"),
-        data
-    );
-    a.delete(&id, &asm).await.expect("delete");
+    complete_read_delete(a, &id, &asm, &data).await;
 }
 
 pub async fn uncommitted_bytes_are_overwritten(a: &dyn Assembler, unit: usize) {
@@ -212,12 +205,7 @@ pub async fn uncommitted_bytes_are_overwritten(a: &dyn Assembler, unit: usize) {
     feed(&mut w, &data[unit / 2..], 70_000).await;
     let p = w.commit().await.expect("commit");
     let asm = p.assembly.unwrap_or(asm);
-    a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(
-        read_all(a, &id, 0, len as u64, true).await.expect("read"),
-        data
-    );
-    a.delete(&id, &asm).await.expect("delete");
+    complete_read_delete(a, &id, &asm, &data).await;
 }
 
 pub async fn staged_ranges_are_absorbed(a: &dyn Assembler, unit: usize) {
@@ -249,12 +237,7 @@ pub async fn staged_ranges_are_absorbed(a: &dyn Assembler, unit: usize) {
     a.discard_staged(&id, &key)
         .await
         .expect("discard twice is fine");
-    a.complete(&id, len as u64, &asm).await.expect("complete");
-    assert_eq!(
-        read_all(a, &id, 0, len as u64, true).await.expect("read"),
-        data
-    );
-    a.delete(&id, &asm).await.expect("delete");
+    complete_read_delete(a, &id, &asm, &data).await;
 }
 
 pub async fn concatenation(a: &dyn Assembler, unit: usize) {
