@@ -59,8 +59,24 @@ fn bad_values_are_refused_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported state URL"));
     // Cluster settings: each mistake named at start, never a hang.
     let gone = dir.path().join("no-such-redis.sock");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--store", "ftp://x"], "unsupported store URL"),
+        (&["--hook-url", "ftp://receiver"], "not an http(s) URL"),
+        (
+            &["--hook-url", "http://r", "--hook-events", "finished,done"],
+            "unknown --hook-events value \"done\"",
+        ),
+        (&["--pre-create-hook", "not a url"], "not an http(s) URL"),
+        (&["--trusted-proxy", "10.0.0.0/40"], "bad prefix length"),
+        (
+            &[
+                "--tls-cert",
+                "/nonexistent/cert.pem",
+                "--tls-key",
+                "/nonexistent/key.pem",
+            ],
+            "/nonexistent/cert.pem",
+        ),
         (&["--store", "s3://?region=x"], "no bucket"),
         (
             &["--state", &format!("redis+unix://{}", gone.display())],
