@@ -214,3 +214,54 @@ async fn sighup_reloads_the_certificate_and_a_bad_file_keeps_it() {
     let r = get(client_trusting(&cert2).build().unwrap()).await.unwrap();
     assert_eq!(peer_cert(&r), second);
 }
+
+/// A client that opens TLS connections and never finishes the handshake (or sends
+/// garbage) is dropped after `--header-timeout`, and does not hold the port for others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_garbage_handshakes_are_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "hs");
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let gw = ChildGateway::start(
+        &data_dir,
+        &[
+            "--header-timeout",
+            "1s",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let mut silent = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let mut garbage = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    garbage
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+        .await
+        .expect("the silent connection was not dropped")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), garbage.read_to_end(&mut rest)).await;
+    assert!(
+        !rest.starts_with(b"HTTP/1.1 200"),
+        "plain HTTP answered on TLS"
+    );
+    // Meanwhile a real client is served.
+    let r = client_trusting(&cert)
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
