@@ -177,6 +177,39 @@ impl Api<'_> {
         resume_at: u64,
     ) -> Step<serde_json::Value> {
         let url = format!("{}/api_v3/service/uploadtoken/action/upload", self.base);
+        let form = ChunkForm::new(ks, token, resume, final_chunk, resume_at);
+        let (head, tail) = (form.head.clone(), form.tail.clone());
+        let total = head.len() + data.len() + tail.len();
+        let parts = stream_parts(
+            head,
+            data,
+            tail,
+            self.progress.clone(),
+            self.opts.link.clone(),
+            self.sent.clone(),
+        );
+        let rb = self
+            .http
+            .post(&url)
+            .header("Content-Type", form.content_type)
+            .header("Content-Length", total.to_string())
+            .timeout(http::timeout_for(total as u64))
+            .body(parts);
+        let r = http::timed(&*self.progress, "uploadtoken.upload", rb).await;
+        self.answer(&url, r).await
+    }
+}
+
+/// The `uploadToken.upload` multipart form around one chunk's bytes: the fields, then
+/// the `fileData` part (`head`, the bytes, `tail`).
+pub struct ChunkForm {
+    pub content_type: String,
+    pub head: Bytes,
+    pub tail: Bytes,
+}
+
+impl ChunkForm {
+    pub fn new(ks: &str, token: &str, resume: bool, final_chunk: bool, resume_at: u64) -> Self {
         let boundary = format!("upgate{}", crate::model::new_id());
         let mut head = String::new();
         for (k, v) in [
@@ -194,29 +227,11 @@ impl Api<'_> {
         head.push_str(&format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"chunk\"\r\nContent-Type: application/octet-stream\r\n\r\n"
         ));
-        let head = Bytes::from(head);
-        let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
-        let total = head.len() + data.len() + tail.len();
-        let parts = stream_parts(
-            head,
-            data,
-            tail,
-            self.progress.clone(),
-            self.opts.link.clone(),
-            self.sent.clone(),
-        );
-        let rb = self
-            .http
-            .post(&url)
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .header("Content-Length", total.to_string())
-            .timeout(http::timeout_for(total as u64))
-            .body(parts);
-        let r = http::timed(&*self.progress, "uploadtoken.upload", rb).await;
-        self.answer(&url, r).await
+        Self {
+            content_type: format!("multipart/form-data; boundary={boundary}"),
+            head: Bytes::from(head),
+            tail: Bytes::from(format!("\r\n--{boundary}--\r\n")),
+        }
     }
 }
 

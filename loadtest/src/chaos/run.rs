@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::Digest;
 use upgate::client::http::Retry;
-use upgate::client::kaltura::Calls;
+use upgate::client::kaltura::{Calls, ChunkForm};
 use upgate::client::resume::ResumeStore;
 use upgate::client::source::Source;
 use upgate::client::{push_file, Auth, NoProgress, Protocol as Wire, PushOptions, PushResult};
@@ -383,34 +383,14 @@ async fn duplicate(opts: &PushOptions, path: &Path, ks: &str, protocol: Protocol
                 .await
         }
         (Protocol::Kaltura, _, Some(token)) => {
-            let boundary = "chaosduplicate7f3a";
-            let mut body = Vec::with_capacity(data.len() + 1024);
-            for (k, v) in [
-                ("ks", ks),
-                ("uploadTokenId", &token),
-                ("resume", "1"),
-                ("resumeAt", "0"),
-                ("finalChunk", "0"),
-                ("format", "1"),
-            ] {
-                body.extend_from_slice(
-                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                        .as_bytes(),
-                );
-            }
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"chunk\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-            );
-            body.extend_from_slice(&data);
-            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            // The client's own form, at byte 0, not final.
+            let form = ChunkForm::new(ks, &token, true, false, 0);
+            let body = [form.head, data, form.tail].concat();
             c.post(format!(
                 "{}/api_v3/service/uploadtoken/action/upload",
                 opts.url
             ))
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("Content-Type", form.content_type)
             .body(body)
             .send()
             .await
