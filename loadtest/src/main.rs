@@ -22,6 +22,7 @@ mod resume_storm;
 mod stats;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -67,10 +68,29 @@ enum Cmd {
     },
 }
 
-async fn uploads(common: &common::Common, plan: engine::Plan) -> std::process::ExitCode {
+/// A result on stdout (one JSON object, or the summary); exit 0 when it `passed`, else 1.
+fn report(json: bool, r: &impl serde::Serialize, summary: String, passed: bool) -> ExitCode {
+    if json {
+        println!("{}", serde_json::to_string(r).unwrap_or_default());
+    } else {
+        print!("{summary}");
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// An error that stopped the scenario: on stderr, exit 2.
+fn failed(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("upgate-loadtest: {e}");
+    ExitCode::from(2)
+}
+
+async fn uploads(common: &common::Common, plan: engine::Plan) -> ExitCode {
     if let Err(e) = common.check_target() {
-        eprintln!("upgate-loadtest: {e}");
-        return std::process::ExitCode::from(2);
+        return failed(e);
     }
     match engine::run(plan).await {
         Ok(r) => {
@@ -79,26 +99,14 @@ async fn uploads(common: &common::Common, plan: engine::Plan) -> std::process::E
                     eprintln!("upgate-loadtest: cannot write {}: {e}", p.display());
                 }
             }
-            if common.json {
-                println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            } else {
-                print!("{}", r.summary());
-            }
-            if r.sha256_match {
-                std::process::ExitCode::SUCCESS
-            } else {
-                std::process::ExitCode::FAILURE
-            }
+            report(common.json, &r, r.summary(), r.sha256_match)
         }
-        Err(e) => {
-            eprintln!("upgate-loadtest: {e}");
-            std::process::ExitCode::from(2)
-        }
+        Err(e) => failed(e),
     }
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bandwidth(a) => uploads(&a.common, bandwidth::plan(&a)).await,
         Cmd::Parallel(a) => uploads(&a.common, parallel::plan(&a)).await,
@@ -107,56 +115,25 @@ async fn main() -> std::process::ExitCode {
         Cmd::KalturaBrowser(a) => uploads(&a.common, kaltura_browser::plan(&a)).await,
         Cmd::CreateStorm(a) => {
             if let Err(e) = a.common.check_target() {
-                eprintln!("upgate-loadtest: {e}");
-                return std::process::ExitCode::from(2);
+                return failed(e);
             }
             match create_storm::run(&a).await {
-                Ok(r) => {
-                    if a.common.json {
-                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
-                    } else {
-                        print!("{}", r.summary());
-                    }
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("upgate-loadtest: {e}");
-                    std::process::ExitCode::from(2)
-                }
+                Ok(r) => report(a.common.json, &r, r.summary(), true),
+                Err(e) => failed(e),
             }
         }
         Cmd::Chaos(a) => match chaos::campaign(&a).await {
-            Ok(r) => {
-                if a.json {
-                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
-                } else {
-                    print!("{}", r.summary());
-                }
-                if r.passed() {
-                    std::process::ExitCode::SUCCESS
-                } else {
-                    std::process::ExitCode::FAILURE
-                }
-            }
-            Err(e) => {
-                eprintln!("upgate-loadtest: {e}");
-                std::process::ExitCode::from(2)
-            }
+            Ok(r) => report(a.json, &r, r.summary(), r.passed()),
+            Err(e) => failed(e),
         },
         Cmd::ServeUpgate { args } => match gateway::serve_upgate(args).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("upgate-loadtest serve-upgate: {e}");
-                std::process::ExitCode::from(2)
-            }
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed(format!("serve-upgate: {e}")),
         },
         Cmd::Gateway { listen, data_dir } => match gateway::serve_forever(&data_dir, &listen).await
         {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("upgate-loadtest: {e}");
-                std::process::ExitCode::from(2)
-            }
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed(e),
         },
     }
 }
