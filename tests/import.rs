@@ -80,6 +80,42 @@ async fn add_from_url(base: &str, ks: &str, name: &str, url: &str) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
+/// `media.add` named `name`, then `media.addContent` with a `KalturaUrlResource` of `url`
+/// and one `urlHeaders` line; the entry id and addContent's answer.
+async fn add_url_content(
+    base: &str,
+    ks: &str,
+    name: &str,
+    url: &str,
+    header: &str,
+) -> (String, Value) {
+    let add = kcall(
+        base,
+        "media/action/add",
+        &[
+            ("ks", ks),
+            ("entry[objectType]", "KalturaMediaEntry"),
+            ("entry[name]", name),
+        ],
+    )
+    .await;
+    let id = add["id"].as_str().unwrap().to_owned();
+    let v = kcall(
+        base,
+        "media/action/addContent",
+        &[
+            ("ks", ks),
+            ("entryId", &id),
+            ("resource[objectType]", "KalturaUrlResource"),
+            ("resource[url]", url),
+            ("resource[urlHeaders][0][objectType]", "KalturaString"),
+            ("resource[urlHeaders][0][value]", header),
+        ],
+    )
+    .await;
+    (id, v)
+}
+
 /// Waits until the entry leaves IMPORT; its final object.
 async fn wait_entry(base: &str, ks: &str, id: &str, limit: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + limit;
@@ -229,34 +265,9 @@ async fn redirects_keep_credentials_on_the_source_host() {
     let ks = user_ks("dave", 0);
     let mut ids = Vec::new();
     for p in ["/same", "/other"] {
-        let add = kcall(
-            &gw.base,
-            "media/action/add",
-            &[
-                ("ks", &ks),
-                ("entry[objectType]", "KalturaMediaEntry"),
-                ("entry[name]", p),
-            ],
-        )
-        .await;
-        let id = add["id"].as_str().unwrap().to_owned();
         let url = origin.url(p);
-        let v = kcall(
-            &gw.base,
-            "media/action/addContent",
-            &[
-                ("ks", &ks),
-                ("entryId", &id),
-                ("resource[objectType]", "KalturaUrlResource"),
-                ("resource[url]", &url),
-                ("resource[urlHeaders][0][objectType]", "KalturaString"),
-                (
-                    "resource[urlHeaders][0][value]",
-                    "Authorization: Bearer zoom-token",
-                ),
-            ],
-        )
-        .await;
+        let (id, v) =
+            add_url_content(&gw.base, &ks, p, &url, "Authorization: Bearer zoom-token").await;
         assert_eq!(v["status"], 0, "{v}");
         ids.push(id);
     }
@@ -862,31 +873,12 @@ async fn a_finished_import_is_announced_by_webhook() {
         ],
     );
     let ks = user_ks("erin", 0);
-    let v = kcall(
+    let (id, v) = add_url_content(
         &gw.base,
-        "media/action/add",
-        &[
-            ("ks", &ks),
-            ("entry[objectType]", "KalturaMediaEntry"),
-            ("entry[name]", "Zoom class"),
-        ],
-    )
-    .await;
-    let id = v["id"].as_str().unwrap().to_owned();
-    let v = kcall(
-        &gw.base,
-        "media/action/addContent",
-        &[
-            ("ks", &ks),
-            ("entryId", &id),
-            ("resource[objectType]", "KalturaUrlResource"),
-            ("resource[url]", &origin.url("/rec.mp4")),
-            ("resource[urlHeaders][0][objectType]", "KalturaString"),
-            (
-                "resource[urlHeaders][0][value]",
-                "Authorization: Bearer zoom-secret-token",
-            ),
-        ],
+        &ks,
+        "Zoom class",
+        &origin.url("/rec.mp4"),
+        "Authorization: Bearer zoom-secret-token",
     )
     .await;
     assert_eq!(err_code(&v), None, "{v}");
