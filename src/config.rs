@@ -230,9 +230,19 @@ pub struct PushArgs {
     /// Limit the upload rate (bytes per second, e.g. 1MiB); 0 = no limit.
     #[arg(long, default_value = "0", value_parser = size)]
     pub limit_rate: u64,
-    /// Attempts per request before giving up (backoff up to 30 s between them).
+    /// Attempts per request the server answered with an error before giving up
+    /// (backoff up to 30 s between them).
     #[arg(long, default_value_t = 20)]
     pub retries: u32,
+    /// A request whose body made no progress for this long is abandoned and resumed on a
+    /// fresh connection, instead of waiting for TCP to notice the network is back; 0 =
+    /// never. Raise it on links slower than about 1 Mbit/s.
+    #[arg(long, default_value = "3s", value_parser = duration)]
+    pub stall: Duration,
+    /// How long to keep trying while the network is away (no connection can be made,
+    /// or every request stalls): probes about every second, then gives up.
+    #[arg(long, default_value = "10m", value_parser = duration)]
+    pub patience: Duration,
 }
 
 /// Flags of `upgate ks`.

@@ -364,3 +364,67 @@ async fn bad_input_gives_clear_messages() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such file"));
     g.shutdown().await;
 }
+
+/// A network that goes away without closing anything: every connection open at that
+/// moment stops moving (a frozen proxy), forever. The client notices that its request
+/// body made no progress for `--stall` and continues on a fresh connection from the
+/// server's offset, on both protocols, instead of waiting for its request timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_connections_are_abandoned() {
+    let g = Gateway::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, d) = write(tmp.path(), "lecture.mp4", 24 * MIB, 7);
+    for (protocol, parallel) in [("files", "1"), ("kaltura", "3")] {
+        let proxy = common::freeze::FreezeProxy::start(g.addr).await;
+        let base = format!("http://{}", proxy.addr);
+        let state = tmp.path().join(format!("state-{protocol}"));
+        let args = [
+            file.to_str().unwrap(),
+            "--url",
+            &base,
+            "--json",
+            "--protocol",
+            protocol,
+            "--parallel",
+            parallel,
+            "--chunk-size",
+            "4MiB",
+            "--limit-rate",
+            "8MiB",
+            "--stall",
+            "1s",
+            "--partner-id",
+            "12345",
+            "--secret",
+            USER_SECRET,
+            "--user",
+            "u",
+        ];
+        let started = std::time::Instant::now();
+        let cli = tokio::spawn(run(push(&args, &state)));
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let before = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
+        proxy.freeze();
+        let out = cli.await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "{protocol}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = &results(&out)[0];
+        assert_eq!(r["sha256"].as_str().unwrap(), sha256_hex(&d), "{protocol}");
+        let after = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
+        println!(
+            "{protocol} x{parallel}: {before} connections frozen at 1.2 s, {after} in all; \
+             done in {secs:.1} s, {} bytes sent for {}",
+            r["bytes_sent"],
+            d.len()
+        );
+        assert!(after > before, "{protocol}: no fresh connection");
+        // 3 s of bytes at the limited rate, a stall noticed within seconds; the old
+        // behaviour waited for the request timeout (30 s and more).
+        assert!(secs < 20.0, "{protocol}: {secs:.1} s");
+    }
+    g.shutdown().await;
+}

@@ -262,6 +262,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
                     max_attempts: 200,
                     base: Duration::from_millis(250),
                     max: Duration::from_secs(10),
+                    ..Retry::default()
                 },
                 link: link.link(),
             };
@@ -275,6 +276,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
                         // No memory of earlier attempts: a new upload from byte 0 each time.
                         opts.state_dir = opts.state_dir.join(format!("attempt-{attempt}"));
                         opts.retry.max_attempts = 1;
+                        opts.retry.patience = Duration::ZERO;
                     }
                     let r = push_file(&path, &opts, recorder.clone()).await;
                     sent += r.bytes_sent;

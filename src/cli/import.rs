@@ -515,7 +515,7 @@ async fn transcript(
             req = req.header(k.trim(), v.trim());
         }
     }
-    let network = |e: reqwest::Error| crate::client::http::network(url, &e);
+    let network = |e: reqwest::Error| crate::client::http::network(url, &e.into());
     let mut resp = req.send().await.map_err(network)?;
     if !resp.status().is_success() {
         return Err(ClientError::Http {

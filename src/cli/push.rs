@@ -130,6 +130,8 @@ pub async fn run(args: PushArgs) -> u8 {
             state_dir: args.state_dir.clone().unwrap_or_else(resume::default_dir),
             retry: Retry {
                 max_attempts: args.retries.max(1),
+                stall: args.stall,
+                patience: args.patience,
                 ..Retry::default()
             },
             link: Arc::new(crate::client::link::Paced::new(args.limit_rate)),

@@ -19,7 +19,7 @@ type Failure = (ClientError, Option<PushResult>);
 
 struct Ctx<'a> {
     opts: &'a PushOptions,
-    http: reqwest::Client,
+    http: http::Pool,
     progress: Arc<dyn Progress>,
     sent: Arc<AtomicU64>,
     src: Source,
@@ -36,6 +36,7 @@ impl Ctx<'_> {
     fn req(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         let r = self
             .http
+            .client()
             .request(method, url)
             .header("Tus-Resumable", "1.0.0");
         match auth_header(self.opts) {
@@ -47,17 +48,11 @@ impl Ctx<'_> {
     /// The server's offset, or `None` when the upload is gone.
     async fn offset(&self, url: &str) -> Result<Option<u64>, ClientError> {
         retrying(self.opts, &*self.progress, |_| async {
-            match http::timed(
-                &*self.progress,
-                "head",
-                self.req(reqwest::Method::HEAD, url),
-            )
-            .await
-            {
-                Err(e) => Step::Retry {
-                    why: http::network(url, &e).to_string(),
-                    after: None,
-                },
+            let rb = self.req(reqwest::Method::HEAD, url);
+            let watch = http::Watch::answer();
+            let answer = Some((&watch, self.opts.retry.answer_stall()));
+            match self.http.send(&*self.progress, "head", rb, answer).await {
+                Err(e) => Step::unanswered(url, &e),
                 Ok(r) if r.status().as_u16() == 200 => {
                     let off = r
                         .headers()
@@ -89,12 +84,9 @@ impl Ctx<'_> {
                 .req(reqwest::Method::POST, &url)
                 .header("Upload-Length", self.src.size.to_string())
                 .header("Upload-Metadata", meta.clone());
-            let r = http::timed(&*self.progress, "create", rb).await;
+            let r = self.http.send(&*self.progress, "create", rb, None).await;
             match r {
-                Err(e) => Step::Retry {
-                    why: http::network(&url, &e).to_string(),
-                    after: None,
-                },
+                Err(e) => Step::unanswered(&url, &e),
                 Ok(r) if r.status().as_u16() == 201 => {
                     match r.headers().get("location").and_then(|v| v.to_str().ok()) {
                         Some(loc) if loc.starts_with("http") => Step::Done(loc.to_owned()),
@@ -158,17 +150,17 @@ impl Ctx<'_> {
                             rb = rb.header("Upload-Checksum", s.clone());
                         }
                     }
+                    let watch = http::Watch::default();
                     let rb = rb.body(http::body(
                         body,
                         self.progress.clone(),
                         self.opts.link.clone(),
                         self.sent.clone(),
+                        watch.clone(),
                     ));
-                    match http::timed(&*self.progress, "patch", rb).await {
-                        Err(e) => Step::Retry {
-                            why: http::network(url, &e).to_string(),
-                            after: None,
-                        },
+                    let stall = Some((&watch, self.opts.retry.stall_at(at, at)));
+                    match self.http.send(&*self.progress, "patch", rb, stall).await {
+                        Err(e) => Step::unanswered(url, &e),
                         Ok(r) if r.status().as_u16() == 204 => {
                             let o = r
                                 .headers()
@@ -202,28 +194,45 @@ impl Ctx<'_> {
                 }
                 let len = chunk.min(size - start);
                 let data = self.src.read(start, len).await?;
-                retrying(self.opts, &*self.progress, |_| {
+                retrying(self.opts, &*self.progress, |attempt| {
                     let data = data.clone();
+                    let held = acked.load(Ordering::SeqCst);
                     async move {
+                        // After a failure the server may hold the head of this chunk (a
+                        // cut chunk at its offset keeps what arrived): ask first.
+                        let mut at = start;
+                        if attempt > 1 && start <= held {
+                            match self.offset(url).await {
+                                Ok(Some(o)) if o >= start + len => return Step::Done(o),
+                                Ok(Some(o)) => at = at.max(o),
+                                Ok(None) => {
+                                    return Step::Fail(ClientError::Protocol(
+                                        "the upload is gone from the server".into(),
+                                    ))
+                                }
+                                Err(e) => return Step::Fail(e),
+                            }
+                        }
+                        let body = data.slice((at - start) as usize..);
+                        let watch = http::Watch::default();
                         let rb = self
                             .req(reqwest::Method::PUT, url)
                             .header(
                                 "Content-Range",
-                                format!("bytes {start}-{}/{size}", start + len - 1),
+                                format!("bytes {at}-{}/{size}", start + len - 1),
                             )
-                            .header("Content-Length", len.to_string())
-                            .timeout(http::timeout_for(len))
+                            .header("Content-Length", body.len().to_string())
+                            .timeout(http::timeout_for(body.len() as u64))
                             .body(http::body(
-                                data,
+                                body,
                                 self.progress.clone(),
                                 self.opts.link.clone(),
                                 self.sent.clone(),
+                                watch.clone(),
                             ));
-                        match http::timed(&*self.progress, "put", rb).await {
-                            Err(e) => Step::Retry {
-                                why: http::network(url, &e).to_string(),
-                                after: None,
-                            },
+                        let stall = Some((&watch, self.opts.retry.stall_at(at, held)));
+                        match self.http.send(&*self.progress, "put", rb, stall).await {
+                            Err(e) => Step::unanswered(url, &e),
                             Ok(r) if matches!(r.status().as_u16(), 201 | 308) => {
                                 let prefix = match r.status().as_u16() {
                                     201 => size,
@@ -276,7 +285,7 @@ pub async fn push(
     let key = ResumeStore::key(&opts.url, "files", &src);
     let ctx = Ctx {
         opts,
-        http: http::client(),
+        http: http::Pool::default(),
         progress: progress.clone(),
         sent: Arc::new(AtomicU64::new(0)),
         src: src.clone(),

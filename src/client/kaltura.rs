@@ -1,8 +1,8 @@
 //! Kaltura protocol: a session (given, or started with a partner secret),
 //! `uploadToken.add`, then positional chunks (`resume`, `resumeAt`) — idempotent, so a
-//! chunk whose answer was lost is simply sent again — the first alone and the rest in
-//! parallel, the final one retried while the server answers
-//! `UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE`. Resume reads `uploadToken.get`. With
+//! chunk whose answer was lost is simply sent again — the first alone, the rest in
+//! parallel and the final one once they are acknowledged (retried while the server
+//! answers `UPLOAD_TOKEN_CANNOT_MATCH_EXPECTED_SIZE`). Resume reads `uploadToken.get`. With
 //! `create_entry`, `media.add` + `media.addContent` make a media entry.
 
 use std::path::Path;
@@ -31,10 +31,12 @@ const RETRY_CODES: [ErrorCode; 4] = [
 
 struct Api<'a> {
     opts: &'a PushOptions,
-    http: reqwest::Client,
+    http: http::Pool,
     progress: Arc<dyn Progress>,
     base: String,
     sent: Arc<AtomicU64>,
+    /// The contiguous size the server last reported (for [`http::Retry::stall_at`]).
+    held: AtomicU64,
 }
 
 fn kaltura_error(v: &serde_json::Value) -> Option<(String, String)> {
@@ -70,11 +72,14 @@ impl Api<'_> {
             async move {
                 let rb = self
                     .http
+                    .client()
                     .post(&url)
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .timeout(Duration::from_secs(120))
                     .body(body);
-                let r = http::timed(&*self.progress, &kind, rb).await;
+                let watch = http::Watch::answer();
+                let answer = Some((&watch, self.opts.retry.answer_stall()));
+                let r = self.http.send(&*self.progress, &kind, rb, answer).await;
                 self.answer(&url, r).await
             }
         })
@@ -84,15 +89,10 @@ impl Api<'_> {
     async fn answer(
         &self,
         url: &str,
-        r: Result<reqwest::Response, reqwest::Error>,
+        r: Result<reqwest::Response, http::SendError>,
     ) -> Step<serde_json::Value> {
         let r = match r {
-            Err(e) => {
-                return Step::Retry {
-                    why: http::network(url, &e).to_string(),
-                    after: None,
-                }
-            }
+            Err(e) => return Step::unanswered(url, &e),
             Ok(r) => r,
         };
         if r.status().as_u16() != 200 {
@@ -143,10 +143,7 @@ impl Api<'_> {
                         )
                         .await;
                     let held = match got {
-                        Ok(v) => v["uploadedFileSize"]
-                            .as_str()
-                            .and_then(|s| s.parse::<u64>().ok())
-                            .unwrap_or(0),
+                        Ok(v) => self.held_from(&v),
                         Err(e) => return Step::Fail(e),
                     };
                     if held >= end && !final_chunk {
@@ -159,11 +156,26 @@ impl Api<'_> {
                     }
                 }
                 let body = data.slice((at - start) as usize..);
-                self.upload_once(ks, token, body, !first || at > 0, final_chunk, at)
-                    .await
+                let step = self
+                    .upload_once(ks, token, body, !first || at > 0, final_chunk, at)
+                    .await;
+                if let Step::Done(v) = &step {
+                    self.held_from(v);
+                }
+                step
             }
         })
         .await
+    }
+
+    /// `uploadedFileSize` of an answer, remembered as what the server holds.
+    fn held_from(&self, v: &serde_json::Value) -> u64 {
+        let held = v["uploadedFileSize"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.held.fetch_max(held, Ordering::SeqCst);
+        held
     }
 
     /// One attempt of `uploadToken.upload`.
@@ -180,6 +192,7 @@ impl Api<'_> {
         let form = ChunkForm::new(ks, token, resume, final_chunk, resume_at);
         let (head, tail) = (form.head.clone(), form.tail.clone());
         let total = head.len() + data.len() + tail.len();
+        let watch = http::Watch::default();
         let parts = stream_parts(
             head,
             data,
@@ -187,15 +200,22 @@ impl Api<'_> {
             self.progress.clone(),
             self.opts.link.clone(),
             self.sent.clone(),
+            watch.clone(),
         );
         let rb = self
             .http
+            .client()
             .post(&url)
             .header("Content-Type", form.content_type)
             .header("Content-Length", total.to_string())
             .timeout(http::timeout_for(total as u64))
             .body(parts);
-        let r = http::timed(&*self.progress, "uploadtoken.upload", rb).await;
+        let held = self.held.load(Ordering::SeqCst);
+        let stall = Some((&watch, self.opts.retry.stall_at(resume_at, held)));
+        let r = self
+            .http
+            .send(&*self.progress, "uploadtoken.upload", rb, stall)
+            .await;
         self.answer(&url, r).await
     }
 }
@@ -243,10 +263,11 @@ fn stream_parts(
     progress: Arc<dyn Progress>,
     link: Arc<dyn super::link::Link>,
     sent: Arc<AtomicU64>,
+    watch: http::Watch,
 ) -> reqwest::Body {
     use futures_util::StreamExt;
     let once = |b: Bytes| futures_util::stream::iter([Ok::<Bytes, std::io::Error>(b)]);
-    let file = http::counted_stream(data, progress, link, sent);
+    let file = http::counted_stream(data, progress, link, sent, watch);
     reqwest::Body::wrap_stream(once(head).chain(file).chain(once(tail)))
 }
 
@@ -254,10 +275,11 @@ impl<'a> Api<'a> {
     fn new(opts: &'a PushOptions, progress: Arc<dyn Progress>, sent: Arc<AtomicU64>) -> Self {
         Api {
             opts,
-            http: http::client(),
+            http: http::Pool::default(),
             progress,
             base: opts.url.trim_end_matches('/').to_owned(),
             sent,
+            held: AtomicU64::new(0),
         }
     }
 
@@ -479,21 +501,12 @@ pub async fn push(
                 }
             };
             let workers: Vec<_> = (0..opts.parallel.max(1)).map(|_| worker()).collect();
-            let finals = async { send(final_start).await.map(|_| ()) };
-            // The final chunk goes last in sequence mode; in parallel mode it goes with
-            // the others (the server holds it until the bytes before it arrive).
-            if opts.parallel <= 1 {
-                for r in futures_util::future::join_all(workers).await {
-                    r.map_err(|e: ClientError| fail(e, &result))?;
-                }
-                finals.await.map_err(|e| fail(e, &result))?;
-            } else {
-                let (ws, f) = tokio::join!(futures_util::future::join_all(workers), finals);
-                for r in ws {
-                    r.map_err(|e: ClientError| fail(e, &result))?;
-                }
-                f.map_err(|e| fail(e, &result))?;
+            // The final chunk goes last, once the others are acknowledged: sent early,
+            // the server would hold it (its answer could not tell a stall from the hold).
+            for r in futures_util::future::join_all(workers).await {
+                r.map_err(|e: ClientError| fail(e, &result))?;
             }
+            send(final_start).await.map_err(|e| fail(e, &result))?;
         }
     }
     if let Some(name) = &opts.create_entry {
@@ -547,6 +560,7 @@ async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, C
     let url = format!("{}/files/{token}", api.base);
     http::server_sha256(api.opts, &*api.progress, &url, || {
         api.http
+            .client()
             .head(&url)
             .header("Tus-Resumable", "1.0.0")
             .header("Authorization", format!("Bearer {ks}"))

@@ -18,6 +18,7 @@ use upgate::server::{self, Limits};
 use upgate::state::redb::RedbStore;
 
 pub mod azurite;
+pub mod freeze;
 pub mod origin;
 pub mod receiver;
 pub mod redis_server;

@@ -115,6 +115,8 @@ fn options(env: &Env, plan: &Plan, state_dir: &Path) -> PushOptions {
             max_attempts: 40,
             base: Duration::from_millis(100),
             max: Duration::from_secs(2),
+            patience: Duration::from_secs(60),
+            ..Retry::default()
         },
         link: Arc::new(RealLink::new(Model {
             rate,
