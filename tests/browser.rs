@@ -201,3 +201,95 @@ async fn page_details_captions_and_publishing() {
     assert!(out_dir.join("my-media.png").exists());
     g.shutdown().await;
 }
+
+/// Issue #17 item 4: the page survives a browser restart. Three uploads are under way
+/// when the browser (a persistent profile) closes; opened again, the page lists the two
+/// large ones with the bytes the server holds, the small one (kept in IndexedDB)
+/// finishes by itself, one large upload is discarded (its token is gone from the
+/// server) and the other continues from the server's offset when the same bytes are
+/// chosen again under another name. Every finished file is checked by SHA-256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_survives_a_browser_restart() {
+    let dir = repo_root().join("tests/node");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
+    );
+    let g = Gateway::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, small, third) = (
+        data(20 * MIB, 41),
+        data(3 * MIB + 7, 42),
+        data(12 * MIB, 43),
+    );
+    let path = |name: &str| tmp.path().join(name);
+    std::fs::write(path("week3-lecture.mp4"), &big).unwrap();
+    std::fs::write(path("week3-short.mp4"), &small).unwrap();
+    std::fs::write(path("week3-extra.mp4"), &third).unwrap();
+    std::fs::create_dir_all(path("moved")).unwrap();
+    std::fs::write(path("moved/lecture-copy.mp4"), &big).unwrap();
+    let args = [
+        g.base.clone(),
+        user_ks("carol", 0),
+        path("week3-lecture.mp4").display().to_string(),
+        path("week3-short.mp4").display().to_string(),
+        path("week3-extra.mp4").display().to_string(),
+        path("moved/lecture-copy.mp4").display().to_string(),
+        path("profile").display().to_string(),
+    ];
+    let v = run_node(&dir, &chromium, "restart_test.mjs", args.to_vec()).await;
+    println!("{v}");
+    let listed = v["listed"].as_array().unwrap();
+    let row = |name: &str| listed.iter().find(|r| r["name"] == name).unwrap();
+    for (name, len) in [
+        ("week3-lecture.mp4", big.len()),
+        ("week3-extra.mp4", third.len()),
+    ] {
+        let r = row(name);
+        assert!(r["stored"].as_u64().unwrap() > 0, "{r}");
+        let text = r["text"].as_str().unwrap();
+        let size = format!("{:.1} MiB", len as f64 / MIB as f64);
+        assert!(text.contains(&size) && text.contains("stored"), "{text}");
+    }
+    assert_eq!(
+        listed.len(),
+        2,
+        "only the large uploads wait for their file"
+    );
+    let resumed = v["big"]["resumedFrom"].as_u64().unwrap();
+    assert!(resumed > 0, "the big file started over");
+    assert_eq!(
+        v["big"]["token"],
+        row("week3-lecture.mp4")["token"],
+        "the same token continued"
+    );
+    assert!(v["small"]["resumedFrom"].as_u64().unwrap() > 0, "{v}");
+    let c = client();
+    for (key, want) in [("big", &big), ("small", &small)] {
+        let token = v[key]["token"].as_str().unwrap();
+        let got = fetch(c.get(g.url(&format!("/files/{token}")))).await;
+        assert_eq!(sha256_hex(&got), sha256_hex(want), "{key}");
+    }
+    let gone = c
+        .get(g.url(&format!("/files/{}", v["discarded"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.status().as_u16(),
+        404,
+        "the discarded token still exists"
+    );
+    assert_eq!(v["pendingLeft"], 0);
+    assert_eq!(
+        v["remembered"], 0,
+        "finished and discarded uploads are forgotten"
+    );
+    println!(
+        "restart: big resumed from {resumed} of {} bytes, small finished by itself from {}",
+        big.len(),
+        v["small"]["resumedFrom"]
+    );
+    g.shutdown().await;
+}

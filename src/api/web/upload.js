@@ -2,8 +2,10 @@
 // - positional chunks (resumeAt), a few in flight, the final one held by the server;
 // - progress = bytes the server acknowledged (contiguous), never backwards, never > 100 %;
 // - network errors: retry with backoff; "online" event: retry at once;
-// - page reload: the token id is remembered per file fingerprint (localStorage) and the
-//   upload continues from the server's offset when the same file is chosen again.
+// - reload or browser restart: each unfinished upload is remembered (localStorage) with
+//   its file's size and a hash of its first and last MiB; the page lists them, and the
+//   upload continues from the server's offset when the same file is chosen again (or is
+//   discarded); files under 4 MiB are kept in IndexedDB and continue by themselves.
 'use strict';
 
 const API = '/api_v3/service/';
@@ -13,6 +15,8 @@ let importPoll = null; // a refresh while entries import
 const $ = (id) => document.getElementById(id);
 let ks = sessionStorage.getItem('upgate.ks') || '';
 let me = '';          // the signed-in user id
+let partner = '';     // and partner
+const uploading = new Set(); // tokens this page is sending
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 // The metadata fields of an entry, as a form (values escaped; `who` decides which may change).
@@ -103,7 +107,62 @@ async function uploadChunk(token, blob, resume, finalChunk, resumeAt, signal) {
   return v;
 }
 
-function fingerprint(f) { return `upgate.token:${f.name}:${f.size}:${f.lastModified}`; }
+// Unfinished uploads, per token: { token, who, name, size, sig }.
+const PENDING = 'upgate.pending:';
+const SMALL = 4 * 1024 * 1024; // kept whole in IndexedDB below this size
+const EDGE = 1024 * 1024;      // the signature hashes this much of each end
+
+// What identifies a file again after a restart (its name and date may differ): the size
+// and a hash of its first and last MiB (SHA-256; FNV-1a where crypto.subtle is missing,
+// i.e. plain HTTP to a host that is not local).
+async function signature(f) {
+  const ends = new Blob([f.slice(0, Math.min(EDGE, f.size)), f.slice(Math.max(EDGE, f.size - EDGE))]);
+  const bytes = new Uint8Array(await ends.arrayBuffer());
+  if (window.crypto && crypto.subtle) {
+    const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return `${f.size}:sha256:${Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+  let a = 0x811c9dc5, b = 0x9747b28c;
+  for (const x of bytes) { a = Math.imul(a ^ x, 0x01000193); b = Math.imul(b ^ x, 0x5bd1e995) ^ (b >>> 13); }
+  return `${f.size}:fnv:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
+}
+
+const who = () => `${me}@${partner}`;
+const pending = {
+  all() {
+    const out = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (!k.startsWith(PENDING)) continue;
+      try { const r = JSON.parse(localStorage.getItem(k)); if (r.who === who()) out.push(r); } catch (e) { /* not ours */ }
+    }
+    return out;
+  },
+  find(sig) { return pending.all().find((r) => r.sig === sig); },
+  save(r) { localStorage.setItem(PENDING + r.token, JSON.stringify(r)); },
+  drop(token) { localStorage.removeItem(PENDING + token); stash.del(token); },
+};
+
+// Small files themselves, by token (IndexedDB keeps File objects).
+const stash = {
+  op(mode, fn) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open('upgate', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('files');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction('files', mode);
+        const q = fn(tx.objectStore('files'));
+        tx.oncomplete = () => { db.close(); resolve(q.result); };
+        tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+      };
+    });
+  },
+  put(token, file) { return stash.op('readwrite', (s) => s.put(file, token)).catch(() => {}); },
+  get(token) { return stash.op('readonly', (s) => s.get(token)).catch(() => undefined); },
+  del(token) { return stash.op('readwrite', (s) => s.delete(token)).catch(() => {}); },
+};
 
 function chunkSizeFor(size) {
   if (size < 64 * 1024 * 1024) return 1024 * 1024;
@@ -168,7 +227,7 @@ class Upload {
     for (const c of this.controllers) c.abort();
     if (this.token) {
       try { await call('uploadtoken/action/delete', { uploadTokenId: this.token }); } catch (e) { /* already gone */ }
-      localStorage.removeItem(fingerprint(this.file));
+      pending.drop(this.token);
     }
     this.el.classList.add('failed');
     this.render('cancelled');
@@ -205,10 +264,15 @@ class Upload {
   async start() {
     const f = this.file;
     this.startedAt = performance.now();
-    const key = fingerprint(f);
-    let token = localStorage.getItem(key);
+    this.render('checking the file…');
+    const sig = await signature(f);
+    const known = pending.find(sig);
+    let token = known && !uploading.has(known.token) ? known.token : null;
     let offset = 0;
     if (token) {
+      uploading.add(token);
+      const listed = document.querySelector(`#pending [data-token="${CSS.escape(token)}"]`);
+      if (listed) listed.remove();
       try {
         const t = await this.retry(() => call('uploadtoken/action/get', { uploadTokenId: token }));
         offset = Number(t.uploadedFileSize || 0);
@@ -216,13 +280,17 @@ class Upload {
         this.resumedFrom = offset;
         this.el.dataset.resumedFrom = String(offset);
       } catch (e) {
+        pending.drop(token);
+        uploading.delete(token);
         token = null; // gone: start over with a new token
       }
     }
     if (!token) {
       const t = await this.retry(() => call('uploadtoken/action/add', { 'uploadToken:fileName': f.name, 'uploadToken:fileSize': f.size }));
       token = t.id;
-      localStorage.setItem(key, token);
+      uploading.add(token);
+      pending.save({ token, who: who(), name: f.name, size: f.size, sig });
+      if (f.size < SMALL) await stash.put(token, f);
     }
     this.token = token;
     this.el.dataset.token = token;
@@ -266,7 +334,7 @@ class Upload {
     await this.retry(() => call('media/action/addContent', {
       entryId: entry.id, 'resource:objectType': 'KalturaUploadedFileTokenResource', 'resource:token': token,
     }));
-    localStorage.removeItem(key);
+    pending.drop(token);
     this.el.classList.add('done');
     this.el.dataset.entry = entry.id;
     this.el.querySelector('.pause').disabled = true;
@@ -394,13 +462,54 @@ async function signIn() {
     const s = await call('session/action/get', {});
     sessionStorage.setItem('upgate.ks', ks);
     me = s.userId || '';
+    partner = String(s.partnerId);
     $('who').textContent = `Signed in as ${s.userId || '(anonymous)'} (partner ${s.partnerId})`;
     $('uploader').disabled = false;
     $('library').disabled = false;
     refresh();
+    showPending();
   } catch (e) {
     $('who').textContent = `Sign-in failed: ${e.message}`;
   }
+}
+
+// The unfinished uploads of an earlier page or browser session: what is stored of each;
+// small ones continue at once, the others when their file is chosen again, or are
+// discarded.
+async function showPending() {
+  const box = $('pending');
+  box.replaceChildren();
+  for (const r of pending.all()) {
+    if (uploading.has(r.token)) continue;
+    const el = document.createElement('div');
+    el.className = 'file pending';
+    el.dataset.token = r.token;
+    el.innerHTML = `<div class="name"></div>
+      <div class="stats"><span class="state">checking…</span><span class="bytes"></span></div>
+      <p><button type="button" class="secondary discard">Discard</button></p>`;
+    el.querySelector('.name').textContent = r.name;
+    el.querySelector('.discard').setAttribute('aria-label', `Discard the unfinished upload of ${r.name}`);
+    el.querySelector('.discard').addEventListener('click', async () => {
+      try { await call('uploadtoken/action/delete', { uploadTokenId: r.token }); } catch (e) { /* already gone */ }
+      pending.drop(r.token);
+      el.remove();
+      $('announce').textContent = `${r.name} discarded.`;
+    });
+    box.appendChild(el);
+    let stored = null;
+    try {
+      const t = await call('uploadtoken/action/get', { uploadTokenId: r.token });
+      stored = t.status >= 2 ? r.size : Number(t.uploadedFileSize || 0);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'UPLOAD_TOKEN_NOT_FOUND') { pending.drop(r.token); el.remove(); continue; }
+    }
+    el.dataset.stored = String(stored ?? '');
+    if (stored !== null) el.querySelector('.bytes').textContent = `${human(stored)} of ${human(r.size)} stored`;
+    const kept = await stash.get(r.token);
+    if (kept && !uploading.has(r.token)) { addFiles([new File([kept], r.name, { type: kept.type })]); continue; }
+    el.querySelector('.state').textContent = 'unfinished — choose the same file again to resume';
+  }
+  $('pending-box').hidden = !box.children.length;
 }
 
 function addFiles(list) {
@@ -414,7 +523,7 @@ function setNet() {
   $('net').textContent = navigator.onLine ? 'Online' : 'Offline — uploads will resume when the network is back';
   $('net').className = navigator.onLine ? 'net' : 'net offline';
   // Each file in progress says so too, at once.
-  for (const el of document.querySelectorAll('.file:not(.done):not(.failed)')) {
+  for (const el of document.querySelectorAll('#queue .file:not(.done):not(.failed)')) {
     el.classList.toggle('offline', !navigator.onLine);
     if (!navigator.onLine) el.querySelector('.state').textContent = 'offline — waiting for the network';
   }
