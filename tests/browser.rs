@@ -15,6 +15,22 @@ use common::*;
 
 const MIB: usize = 1 << 20;
 
+/// tests/node (with playwright-core) and Chromium's path; fails loudly when either is
+/// missing.
+fn browser() -> (std::path::PathBuf, String) {
+    let dir = repo_root().join("tests/node");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core missing: run tests/run.sh"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
+    );
+    (dir, chromium)
+}
+
 /// Runs `node SCRIPT ARGS…` in `dir` with Chromium at `chromium`; fails loudly unless it
 /// succeeds, and returns the JSON of its last line.
 async fn run_node(
@@ -46,16 +62,7 @@ async fn run_node(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_page_resumes_after_offline_and_reload() {
-    let dir = repo_root().join("tests/node");
-    assert!(
-        dir.join("node_modules/playwright-core").exists(),
-        "playwright-core missing: run tests/run.sh"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
-    );
+    let (dir, chromium) = browser();
     let g = Gateway::start().await;
     let p1 = CutProxy::start(g.addr, u64::MAX).await;
     let p2 = CutProxy::start(g.addr, u64::MAX).await;
@@ -112,12 +119,7 @@ async fn upload_page_resumes_after_offline_and_reload() {
 /// (every Kaltura format, PS2, a `/files/` path) run nothing on the gateway's origin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoed_payloads_do_not_run_in_chromium() {
-    let dir = repo_root().join("tests/node");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
-    );
+    let (dir, chromium) = browser();
     let g = Gateway::start().await;
     let ks = user_ks("victim@example.edu", 0);
     let base = g.base.clone();
@@ -137,12 +139,7 @@ async fn echoed_payloads_do_not_run_in_chromium() {
 /// through the API afterwards; screenshot in tests/out/my-media.png.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_details_captions_and_publishing() {
-    let dir = repo_root().join("tests/node");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
-    );
+    let (dir, chromium) = browser();
     let g = Gateway::start().await;
     let admin = upgate_proto::form::form_encode(&user_ks("admin", 2));
     let body = fetch(client().get(g.url(&format!(
@@ -210,12 +207,7 @@ async fn page_details_captions_and_publishing() {
 /// chosen again under another name. Every finished file is checked by SHA-256.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_survives_a_browser_restart() {
-    let dir = repo_root().join("tests/node");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium missing ({chromium}): run .ci/run or apt-get install chromium"
-    );
+    let (dir, chromium) = browser();
     let g = Gateway::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let (big, small, third) = (
