@@ -428,3 +428,46 @@ async fn stalled_connections_are_abandoned() {
     }
     g.shutdown().await;
 }
+
+/// The client's own pacing is not a stall: at `--limit-rate 32KiB` every 64 KiB piece
+/// waits 2 s, twice `--stall`, and nothing is abandoned or sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_limit_rate_is_not_a_stall() {
+    let g = Gateway::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, d) = write(tmp.path(), "slow.mp4", 96 * 1024, 8);
+    for protocol in ["files", "kaltura"] {
+        let args = [
+            file.to_str().unwrap(),
+            "--url",
+            &g.base,
+            "--json",
+            "--protocol",
+            protocol,
+            "--limit-rate",
+            "32KiB",
+            "--stall",
+            "1s",
+            "--partner-id",
+            "12345",
+            "--secret",
+            USER_SECRET,
+            "--user",
+            "u",
+        ];
+        let out = run(push(&args, &tmp.path().join(format!("state-{protocol}")))).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = &results(&out)[0];
+        assert_eq!(r["sha256"].as_str().unwrap(), sha256_hex(&d));
+        assert_eq!(
+            r["bytes_sent"].as_u64().unwrap(),
+            d.len() as u64,
+            "{protocol}: {r}"
+        );
+    }
+    g.shutdown().await;
+}

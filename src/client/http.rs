@@ -129,6 +129,8 @@ struct WatchState {
     /// Milliseconds from `start` to the last progress.
     last: AtomicU64,
     done: AtomicBool,
+    /// The client's link is pacing the body (`--limit-rate`, a modeled link).
+    pacing: AtomicBool,
 }
 
 impl Default for Watch {
@@ -137,6 +139,7 @@ impl Default for Watch {
             start: Instant::now(),
             last: AtomicU64::new(0),
             done: AtomicBool::new(false),
+            pacing: AtomicBool::new(false),
         }))
     }
 }
@@ -154,6 +157,12 @@ impl Watch {
         self.0.last.fetch_max(ms, Ordering::Relaxed);
     }
 
+    /// Marks the time the client's own link holds a piece back: touched at both ends.
+    fn pace(&self, on: bool) {
+        self.touch();
+        self.0.pacing.store(on, Ordering::Relaxed);
+    }
+
     fn finish(&self) {
         self.touch();
         self.0.done.store(true, Ordering::Relaxed);
@@ -167,7 +176,7 @@ impl Watch {
             false => stall.body,
             true => stall.answer,
         };
-        idle >= limit.as_millis() as u64
+        !self.0.pacing.load(Ordering::Relaxed) && idle >= limit.as_millis() as u64
     }
 }
 
@@ -258,7 +267,10 @@ pub fn counted_stream(
                         return None;
                     }
                     let mut piece = rest.split_to(rest.len().min(piece_len));
+                    // The link's own pacing is not a stall.
+                    watch.pace(true);
                     let through = link.transmit(piece.len() as u64).await as usize;
+                    watch.pace(false);
                     let next = if through < piece.len() {
                         piece.truncate(through);
                         State::Cut
