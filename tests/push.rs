@@ -24,6 +24,19 @@ fn push(args: &[&str], state: &Path) -> Command {
     c
 }
 
+/// `c` with the test user's credentials (a session started with the user secret).
+fn as_user(mut c: Command) -> Command {
+    c.args([
+        "--partner-id",
+        "12345",
+        "--secret",
+        USER_SECRET,
+        "--user",
+        "u",
+    ]);
+    c
+}
+
 fn results(out: &Output) -> Vec<serde_json::Value> {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&text).unwrap_or_else(|_| {
@@ -393,15 +406,9 @@ async fn stalled_connections_are_abandoned() {
             "8MiB",
             "--stall",
             "1s",
-            "--partner-id",
-            "12345",
-            "--secret",
-            USER_SECRET,
-            "--user",
-            "u",
         ];
         let started = std::time::Instant::now();
-        let cli = tokio::spawn(run(push(&args, &state)));
+        let cli = tokio::spawn(run(as_user(push(&args, &state))));
         tokio::time::sleep(Duration::from_millis(1200)).await;
         let before = proxy.connections.load(std::sync::atomic::Ordering::SeqCst);
         proxy.freeze();
@@ -448,14 +455,12 @@ async fn a_slow_limit_rate_is_not_a_stall() {
             "32KiB",
             "--stall",
             "1s",
-            "--partner-id",
-            "12345",
-            "--secret",
-            USER_SECRET,
-            "--user",
-            "u",
         ];
-        let out = run(push(&args, &tmp.path().join(format!("state-{protocol}")))).await;
+        let out = run(as_user(push(
+            &args,
+            &tmp.path().join(format!("state-{protocol}")),
+        )))
+        .await;
         assert!(
             out.status.success(),
             "{}",
