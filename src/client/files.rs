@@ -45,12 +45,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// The offset of an upload that must still be there (a retry mid-upload).
+    async fn live_offset(&self, url: &str) -> Result<u64, ClientError> {
+        self.offset(url)
+            .await?
+            .ok_or_else(|| ClientError::Protocol("the upload is gone from the server".into()))
+    }
+
     /// The server's offset, or `None` when the upload is gone.
     async fn offset(&self, url: &str) -> Result<Option<u64>, ClientError> {
         retrying(self.opts, &*self.progress, |_| async {
             let rb = self.req(reqwest::Method::HEAD, url);
             let watch = http::Watch::answer();
-            let answer = Some((&watch, self.opts.retry.answer_stall()));
+            let answer = Some((&watch, self.opts.retry.stall_at_offset()));
             match self.http.send(&*self.progress, "head", rb, answer).await {
                 Err(e) => Step::unanswered(url, &e),
                 Ok(r) if r.status().as_u16() == 200 => {
@@ -123,13 +130,8 @@ impl Ctx<'_> {
                 async move {
                     // After a failure the server may hold part of the chunk: ask first.
                     let at = if attempt > 1 {
-                        match self.offset(url).await {
-                            Ok(Some(o)) => o,
-                            Ok(None) => {
-                                return Step::Fail(ClientError::Protocol(
-                                    "the upload is gone from the server".into(),
-                                ))
-                            }
+                        match self.live_offset(url).await {
+                            Ok(o) => o,
                             Err(e) => return Step::Fail(e),
                         }
                     } else {
@@ -158,7 +160,7 @@ impl Ctx<'_> {
                         self.sent.clone(),
                         watch.clone(),
                     ));
-                    let stall = Some((&watch, self.opts.retry.stall_at(at, at)));
+                    let stall = Some((&watch, self.opts.retry.stall_at_offset()));
                     match self.http.send(&*self.progress, "patch", rb, stall).await {
                         Err(e) => Step::unanswered(url, &e),
                         Ok(r) if r.status().as_u16() == 204 => {
@@ -202,14 +204,9 @@ impl Ctx<'_> {
                         // cut chunk at its offset keeps what arrived): ask first.
                         let mut at = start;
                         if attempt > 1 && start <= held {
-                            match self.offset(url).await {
-                                Ok(Some(o)) if o >= start + len => return Step::Done(o),
-                                Ok(Some(o)) => at = at.max(o),
-                                Ok(None) => {
-                                    return Step::Fail(ClientError::Protocol(
-                                        "the upload is gone from the server".into(),
-                                    ))
-                                }
+                            match self.live_offset(url).await {
+                                Ok(o) if o >= start + len => return Step::Done(o),
+                                Ok(o) => at = at.max(o),
                                 Err(e) => return Step::Fail(e),
                             }
                         }

@@ -73,8 +73,8 @@ impl Retry {
         }
     }
 
-    /// The stall limits of a request without a body (only the answer is waited for).
-    pub fn answer_stall(&self) -> Stall {
+    /// The stall limits of a request at the server's offset, or without a body.
+    pub fn stall_at_offset(&self) -> Stall {
         self.stall_at(0, 0)
     }
 
@@ -410,6 +410,16 @@ pub enum Step<T> {
 }
 
 impl<T> Step<T> {
+    /// The same step with its result passed through `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
+        match self {
+            Step::Done(t) => Step::Done(f(t)),
+            Step::Retry { why, after } => Step::Retry { why, after },
+            Step::Offline { why } => Step::Offline { why },
+            Step::Fail(e) => Step::Fail(e),
+        }
+    }
+
     /// The step after a request that got no answer.
     pub fn unanswered(url: &str, e: &SendError) -> Self {
         let why = network(url, e).to_string();

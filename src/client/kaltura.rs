@@ -39,6 +39,14 @@ struct Api<'a> {
     held: AtomicU64,
 }
 
+/// `uploadedFileSize` of an upload token (a string in Kaltura's JSON), 0 when absent.
+fn uploaded_size(v: &serde_json::Value) -> u64 {
+    v["uploadedFileSize"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 fn kaltura_error(v: &serde_json::Value) -> Option<(String, String)> {
     (v["objectType"] == "KalturaAPIException").then(|| {
         (
@@ -78,7 +86,7 @@ impl Api<'_> {
                     .timeout(Duration::from_secs(120))
                     .body(body);
                 let watch = http::Watch::answer();
-                let answer = Some((&watch, self.opts.retry.answer_stall()));
+                let answer = Some((&watch, self.opts.retry.stall_at_offset()));
                 let r = self.http.send(&*self.progress, &kind, rb, answer).await;
                 self.answer(&url, r).await
             }
@@ -119,8 +127,9 @@ impl Api<'_> {
     }
 
     /// `uploadToken.upload` of one chunk starting at `start` (multipart: fields, then
-    /// `fileData`). A retry first asks `uploadToken.get`: bytes of this chunk the server
-    /// already holds (a cut request keeps what arrived) are not sent again.
+    /// `fileData`); returns the contiguous size the server then holds. A retry first
+    /// asks `uploadToken.get`: bytes of this chunk the server already holds (a cut
+    /// request keeps what arrived) are not sent again.
     async fn upload(
         &self,
         ks: &str,
@@ -129,7 +138,7 @@ impl Api<'_> {
         first: bool,
         final_chunk: bool,
         start: u64,
-    ) -> Result<serde_json::Value, ClientError> {
+    ) -> Result<u64, ClientError> {
         let end = start + data.len() as u64;
         retrying(self.opts, &*self.progress, |attempt| {
             let data = data.clone();
@@ -147,22 +156,16 @@ impl Api<'_> {
                         Err(e) => return Step::Fail(e),
                     };
                     if held >= end && !final_chunk {
-                        return Step::Done(
-                            serde_json::json!({ "uploadedFileSize": held.to_string() }),
-                        );
+                        return Step::Done(held);
                     }
                     if held > start {
                         at = held.min(end); // a final chunk may become empty: it still finalizes
                     }
                 }
                 let body = data.slice((at - start) as usize..);
-                let step = self
-                    .upload_once(ks, token, body, !first || at > 0, final_chunk, at)
-                    .await;
-                if let Step::Done(v) = &step {
-                    self.held_from(v);
-                }
-                step
+                self.upload_once(ks, token, body, !first || at > 0, final_chunk, at)
+                    .await
+                    .map(|v| self.held_from(&v))
             }
         })
         .await
@@ -170,10 +173,7 @@ impl Api<'_> {
 
     /// `uploadedFileSize` of an answer, remembered as what the server holds.
     fn held_from(&self, v: &serde_json::Value) -> u64 {
-        let held = v["uploadedFileSize"]
-            .as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
+        let held = uploaded_size(v);
         self.held.fetch_max(held, Ordering::SeqCst);
         held
     }
@@ -409,10 +409,7 @@ pub async fn push(
             .await
         {
             Ok(v) => {
-                offset = v["uploadedFileSize"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                offset = uploaded_size(&v);
                 complete = v["status"].as_i64().is_some_and(|s| s >= 2);
                 token = Some(t);
             }
@@ -469,11 +466,7 @@ pub async fn push(
                 let data = src.read(start, len).await?;
                 let last = start + len >= size;
                 // The very first chunk (re)starts the file; every other one is positional.
-                let v = api.upload(ks, token, data, start == 0, last, start).await?;
-                let acked = v["uploadedFileSize"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let acked = api.upload(ks, token, data, start == 0, last, start).await?;
                 api.progress.acknowledged(acked);
                 Ok::<u64, ClientError>(acked)
             }
