@@ -11,6 +11,7 @@
 //! - [`multipart`]: streaming, zero-copy `multipart/form-data` parser.
 //! - [`checksum`]: `Upload-Checksum` (`algo base64digest`).
 //! - [`kaltura`]: Kaltura API v3: KS v1/v2 codec, parameters, answer serializers, errors.
+//! - [`rufh`]: Resumable Uploads for HTTP (IETF draft, interop versions 3–8) header values.
 //! - [`size`]: human sizes and durations for configuration (`8MiB`, `7d`).
 //! - [`form`]: query strings and urlencoded forms (PHP's decoding), [`hex`]: hex digests.
 //! - [`captions`]: SRT and WebVTT checks, SRT → WebVTT; [`media`]: WebM and MP3 headers.
@@ -27,6 +28,7 @@ pub mod media;
 pub mod metadata;
 pub mod multipart;
 pub mod net;
+pub mod rufh;
 pub mod size;
 pub mod tus;
 pub mod zoom;

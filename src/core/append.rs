@@ -30,6 +30,12 @@ pub struct AppendRequest {
     pub checksum: Option<Checksum>,
     /// `Upload-Length` sent with a PATCH of a deferred-length upload.
     pub set_length: Option<u64>,
+    /// The body is the rest of the upload (RUFH `Upload-Complete: ?1`): when it ends
+    /// cleanly the length is declared at its end (if none was), which completes it.
+    pub complete: bool,
+    /// A new request ends this upload's local writer at once instead of waiting for it
+    /// to stall (RUFH: "a new request ends the older one").
+    pub preempt: bool,
 }
 
 /// What a body that overruns its allowance turns into.
@@ -88,6 +94,22 @@ impl UploadService {
         body: &mut B,
     ) -> Result<UploadRecord> {
         let mut rec = self.load(id).await?;
+        if req.preempt && req.offset != rec.offset && self.writers.is_active(id) {
+            // The offset the client asks about may still be moving: settle it first.
+            rec = self.status_after(id, std::time::Duration::ZERO).await?;
+        }
+        if req.offset != rec.offset && rec.status != Status::Complete {
+            // Checked before a length is declared from the client's idea of the offset.
+            return Err(Error::OffsetMismatch { offset: rec.offset });
+        }
+        if rec.status == Status::Complete && req.offset == rec.offset {
+            // An empty PATCH at the end of a complete upload is harmless (clients
+            // re-send their last request after a lost answer).
+            return match body.next_chunk().await {
+                Ok(None) => Ok(rec),
+                _ => Err(Error::Complete),
+            };
+        }
         if let Some(len) = req.set_length {
             if len > self.cfg.max_upload_size {
                 return Err(Error::TooLarge {
@@ -103,14 +125,6 @@ impl UploadService {
         if req.offset != rec.offset {
             return Err(Error::OffsetMismatch { offset: rec.offset });
         }
-        if rec.status == Status::Complete {
-            // An empty PATCH at the end of a complete upload is harmless (clients
-            // re-send their last request after a lost answer).
-            return match body.next_chunk().await {
-                Ok(None) => Ok(rec),
-                _ => Err(Error::Complete),
-            };
-        }
         let overrun = match rec.length {
             Some(l) => Overrun::Length(l),
             None => Overrun::Max(self.cfg.max_upload_size),
@@ -122,14 +136,23 @@ impl UploadService {
         {
             return Err(overrun.error());
         }
-        let (lease, rec) = self.lease(id, Some(req.offset)).await?;
+        let stall = match req.preempt {
+            true => std::time::Duration::ZERO,
+            false => self.cfg.stall_after,
+        };
+        let (lease, rec) = self.lease_after(id, Some(req.offset), stall).await?;
         let active = self.writers.register(id, &lease.holder);
         let opts = WriteOpts {
             checksum: req.checksum,
             skip: 0,
             max_end,
             overrun,
-            finish: None,
+            finish: req.complete.then(|| FinalCommit {
+                attrs: Vec::new(),
+                touch: false,
+                declare_length: true,
+                release: false,
+            }),
         };
         let out = self.write_and_merge(&lease, &active, rec, body, opts).await;
         active.closing();
@@ -145,6 +168,16 @@ impl UploadService {
         id: &str,
         expected: Option<u64>,
     ) -> Result<(Lease, UploadRecord)> {
+        self.lease_after(id, expected, self.cfg.stall_after).await
+    }
+
+    /// [`Self::lease`], stopping a local holder silent for `stall` (zero: at once).
+    pub(crate) async fn lease_after(
+        &self,
+        id: &str,
+        expected: Option<u64>,
+        stall: std::time::Duration,
+    ) -> Result<(Lease, UploadRecord)> {
         let req = self.lease_request(expected);
         let mut stopping = false;
         for _ in 0..1000 {
@@ -154,7 +187,7 @@ impl UploadService {
                 Acquire::Missing => return Err(Error::NotFound),
                 Acquire::Complete => return Err(Error::Complete),
                 Acquire::Held { .. } => {
-                    if !stopping && self.writers.stop_if_stalled(id, self.cfg.stall_after) {
+                    if !stopping && self.writers.stop_if_stalled(id, stall) {
                         metrics::counter!("upgate_lease_takeovers_total").increment(1);
                         stopping = true;
                     }

@@ -17,10 +17,25 @@ impl UploadService {
     /// is not finalized yet (a crash between the last commit and the assembly) is
     /// finalized here.
     pub async fn status(&self, id: &str) -> Result<UploadRecord> {
-        let patience = self.cfg.stall_after + std::time::Duration::from_millis(500);
+        self.status_after(id, self.cfg.stall_after).await
+    }
+
+    /// [`Self::status`] for a client that ends the older request at once (RUFH: a
+    /// new request on an upload ends the one still writing it, on this instance).
+    pub async fn status_preempting(&self, id: &str) -> Result<UploadRecord> {
+        self.status_after(id, std::time::Duration::ZERO).await
+    }
+
+    /// [`Self::status`], stopping a local writer silent for `stall`.
+    pub(crate) async fn status_after(
+        &self,
+        id: &str,
+        stall: std::time::Duration,
+    ) -> Result<UploadRecord> {
+        let patience = stall + std::time::Duration::from_millis(500);
         let deadline = tokio::time::Instant::now() + patience;
         while self.writers.is_active(id) && tokio::time::Instant::now() < deadline {
-            if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
+            if self.writers.stop_if_stalled(id, stall) {
                 self.wait_writer_gone(id).await;
                 break;
             }

@@ -13,6 +13,7 @@
 //! `shutdown_grace` to finish their current request.
 
 pub mod body;
+pub mod interim;
 pub mod tls;
 
 use std::future::Future;
@@ -189,16 +190,27 @@ pub async fn serve<H: Handler>(
         let _ = stream.set_nodelay(true);
         let h = handler.clone();
         let trusted = limits.trusted_proxies.clone();
+        let interims = interim::InterimHandle::default();
+        let conn_interims = interims.clone();
         let svc = service_fn(move |mut req: Req| {
             let h = h.clone();
             let ip = client_ip(&req, peer.ip(), &trusted);
             req.extensions_mut().insert(Peer(peer));
             req.extensions_mut().insert(ClientIp(ip));
+            // 1xx only to HTTP/1.1 clients (see `interim`).
+            let interim = (req.version() == hyper::Version::HTTP_11).then(|| interims.open());
+            if let Some(i) = &interim {
+                req.extensions_mut().insert(i.clone());
+            }
             async move {
                 if head_bytes(&req) > MAX_HEAD {
                     return Ok(head_too_large());
                 }
-                Ok::<_, std::convert::Infallible>(h.handle(req).await)
+                let resp = h.handle(req).await;
+                if let Some(i) = interim {
+                    i.close();
+                }
+                Ok::<_, std::convert::Infallible>(resp)
             }
         });
         let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), limits.tls.clone());
@@ -206,12 +218,14 @@ pub async fn serve<H: Handler>(
         tokio::spawn(async move {
             let served = match tls {
                 None => {
+                    let stream = interim::InterimIo::new(stream, conn_interims);
                     let conn = builder.serve_connection(TokioIo::new(stream), svc);
                     watcher.watch(conn.into_owned()).await
                 }
                 Some(tls) => {
                     match tokio::time::timeout(handshake, tls.acceptor().accept(stream)).await {
                         Ok(Ok(stream)) => {
+                            let stream = interim::InterimIo::new(stream, conn_interims);
                             let conn = builder.serve_connection(TokioIo::new(stream), svc);
                             watcher.watch(conn.into_owned()).await
                         }

@@ -20,6 +20,7 @@ use upgate::state::redb::RedbStore;
 pub mod azurite;
 pub mod freeze;
 pub mod origin;
+pub mod raw_http;
 pub mod receiver;
 pub mod redis_server;
 pub mod s3_server;

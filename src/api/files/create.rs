@@ -56,7 +56,7 @@ pub async fn handle(
             offset: 0,
             declared_len: c.content_length,
             checksum: c.checksum,
-            set_length: None,
+            ..Default::default()
         };
         match api.service.append(&rec.id, append, body).await {
             Ok(r) => rec = r,

@@ -14,11 +14,24 @@ use upgate_proto::ParseError;
 pub enum Endpoint {
     Options,
     Create(Create),
-    Head { id: String, want_digest: bool },
+    Head {
+        id: String,
+        want_digest: bool,
+    },
     Patch(Patch),
-    Put { id: String, range: ContentRange },
-    Get { id: String, range: Option<String> },
-    Delete { id: String },
+    Put {
+        id: String,
+        range: ContentRange,
+    },
+    Get {
+        id: String,
+        range: Option<String>,
+    },
+    Delete {
+        id: String,
+    },
+    /// A Resumable Uploads for HTTP request (`Upload-Draft-Interop-Version` 3–8).
+    Ietf(super::ietf::Request),
 }
 
 #[derive(Debug)]
@@ -51,6 +64,8 @@ pub enum ParseFail {
     BadRequest(String),
     /// PATCH without `application/offset+octet-stream` (415).
     MediaType,
+    /// A RUFH request that could not be parsed, in its version's terms.
+    Ietf(super::ietf::Version, super::ietf::ParseFail),
 }
 
 impl From<ParseError> for ParseFail {
@@ -107,6 +122,18 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
         .strip_prefix("/files")
         .unwrap_or(path)
         .trim_start_matches('/');
+    let rufh = super::ietf::version_of(h).map_err(|e| match e {
+        super::ietf::ParseFail::BadRequest(why) => ParseFail::BadRequest(why),
+        _ => ParseFail::BadRequest("bad Upload-Draft-Interop-Version".into()),
+    })?;
+    if let Some(v) = rufh.filter(|_| method != Method::OPTIONS) {
+        if !rest.is_empty() && (rest.contains('/') || !crate::model::is_valid_id(rest)) {
+            return Err(ParseFail::NotFound);
+        }
+        return super::ietf::parse(v, method, rest, h)
+            .map(Endpoint::Ietf)
+            .map_err(|e| ParseFail::Ietf(v, e));
+    }
     if rest.is_empty() {
         return match *method {
             Method::OPTIONS => Ok(Endpoint::Options),
@@ -343,6 +370,36 @@ mod tests {
             ("GET", "/files/abc", vec![], "Get"),
             ("DELETE", "/files/abc", vec![V], "Delete"),
             ("TRACE", "/files/abc", vec![], "MethodNotAllowed"),
+            (
+                "HEAD",
+                "/files/abc",
+                vec![("upload-draft-interop-version", "8")],
+                "Ietf",
+            ),
+            (
+                "HEAD",
+                "/files/abc",
+                vec![V, ("upload-draft-interop-version", "9")],
+                "Head",
+            ),
+            (
+                "HEAD",
+                "/files/a/b",
+                vec![("upload-draft-interop-version", "8")],
+                "NotFound",
+            ),
+            (
+                "PATCH",
+                "/files/abc",
+                vec![("upload-draft-interop-version", "8")],
+                "IetfFail",
+            ),
+            (
+                "OPTIONS",
+                "/files/",
+                vec![("upload-draft-interop-version", "8")],
+                "Options",
+            ),
             ("GET", "/files/", vec![], "MethodNotAllowed"),
         ];
         for (m, p, h, want) in cases {
@@ -355,11 +412,13 @@ mod tests {
                 Ok(Endpoint::Put { .. }) => "Put",
                 Ok(Endpoint::Get { .. }) => "Get",
                 Ok(Endpoint::Delete { .. }) => "Delete",
+                Ok(Endpoint::Ietf(_)) => "Ietf",
                 Err(ParseFail::NotFound) => "NotFound",
                 Err(ParseFail::MethodNotAllowed) => "MethodNotAllowed",
                 Err(ParseFail::Version) => "Version",
                 Err(ParseFail::BadRequest(_)) => "BadRequest",
                 Err(ParseFail::MediaType) => "MediaType",
+                Err(ParseFail::Ietf(..)) => "IetfFail",
             };
             assert_eq!(name, want, "{m} {p} {h:?}: {got:?}");
         }

@@ -31,6 +31,8 @@ pub enum FilesError {
     Denied(Denied),
     /// A `Range` outside a download of this length.
     RangeNotSatisfiable { len: u64 },
+    /// A Resumable Uploads for HTTP error, answered in its version's terms.
+    Ietf(super::ietf::IetfError),
 }
 
 impl From<Error> for FilesError {
@@ -71,6 +73,7 @@ impl WireError for FilesError {
                 );
                 r
             }
+            FilesError::Ietf(e) => e.into_response(),
             FilesError::RangeNotSatisfiable { len } => {
                 let mut r = plain(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
@@ -108,6 +111,9 @@ fn parse_failure(e: ParseFail) -> Resp {
             r
         }
         ParseFail::BadRequest(why) => plain(StatusCode::BAD_REQUEST, &format!("{why}\n")),
+        ParseFail::Ietf(v, e) => {
+            super::ietf::IetfError::new(v, super::ietf::Problem::Parse(e)).into_response()
+        }
         ParseFail::MediaType => plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/offset+octet-stream\n",
@@ -116,7 +122,7 @@ fn parse_failure(e: ParseFail) -> Resp {
 }
 
 /// Answer for a core error.
-fn core_error(e: &Error) -> Resp {
+pub(super) fn core_error(e: &Error) -> Resp {
     let status = match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Expired => StatusCode::GONE,

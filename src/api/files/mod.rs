@@ -6,6 +6,8 @@
 //! into an `Endpoint`; `apply` authorizes it (with `--files-auth required`), admits it
 //! through the limits and runs one file per operation; `error.rs` is the one mapping of
 //! `FilesError` to HTTP. Every answer carries `Tus-Resumable` and the CORS headers.
+//! Requests with `Upload-Draft-Interop-Version` 3–8 speak Resumable Uploads for HTTP
+//! instead ([`ietf`]), on the same uploads.
 
 mod auth;
 mod create;
@@ -14,6 +16,7 @@ mod endpoint;
 mod error;
 mod get;
 mod head;
+pub mod ietf;
 mod options;
 mod patch;
 mod put;
@@ -44,10 +47,12 @@ pub struct FilesApi {
 
 const EXPOSE: &str = "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, \
 Upload-Expires, Location, Range, Content-Range, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, \
-Tus-Checksum-Algorithm, Digest";
+Tus-Checksum-Algorithm, Digest, Upload-Complete, Upload-Incomplete, Upload-Limit, Upload-Draft-Interop-Version, \
+Repr-Digest";
 const ALLOW_HEADERS: &str = "Authorization, Origin, X-Requested-With, X-Request-ID, X-HTTP-Method-Override, \
 Content-Type, Content-Range, Upload-Length, Upload-Offset, Tus-Resumable, Upload-Metadata, Upload-Defer-Length, \
-Upload-Concat, Upload-Checksum, Want-Digest";
+Upload-Concat, Upload-Checksum, Want-Digest, Upload-Complete, Upload-Incomplete, Upload-Draft-Interop-Version, \
+Content-Disposition, Repr-Digest, Want-Repr-Digest";
 const ALLOW_METHODS: &str = "POST, GET, HEAD, PATCH, PUT, DELETE, OPTIONS";
 
 impl FilesApi {
@@ -81,9 +86,14 @@ impl FilesApi {
             | Endpoint::Delete { id }
             | Endpoint::Put { id, .. } => Some(id.as_str()),
             Endpoint::Patch(p) => Some(p.id.as_str()),
+            Endpoint::Ietf(r) => r.op.id(),
         };
         let ks = auth::session(&self.gate, head).await?;
-        let writes = !matches!(ep, Endpoint::Head { .. } | Endpoint::Get { .. });
+        let writes = match ep {
+            Endpoint::Head { .. } | Endpoint::Get { .. } => false,
+            Endpoint::Ietf(r) => !matches!(r.op, ietf::Op::Offset { .. }),
+            _ => true,
+        };
         if writes && ks.is_widget() {
             return Err(FilesError::Forbidden("anonymous sessions cannot upload"));
         }
@@ -139,6 +149,7 @@ impl ApiHandler for FilesApi {
             Endpoint::Options => return Ok(options::handle(&self)),
             Endpoint::Create(c) => c.with_body,
             Endpoint::Patch(_) | Endpoint::Put { .. } => true,
+            Endpoint::Ietf(r) => r.op.writes(),
             _ => false,
         };
         let subject = gate::of_owner(owner.as_ref(), &head.extensions);
@@ -157,6 +168,9 @@ impl ApiHandler for FilesApi {
             Endpoint::Put { id, range } => put::handle(&self, id, range, &mut body).await,
             Endpoint::Get { id, range } => get::handle(&self, &id, range.as_deref()).await,
             Endpoint::Delete { id } => delete::handle(&self, &id).await,
+            Endpoint::Ietf(r) => ietf::handle(&self, r, &head, &mut body, owner)
+                .await
+                .map_err(FilesError::Ietf),
         };
         if out.is_err() {
             // Read what the client is still sending, so it sees the answer.

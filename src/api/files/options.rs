@@ -19,6 +19,10 @@ pub fn handle(api: &FilesApi) -> Resp {
         "tus-max-size",
         HeaderValue::from(api.service.config().max_upload_size),
     );
+    // Resumable Uploads for HTTP discovers its limits here too (any version).
+    if let Some(v) = super::ietf::options_limit(api) {
+        h.insert("upload-limit", v);
+    }
     if let Ok(v) = HeaderValue::from_str(&Algorithm::advertised()) {
         h.insert("tus-checksum-algorithm", v);
     }

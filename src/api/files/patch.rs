@@ -13,6 +13,7 @@ pub async fn handle(api: &FilesApi, p: Patch, body: &mut HyperBody) -> Result<Re
         declared_len: p.content_length,
         checksum: p.checksum,
         set_length: p.set_length,
+        ..Default::default()
     };
     let rec = api.service.append(&p.id, req, body).await?;
     let mut r = hyper::Response::new(empty());
