@@ -206,7 +206,8 @@ pub struct PushArgs {
     /// drop costs little.
     #[arg(long, default_value = "8MiB", value_parser = size)]
     pub chunk_size: u64,
-    /// Chunks in flight per file (1: sequential PATCH with per-chunk checksums).
+    /// Chunks in flight per file (1: sequential PATCH with per-chunk checksums; `ietf`
+    /// is always sequential).
     #[arg(long, default_value_t = 4)]
     pub parallel: usize,
     /// Files uploaded at once when pushing a directory.

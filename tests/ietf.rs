@@ -59,7 +59,9 @@ async fn every_interop_version_walks_an_upload() {
         let vh = v_header(v);
 
         // OPTIONS: the limits (every version; defined from 6).
-        let opt = raw.request("OPTIONS", "/files/", std::slice::from_ref(&vh), b"").await;
+        let opt = raw
+            .request("OPTIONS", "/files/", std::slice::from_ref(&vh), b"")
+            .await;
         let limit = last(&opt).header("upload-limit").unwrap_or("").to_owned();
         assert!(limit.starts_with("max-size="), "v{v} OPTIONS: {limit}");
 
@@ -97,7 +99,9 @@ async fn every_interop_version_walks_an_upload() {
         assert_eq!(interim.header("upload-limit").is_some(), v >= 6, "v{v}");
 
         // Offset retrieval.
-        let head = raw.request("HEAD", &location, std::slice::from_ref(&vh), b"").await;
+        let head = raw
+            .request("HEAD", &location, std::slice::from_ref(&vh), b"")
+            .await;
         let h = last(&head);
         assert_eq!(h.status, 204, "v{v}");
         assert_eq!(h.header("upload-offset"), Some("100000"));
@@ -193,7 +197,9 @@ async fn every_interop_version_walks_an_upload() {
         if v >= 6 {
             assert_eq!(problem_type(ag), Some(format!("{TYPES}completed-upload")));
         }
-        let head = raw.request("HEAD", &location, std::slice::from_ref(&vh), b"").await;
+        let head = raw
+            .request("HEAD", &location, std::slice::from_ref(&vh), b"")
+            .await;
         assert_eq!(says_complete(v, last(&head)), Some(true));
 
         // Lengths that disagree (a problem type from 7).
@@ -232,9 +238,13 @@ async fn every_interop_version_walks_an_upload() {
         assert!(meta.contains("filetype dmlkZW8vbXA0"), "{meta}");
 
         // Cancellation.
-        let del = raw.request("DELETE", &location, std::slice::from_ref(&vh), b"").await;
+        let del = raw
+            .request("DELETE", &location, std::slice::from_ref(&vh), b"")
+            .await;
         assert_eq!(last(&del).status, 204);
-        let gone = raw.request("HEAD", &location, std::slice::from_ref(&vh), b"").await;
+        let gone = raw
+            .request("HEAD", &location, std::slice::from_ref(&vh), b"")
+            .await;
         assert_eq!(last(&gone).status, 404);
         println!("v{v}: walked (Upload-Limit on HEAD: {limit:?})");
     }

@@ -1,4 +1,4 @@
-//! `upgate push` end to end, as a user runs it: both protocols, directories, JSON
+//! `upgate push` end to end, as a user runs it: every protocol (native, Kaltura, IETF), directories, JSON
 //! results, resume after `kill -9` of the CLI, a connection cut mid-chunk, a server
 //! restart mid-upload, and clear failures for bad input.
 
@@ -145,6 +145,30 @@ async fn both_protocols_and_directories() {
     .await;
     assert!(out.status.success());
     assert_eq!(results(&out)[0]["status"], "ok");
+    // Resumable Uploads for HTTP: verified by the server's Repr-Digest.
+    let out = run(push(
+        &[
+            file.to_str().unwrap(),
+            "--url",
+            &g.base,
+            "--json",
+            "--protocol",
+            "ietf",
+            "--chunk-size",
+            "2MiB",
+        ],
+        &state,
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = &results(&out)[0];
+    assert_eq!(r["sha256"].as_str().unwrap(), sha256_hex(&d));
+    let url = r["upload_url"].as_str().unwrap();
+    assert_eq!(sha256_hex(&fetch(client().get(url)).await), sha256_hex(&d));
     g.shutdown().await;
 }
 
@@ -156,7 +180,12 @@ async fn killed_cli_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let (file, d) = write(tmp.path(), "big.mp4", 24 * MIB, 3);
     let state = tmp.path().join("state");
-    for (protocol, parallel) in [("files", "1"), ("files", "4"), ("kaltura", "4")] {
+    for (protocol, parallel) in [
+        ("files", "1"),
+        ("files", "4"),
+        ("kaltura", "4"),
+        ("ietf", "1"),
+    ] {
         let common = [
             file.to_str().unwrap(),
             "--url",
@@ -217,6 +246,7 @@ async fn connection_cut_mid_chunk() {
     for (protocol, cut) in [
         ("files", 5 * MIB as u64 / 2),
         ("kaltura", 7 * MIB as u64 / 2),
+        ("ietf", 5 * MIB as u64 / 2),
     ] {
         let proxy = CutProxy::start(g.addr, cut).await;
         let base = format!("http://{}", proxy.addr);
@@ -387,7 +417,7 @@ async fn stalled_connections_are_abandoned() {
     let g = Gateway::start().await;
     let tmp = tempfile::tempdir().unwrap();
     let (file, d) = write(tmp.path(), "lecture.mp4", 24 * MIB, 7);
-    for (protocol, parallel) in [("files", "1"), ("kaltura", "3")] {
+    for (protocol, parallel) in [("files", "1"), ("kaltura", "3"), ("ietf", "1")] {
         let proxy = common::freeze::FreezeProxy::start(g.addr).await;
         let base = format!("http://{}", proxy.addr);
         let state = tmp.path().join(format!("state-{protocol}"));

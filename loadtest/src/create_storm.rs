@@ -71,7 +71,7 @@ pub async fn run(a: &CreateStormArgs) -> Result<CreateReport, String> {
         .unwrap_or_default();
     let http = reqwest::Client::new();
     let ks = match c.protocol {
-        Protocol::Files => String::new(),
+        Protocol::Files | Protocol::Ietf => String::new(),
         Protocol::Kaltura => {
             let (pid, secret) = c
                 .partner()
@@ -109,6 +109,13 @@ pub async fn run(a: &CreateStormArgs) -> Result<CreateReport, String> {
                         "create",
                         http.post(format!("{base}/files/"))
                             .header("Tus-Resumable", "1.0.0")
+                            .header("Upload-Length", "1048576"),
+                    ),
+                    Protocol::Ietf => (
+                        "create",
+                        http.post(format!("{base}/files/"))
+                            .header("Upload-Draft-Interop-Version", "8")
+                            .header("Upload-Complete", "?0")
                             .header("Upload-Length", "1048576"),
                     ),
                     Protocol::Kaltura => (

@@ -1,7 +1,7 @@
 //! The resumable upload client shared by `upgate push` and the load tester: uploads a
 //! file over the native protocol (tus creation + parallel ranged `PUT`, or sequential
-//! `PATCH` with per-chunk checksums) or the Kaltura protocol (`uploadToken` with
-//! positional chunks), resumes from the server's offset after any failure, retries with
+//! `PATCH` with per-chunk checksums), the Kaltura protocol (`uploadToken` with
+//! positional chunks) or Resumable Uploads for HTTP (sequential appends), resumes from the server's offset after any failure, retries with
 //! backoff and jitter, and verifies the whole file's SHA-256 against the server.
 //!
 //! Owns: request building, retry policy, resume state. Must not: print (progress goes
@@ -9,6 +9,7 @@
 
 pub mod files;
 pub mod http;
+pub mod ietf;
 pub mod kaltura;
 pub mod link;
 pub mod resume;
@@ -28,6 +29,8 @@ pub enum Protocol {
     Files,
     /// Kaltura API v3 uploadToken.
     Kaltura,
+    /// Resumable Uploads for HTTP (IETF draft, interop version 8): sequential appends.
+    Ietf,
 }
 
 /// How the client proves who it is.
@@ -135,21 +138,25 @@ pub async fn push_file(path: &Path, opts: &PushOptions, progress: Arc<dyn Progre
     let started = std::time::Instant::now();
     let display = path.display().to_string();
     let outcome = match (&opts.protocol, &opts.auth) {
-        (Protocol::Files, Auth::Secret { .. }) => {
-            // The native protocol takes a KS as Bearer: start one with the secret.
+        (Protocol::Files | Protocol::Ietf, Auth::Secret { .. }) => {
+            // The native protocols take a KS as Bearer: start one with the secret.
             match kaltura::start_session(opts, progress.clone()).await {
                 Ok(ks) => {
                     let opts = PushOptions {
                         auth: Auth::Ks(ks),
                         ..opts.clone()
                     };
-                    files::push(path, &opts, progress.clone()).await
+                    match opts.protocol {
+                        Protocol::Ietf => ietf::push(path, &opts, progress.clone()).await,
+                        _ => files::push(path, &opts, progress.clone()).await,
+                    }
                 }
                 Err(e) => Err((e, None)),
             }
         }
         (Protocol::Files, _) => files::push(path, opts, progress.clone()).await,
         (Protocol::Kaltura, _) => kaltura::push(path, opts, progress.clone()).await,
+        (Protocol::Ietf, _) => ietf::push(path, opts, progress.clone()).await,
     };
     let result = match outcome {
         Ok(mut r) => {
