@@ -717,3 +717,65 @@ async fn hostile_requests() {
     assert_eq!(huge.len(), 1, "no 104 for an upload that was never created");
     g.shutdown().await;
 }
+
+/// While content streams, each commit is announced by a `104` with `Upload-Offset`
+/// (and never `Location`), on creation and on append; the final answer follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_interims_while_content_streams() {
+    let core = CoreConfig {
+        commit_every: 256 << 10,
+        ..Default::default()
+    };
+    let g = Gateway::start_with(core, Duration::from_secs(30)).await;
+    let data = data(2 << 20, 11);
+    let mut raw = Raw::connect(g.addr).await;
+    let created = raw
+        .request(
+            "POST",
+            "/files/",
+            &[
+                v_header(8),
+                ("Upload-Complete", "?0".into()),
+                ("Upload-Length", data.len().to_string()),
+            ],
+            &data[..1 << 20],
+        )
+        .await;
+    let loc = created[0].header("location").unwrap().to_owned();
+    let progress = |msgs: &[Msg]| -> Vec<u64> {
+        msgs.iter()
+            .filter(|m| m.status == 104 && m.header("location").is_none())
+            .map(|m| m.header("upload-offset").unwrap().parse().unwrap())
+            .collect()
+    };
+    let during_creation = progress(&created);
+    let appended = raw
+        .request(
+            "PATCH",
+            &loc,
+            &[
+                v_header(8),
+                ("Content-Type", "application/partial-upload".into()),
+                ("Upload-Offset", (1u64 << 20).to_string()),
+                ("Upload-Complete", "?1".into()),
+            ],
+            &data[1 << 20..],
+        )
+        .await;
+    let during_append = progress(&appended);
+    println!("progress 104s: creation {during_creation:?}, append {during_append:?}");
+    for (p, from, to) in [
+        (&during_creation, 0, 1u64 << 20),
+        (&during_append, 1 << 20, 2 << 20),
+    ] {
+        assert!(p.len() >= 2, "{p:?}");
+        assert!(p.windows(2).all(|w| w[0] < w[1]), "{p:?}");
+        assert!(p.iter().all(|o| (from..=to).contains(o)), "{p:?}");
+    }
+    assert_eq!(last(&appended).header("upload-complete"), Some("?1"));
+    assert!(appended
+        .iter()
+        .all(|m| m.status != 104 || m.header("location").is_none()));
+    assert_eq!(download(&client(), &g.base, &loc).await, data);
+    g.shutdown().await;
+}

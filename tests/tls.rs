@@ -265,3 +265,80 @@ async fn silent_and_garbage_handshakes_are_dropped() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Resumable Uploads for HTTP's `104 Upload Resumption Supported` over TLS: curl (a
+/// client that reports interim responses) sees it on HTTP/1.1, before the final `201`
+/// with the same `Location`; on HTTP/2 there is none (hyper's server has no 1xx API;
+/// the upload still works, the client learns the URL from the final answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rufh_104_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(dir.path(), "rufh");
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let gw = ChildGateway::start(
+        &data_dir,
+        &[
+            "--files-auth",
+            "off",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let file = dir.path().join("body.bin");
+    let body = data(3 << 20, 9);
+    std::fs::write(&file, &body).unwrap();
+    for (flag, want_104) in [("--http1.1", true), ("--http2", false)] {
+        let out = Command::new("curl")
+            .args(["-sS", "-v", flag, "--cacert", cert.to_str().unwrap()])
+            .args([
+                "-H",
+                "Upload-Draft-Interop-Version: 8",
+                "-H",
+                "Upload-Complete: ?1",
+            ])
+            .args(["-H", "Content-Type: video/mp4"])
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(format!("{}/files/", gw.base))
+            .output()
+            .expect("curl (Debian package curl)");
+        let log = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(out.status.success(), "{flag}: {log}");
+        let answers: Vec<&str> = log.lines().filter(|l| l.starts_with("< http/")).collect();
+        let locations: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("< location: "))
+            .map(str::trim)
+            .collect();
+        println!("{flag}: {answers:?}, locations {locations:?}");
+        match want_104 {
+            true => {
+                assert!(answers[0].starts_with("< http/1.1 104"), "{answers:?}");
+                assert!(answers.last().unwrap().starts_with("< http/1.1 201"));
+                assert_eq!(locations.len(), 2);
+                assert_eq!(
+                    locations[0], locations[1],
+                    "the same Location in 104 and 201"
+                );
+            }
+            false => {
+                assert_eq!(answers.len(), 1, "{answers:?}");
+                assert!(answers[0].starts_with("< http/2 201"), "{answers:?}");
+            }
+        }
+        let got = client_trusting(&cert)
+            .build()
+            .unwrap()
+            .get(format!("{}{}", gw.base, locations.last().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(&body), "{flag}");
+    }
+}

@@ -36,6 +36,19 @@ pub struct AppendRequest {
     /// A new request ends this upload's local writer at once instead of waiting for it
     /// to stall (RUFH: "a new request ends the older one").
     pub preempt: bool,
+    /// Told the new offset after each commit made while the body streams (RUFH's
+    /// progress interim responses).
+    pub on_commit: Option<OnCommit>,
+}
+
+/// A callback told each offset committed while a body streams.
+#[derive(Clone)]
+pub struct OnCommit(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for OnCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnCommit")
+    }
 }
 
 /// What a body that overruns its allowance turns into.
@@ -70,6 +83,8 @@ pub(crate) struct WriteOpts {
     /// When given, the commit after the body ends is made even if no new bytes came,
     /// and carries these extras.
     pub finish: Option<FinalCommit>,
+    /// Told each offset committed while the body streams.
+    pub on_commit: Option<OnCommit>,
 }
 
 /// What the last commit of a write also does (see [`Commit`]).
@@ -153,6 +168,7 @@ impl UploadService {
                 declare_length: true,
                 release: false,
             }),
+            on_commit: req.on_commit,
         };
         let out = self.write_and_merge(&lease, &active, rec, body, opts).await;
         active.closing();
@@ -296,6 +312,9 @@ impl UploadService {
                         .commit_writer(lease, &mut writer, committed, Some(interval))
                         .await?;
                     last_commit = Instant::now();
+                    if let Some(f) = &opts.on_commit {
+                        (f.0)(committed.offset);
+                    }
                     continue;
                 }
                 Event::Chunk(r) => r.map_err(|_| false),
@@ -347,6 +366,9 @@ impl UploadService {
                     .commit_writer(lease, &mut writer, committed, Some(interval))
                     .await?;
                 last_commit = Instant::now();
+                if let Some(f) = &opts.on_commit {
+                    (f.0)(committed.offset);
+                }
             }
         };
         active.closing();

@@ -188,6 +188,7 @@ impl UploadService {
                     declare_length: req.last && at_end,
                     release: !req.last,
                 }),
+                on_commit: None,
             };
             self.write_leased(&lease, &active, rec, &mut counted, opts)
                 .await

@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::model::{ConcatRole, Owner, Phase, StagedRange, Status, UploadRecord};
-pub use append::AppendRequest;
+pub use append::{AppendRequest, OnCommit};
 pub use chunk::{ChunkRequest, Placement};
 pub use create::CreateRequest;
 pub use error::{Error, Result};

@@ -106,6 +106,7 @@ impl UploadService {
                                 overrun
                             },
                             finish: None,
+                            on_commit: None,
                         };
                         self.write_and_merge(&lease, &active, rec, body, opts).await
                     };

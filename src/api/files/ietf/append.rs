@@ -12,6 +12,7 @@ pub async fn handle(
     api: &FilesApi,
     v: Version,
     a: Append,
+    head: &http::request::Parts,
     body: &mut HyperBody,
 ) -> Result<Resp, IetfError> {
     let req = AppendRequest {
@@ -20,6 +21,7 @@ pub async fn handle(
         set_length: a.length,
         complete: a.complete,
         preempt: true,
+        on_commit: super::progress(v, head),
         ..Default::default()
     };
     let rec = match api.service.append(&a.id, req, body).await {

@@ -62,6 +62,7 @@ pub async fn handle(
             offset: 0,
             declared_len: c.content_length,
             complete: c.complete,
+            on_commit: super::progress(v, head),
             ..Default::default()
         };
         match api.service.append(&rec.id, append, body).await {

@@ -11,7 +11,8 @@
 //!   `mismatching-upload-offset` and `completed-upload`; 7+ also
 //!   `inconsistent-upload-length` (6 answers a plain `400`);
 //! - all: `104 Upload Resumption Supported` with `Location` on HTTP/1.1 as soon as the
-//!   upload exists (before its body is read), `Upload-Length`, `Repr-Digest` /
+//!   upload exists (before its body is read), then with `Upload-Offset` after each
+//!   commit while content streams (creation and append), `Upload-Length`, `Repr-Digest` /
 //!   `Want-Repr-Digest` (SHA-256), `HEAD` (and `GET`) for the offset, `DELETE`.
 //!
 //! Concurrency: a new request on an upload (offset retrieval, append, cancellation)
@@ -32,6 +33,7 @@ use upgate_proto::rufh;
 use super::FilesApi;
 use crate::core::{Status, UploadRecord};
 use crate::model::now_secs;
+use crate::server::interim::Interim;
 pub use error::{IetfError, Problem};
 
 /// An interop version served (3 to 8).
@@ -375,6 +377,22 @@ async fn completed(
         .flatten())
 }
 
+/// Progress for a request streaming content: a `104` with `Upload-Offset` after each
+/// commit (HTTP/1.1; never with `Location`).
+fn progress(v: Version, head: &http::request::Parts) -> Option<crate::core::OnCommit> {
+    let interim = head.extensions.get::<Interim>()?.clone();
+    let status = http::StatusCode::from_u16(104).ok()?;
+    Some(crate::core::OnCommit(std::sync::Arc::new(move |offset| {
+        let mut h = HeaderMap::new();
+        h.insert("upload-offset", HeaderValue::from(offset));
+        h.insert(
+            "upload-draft-interop-version",
+            HeaderValue::from(u16::from(v.0)),
+        );
+        interim.send(status, &h);
+    })))
+}
+
 /// Serves a parsed request (authorized and admitted by the caller).
 pub async fn handle(
     api: &FilesApi,
@@ -387,7 +405,7 @@ pub async fn handle(
     match req.op {
         Op::Create(c) => create::handle(api, v, c, head, body, owner).await,
         Op::Offset { id } => offset::handle(api, v, &id).await,
-        Op::Append(a) => append::handle(api, v, a, body).await,
+        Op::Append(a) => append::handle(api, v, a, head, body).await,
         Op::Cancel { id } => cancel::handle(api, v, &id).await,
     }
 }
