@@ -11,11 +11,10 @@ use base64::Engine;
 use sha2::Digest;
 
 use super::http::{self, retrying, step_for, Step};
-use super::resume::{ResumeStore, Saved};
+use super::resume::Saved;
+use super::run::{Failure, Run};
 use super::source::Source;
-use super::{empty_result, ClientError, Progress, PushOptions, PushResult};
-
-type Failure = (ClientError, Option<PushResult>);
+use super::{ClientError, Progress, PushOptions, PushResult};
 
 struct Ctx<'a> {
     opts: &'a PushOptions,
@@ -276,77 +275,43 @@ pub async fn push(
     opts: &PushOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<PushResult, Failure> {
-    let src = Source::open(path).map_err(|e| (e, None))?;
-    let file = path.display().to_string();
-    let store = ResumeStore::new(&opts.state_dir);
-    let key = ResumeStore::key(&opts.url, "files", &src);
+    let mut run = Run::start(path, opts, "files").map_err(|e| (e, None))?;
     let ctx = Ctx {
         opts,
         http: http::Pool::default(),
         progress: progress.clone(),
-        sent: Arc::new(AtomicU64::new(0)),
-        src: src.clone(),
+        sent: run.sent.clone(),
+        src: run.src.clone(),
     };
-    let local_sum = tokio::spawn({
-        let src = src.clone();
-        async move { src.sha256().await }
-    });
-    let mut result = PushResult {
-        size: src.size,
-        ..empty_result(&file)
-    };
-    let fail = |e: ClientError, r: &PushResult, ctx: &Ctx<'_>| {
-        let mut r = r.clone();
-        r.bytes_sent = ctx.sent.load(Ordering::Relaxed);
-        (e, Some(r))
-    };
-    let saved = store.load(&key);
     let mut resume = None;
-    if let Some(u) = saved.upload_url {
+    if let Some(u) = run.saved().upload_url {
         match ctx.offset(&u).await {
             Ok(Some(off)) => resume = Some((u, off)),
-            Ok(None) => store.remove(&key),
-            Err(e) => return Err(fail(e, &result, &ctx)),
+            Ok(None) => run.forget(),
+            Err(e) => return Err(run.fail(e)),
         }
     }
     let (url, offset) = match resume {
         Some(x) => x,
         None => {
-            let u = ctx.create().await.map_err(|e| fail(e, &result, &ctx))?;
-            let _ = store.save(
-                &key,
-                &Saved {
-                    upload_url: Some(u.clone()),
-                    token_id: None,
-                },
-            );
+            let u = ctx.create().await.map_err(|e| run.fail(e))?;
+            run.remember(&Saved {
+                upload_url: Some(u.clone()),
+                token_id: None,
+            });
             (u, 0)
         }
     };
-    result.upload_url = Some(url.clone());
-    result.resumed_from = offset;
-    progress.start(&file, src.size, offset);
+    run.result.upload_url = Some(url.clone());
+    run.result.resumed_from = offset;
+    progress.start(&run.file, run.src.size, offset);
     let sent = if opts.parallel <= 1 {
         ctx.patch_all(&url, offset).await
     } else {
         ctx.put_all(&url, offset).await
     };
-    sent.map_err(|e| fail(e, &result, &ctx))?;
-    let local = match local_sum.await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(fail(e, &result, &ctx)),
-        Err(e) => return Err(fail(ClientError::Protocol(e.to_string()), &result, &ctx)),
-    };
-    result.sha256 = local.clone();
-    let server = ctx
-        .server_sha256(&url)
-        .await
-        .map_err(|e| fail(e, &result, &ctx))?;
-    result.bytes_sent = ctx.sent.load(Ordering::Relaxed);
-    if server != local {
-        return Err((ClientError::Checksum { local, server }, Some(result)));
-    }
-    store.remove(&key);
-    result.status = "ok".into();
-    Ok(result)
+    sent.map_err(|e| run.fail(e))?;
+    run.local_sha256().await?;
+    let server = ctx.server_sha256(&url).await.map_err(|e| run.fail(e))?;
+    run.verified(&server).await
 }

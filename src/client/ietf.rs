@@ -8,17 +8,16 @@
 //! transfer at a time per upload, so `--parallel` does not apply.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use upgate_proto::rufh;
 
 use super::http::{self, retrying, step_for, Step};
-use super::resume::{ResumeStore, Saved};
+use super::resume::Saved;
+use super::run::{Failure, Run};
 use super::source::Source;
-use super::{empty_result, ClientError, Progress, PushOptions, PushResult};
-
-type Failure = (ClientError, Option<PushResult>);
+use super::{ClientError, Progress, PushOptions, PushResult};
 
 /// The interop version this client speaks.
 const VERSION: &str = "8";
@@ -215,70 +214,41 @@ pub async fn push(
     opts: &PushOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<PushResult, Failure> {
-    let src = Source::open(path).map_err(|e| (e, None))?;
-    let file = path.display().to_string();
-    let store = ResumeStore::new(&opts.state_dir);
-    let key = ResumeStore::key(&opts.url, "ietf", &src);
+    let mut run = Run::start(path, opts, "ietf").map_err(|e| (e, None))?;
     let ctx = Ctx {
         opts,
         http: http::Pool::default(),
         progress: progress.clone(),
-        sent: Arc::new(AtomicU64::new(0)),
-        src: src.clone(),
-    };
-    let local_sum = tokio::spawn({
-        let src = src.clone();
-        async move { src.sha256().await }
-    });
-    let mut result = PushResult {
-        size: src.size,
-        ..empty_result(&file)
-    };
-    let fail = |e: ClientError, r: &PushResult, ctx: &Ctx<'_>| {
-        let mut r = r.clone();
-        r.bytes_sent = ctx.sent.load(Ordering::Relaxed);
-        (e, Some(r))
+        sent: run.sent.clone(),
+        src: run.src.clone(),
     };
     let mut resume = None;
-    if let Some(u) = store.load(&key).upload_url {
+    if let Some(u) = run.saved().upload_url {
         match ctx.state(&u).await {
             // A completed upload re-sends nothing: the empty completing append below
             // brings its digest.
-            Ok(Some(s)) => resume = Some((u, s.offset.min(src.size))),
-            Ok(None) => store.remove(&key),
-            Err(e) => return Err(fail(e, &result, &ctx)),
+            Ok(Some(s)) => resume = Some((u, s.offset.min(run.src.size))),
+            Ok(None) => run.forget(),
+            Err(e) => return Err(run.fail(e)),
         }
     }
     let (url, offset) = match resume {
         Some(x) => x,
         None => {
-            let u = ctx.create().await.map_err(|e| fail(e, &result, &ctx))?;
-            let saved = Saved {
+            let u = ctx.create().await.map_err(|e| run.fail(e))?;
+            run.remember(&Saved {
                 upload_url: Some(u.clone()),
                 token_id: None,
-            };
-            let _ = store.save(&key, &saved);
+            });
             (u, 0)
         }
     };
-    result.upload_url = Some(url.clone());
-    result.resumed_from = offset;
-    progress.start(&file, src.size, offset);
+    run.result.upload_url = Some(url.clone());
+    run.result.resumed_from = offset;
+    progress.start(&run.file, run.src.size, offset);
     let server = ctx
         .append_all(&url, offset)
         .await
-        .map_err(|e| fail(e, &result, &ctx))?;
-    let local = match local_sum.await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(fail(e, &result, &ctx)),
-        Err(e) => return Err(fail(ClientError::Protocol(e.to_string()), &result, &ctx)),
-    };
-    result.sha256 = local.clone();
-    result.bytes_sent = ctx.sent.load(Ordering::Relaxed);
-    if server != local {
-        return Err((ClientError::Checksum { local, server }, Some(result)));
-    }
-    store.remove(&key);
-    result.status = "ok".into();
-    Ok(result)
+        .map_err(|e| run.fail(e))?;
+    run.verified(&server).await
 }

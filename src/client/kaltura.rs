@@ -15,11 +15,9 @@ use upgate_proto::form::form_encode;
 use upgate_proto::kaltura::errors::ErrorCode;
 
 use super::http::{self, retrying, Step};
-use super::resume::{ResumeStore, Saved};
-use super::source::Source;
-use super::{empty_result, Auth, ClientError, Progress, PushOptions, PushResult};
-
-type Failure = (ClientError, Option<PushResult>);
+use super::resume::Saved;
+use super::run::{Failure, Run};
+use super::{Auth, ClientError, Progress, PushOptions, PushResult};
 
 /// Kaltura error codes worth another attempt.
 const RETRY_CODES: [ErrorCode; 4] = [
@@ -365,42 +363,22 @@ pub async fn push(
     opts: &PushOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<PushResult, Failure> {
-    let src = Source::open(path).map_err(|e| (e, None))?;
-    let file = path.display().to_string();
-    let mut result = PushResult {
-        size: src.size,
-        ..empty_result(&file)
-    };
-    let sent = Arc::new(AtomicU64::new(0));
-    let api = Api::new(opts, progress.clone(), sent.clone());
-    let fail = |e: ClientError, r: &PushResult| {
-        let mut r = r.clone();
-        r.bytes_sent = sent.load(Ordering::Relaxed);
-        (e, Some(r))
-    };
+    let mut run = Run::start(path, opts, "kaltura").map_err(|e| (e, None))?;
+    let api = Api::new(opts, progress.clone(), run.sent.clone());
     let ks = match &opts.auth {
         Auth::Ks(k) => k.clone(),
-        Auth::Secret { .. } => api.start_session().await.map_err(|e| fail(e, &result))?,
+        Auth::Secret { .. } => api.start_session().await.map_err(|e| run.fail(e))?,
         Auth::None => {
-            return Err(fail(
-                ClientError::Protocol(
-                    "the Kaltura protocol needs --ks or --partner-id/--secret/--user".into(),
-                ),
-                &result,
-            ))
+            return Err(run.fail(ClientError::Protocol(
+                "the Kaltura protocol needs --ks or --partner-id/--secret/--user".into(),
+            )))
         }
     };
-    let local_sum = tokio::spawn({
-        let src = src.clone();
-        async move { src.sha256().await }
-    });
-    let store = ResumeStore::new(&opts.state_dir);
-    let key = ResumeStore::key(&opts.url, "kaltura", &src);
     // Resume: the remembered token, as the server sees it now.
     let mut token = None;
     let mut offset = 0u64;
     let mut complete = false;
-    if let Some(t) = store.load(&key).token_id {
+    if let Some(t) = run.saved().token_id {
         match api
             .call(
                 "uploadtoken/action/get",
@@ -416,9 +394,9 @@ pub async fn push(
             Err(ClientError::Kaltura { code, .. })
                 if code == ErrorCode::UploadTokenNotFound.name() =>
             {
-                store.remove(&key)
+                run.forget()
             }
-            Err(e) => return Err(fail(e, &result)),
+            Err(e) => return Err(run.fail(e)),
         }
     }
     let token = match token {
@@ -429,38 +407,32 @@ pub async fn push(
                     "uploadtoken/action/add",
                     &[
                         ("ks", ks.clone()),
-                        ("uploadToken:fileName", src.name()),
-                        ("uploadToken:fileSize", src.size.to_string()),
+                        ("uploadToken:fileName", run.src.name()),
+                        ("uploadToken:fileSize", run.src.size.to_string()),
                     ],
                 )
                 .await
-                .map_err(|e| fail(e, &result))?;
+                .map_err(|e| run.fail(e))?;
             let t = v["id"].as_str().unwrap_or("").to_owned();
             if t.is_empty() {
-                return Err(fail(
-                    ClientError::Protocol("uploadToken.add gave no id".into()),
-                    &result,
-                ));
+                return Err(run.fail(ClientError::Protocol("uploadToken.add gave no id".into())));
             }
-            let _ = store.save(
-                &key,
-                &Saved {
-                    upload_url: None,
-                    token_id: Some(t.clone()),
-                },
-            );
+            run.remember(&Saved {
+                upload_url: None,
+                token_id: Some(t.clone()),
+            });
             t
         }
     };
-    result.token_id = Some(token.clone());
-    result.upload_url = Some(format!("{}/files/{token}", api.base));
-    result.resumed_from = offset;
-    progress.start(&file, src.size, offset);
+    run.result.token_id = Some(token.clone());
+    run.result.upload_url = Some(format!("{}/files/{token}", api.base));
+    run.result.resumed_from = offset;
+    progress.start(&run.file, run.src.size, offset);
     if !complete {
-        let size = src.size;
+        let size = run.src.size;
         let chunk = opts.chunk_size.max(1);
         let send = |start: u64| {
-            let (api, src, ks, token) = (&api, &src, &ks, &token);
+            let (api, src, ks, token) = (&api, &run.src, &ks, &token);
             async move {
                 let len = chunk.min(size - start);
                 let data = src.read(start, len).await?;
@@ -473,7 +445,7 @@ pub async fn push(
         };
         let mut next = offset;
         if next == 0 {
-            send(0).await.map_err(|e| fail(e, &result))?; // chunk 0 alone (creates the file)
+            send(0).await.map_err(|e| run.fail(e))?; // chunk 0 alone (creates the file)
             next = chunk.min(size.max(1));
         }
         let starts: Vec<u64> = (next..size).step_by(chunk as usize).collect();
@@ -497,9 +469,9 @@ pub async fn push(
             // The final chunk goes last, once the others are acknowledged: sent early,
             // the server would hold it (its answer could not tell a stall from the hold).
             for r in futures_util::future::join_all(workers).await {
-                r.map_err(|e: ClientError| fail(e, &result))?;
+                r.map_err(|e: ClientError| run.fail(e))?;
             }
-            send(final_start).await.map_err(|e| fail(e, &result))?;
+            send(final_start).await.map_err(|e| run.fail(e))?;
         }
     }
     if let Some(name) = &opts.create_entry {
@@ -513,7 +485,7 @@ pub async fn push(
                 ],
             )
             .await
-            .map_err(|e| fail(e, &result))?;
+            .map_err(|e| run.fail(e))?;
         let entry = e["id"].as_str().unwrap_or("").to_owned();
         api.call(
             "media/action/addContent",
@@ -528,25 +500,14 @@ pub async fn push(
             ],
         )
         .await
-        .map_err(|e| fail(e, &result))?;
-        result.entry_id = Some(entry);
+        .map_err(|e| run.fail(e))?;
+        run.result.entry_id = Some(entry);
     }
-    let local = match local_sum.await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(fail(e, &result)),
-        Err(e) => return Err(fail(ClientError::Protocol(e.to_string()), &result)),
-    };
-    result.sha256 = local.clone();
-    result.bytes_sent = sent.load(Ordering::Relaxed);
+    run.local_sha256().await?;
     let server = verify_digest(&api, &token, &ks)
         .await
-        .map_err(|e| fail(e, &result))?;
-    if server != local {
-        return Err((ClientError::Checksum { local, server }, Some(result)));
-    }
-    store.remove(&key);
-    result.status = "ok".into();
-    Ok(result)
+        .map_err(|e| run.fail(e))?;
+    run.verified(&server).await
 }
 
 async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, ClientError> {

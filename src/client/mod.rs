@@ -13,6 +13,7 @@ pub mod ietf;
 pub mod kaltura;
 pub mod link;
 pub mod resume;
+mod run;
 pub mod source;
 
 use std::path::{Path, PathBuf};

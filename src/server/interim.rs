@@ -225,7 +225,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for InterimIo<T> {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         this.shared.waker.register(cx.waker());
-        if this.shared.lock().sent > 0 {
+        if this.shared.queued.load(Ordering::Acquire) && this.shared.lock().sent > 0 {
             ready!(this.drive(cx))?;
         }
         ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
