@@ -363,6 +363,24 @@ async fn a_cut_creation_resumes_from_the_104_location() {
     g.shutdown().await;
 }
 
+/// A completing append (version 8) of `content` at `offset`, chunked: no
+/// `Content-Length`, so the length is where the content ends.
+async fn completing_chunked(raw: &mut Raw, loc: &str, offset: u64, content: &[u8]) -> Vec<Msg> {
+    let headers = [
+        v_header(8),
+        ("Content-Type", "application/partial-upload".into()),
+        ("Upload-Offset", offset.to_string()),
+        ("Upload-Complete", "?1".into()),
+        ("Transfer-Encoding", "chunked".into()),
+    ];
+    raw.head("PATCH", loc, &headers).await;
+    let mut body = format!("{:x}\r\n", content.len()).into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n0\r\n\r\n");
+    raw.body(&body).await;
+    raw.until_final().await
+}
+
 /// A representation that does not match the announced `Repr-Digest` is refused and
 /// discarded; an empty completed creation, an unknown-length upload completed by its
 /// last append, and HTTP/1.0 (no 1xx) work.
@@ -434,21 +452,7 @@ async fn digests_lengths_and_http10() {
         )
         .await;
     assert_eq!(last(&a).header("upload-offset"), Some("6"));
-    // Chunked: no Content-Length, the length is where the body ends.
-    raw.head(
-        "PATCH",
-        &loc,
-        &[
-            v_header(8),
-            part.clone(),
-            ("Upload-Offset", "6".into()),
-            ("Upload-Complete", "?1".into()),
-            ("Transfer-Encoding", "chunked".into()),
-        ],
-    )
-    .await;
-    raw.body(b"5\r\nworld\r\n0\r\n\r\n").await;
-    let fin = raw.until_final().await;
+    let fin = completing_chunked(&mut raw, &loc, 6, b"world").await;
     assert_eq!(last(&fin).header("upload-complete"), Some("?1"), "{fin:?}");
     assert_eq!(last(&fin).header("upload-length"), Some("11"));
     assert_eq!(download(&client(), &g.base, &loc).await, b"hello world");
@@ -467,20 +471,7 @@ async fn digests_lengths_and_http10() {
         )
         .await;
     let loc = last(&c).header("location").unwrap().to_owned();
-    raw.head(
-        "PATCH",
-        &loc,
-        &[
-            v_header(8),
-            part.clone(),
-            ("Upload-Offset", "0".into()),
-            ("Upload-Complete", "?1".into()),
-            ("Transfer-Encoding", "chunked".into()),
-        ],
-    )
-    .await;
-    raw.body(b"4\r\nabcd\r\n0\r\n\r\n").await;
-    let short = raw.until_final().await;
+    let short = completing_chunked(&mut raw, &loc, 0, b"abcd").await;
     let s = last(&short);
     assert_eq!(s.status, 400, "{s:?}");
     assert_eq!(

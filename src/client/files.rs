@@ -11,7 +11,6 @@ use base64::Engine;
 use sha2::Digest;
 
 use super::http::{self, retrying, step_for, Step};
-use super::resume::Saved;
 use super::run::{Failure, Run};
 use super::source::Source;
 use super::{ClientError, Progress, PushOptions, PushResult};
@@ -283,27 +282,10 @@ pub async fn push(
         sent: run.sent.clone(),
         src: run.src.clone(),
     };
-    let mut resume = None;
-    if let Some(u) = run.saved().upload_url {
-        match ctx.offset(&u).await {
-            Ok(Some(off)) => resume = Some((u, off)),
-            Ok(None) => run.forget(),
-            Err(e) => return Err(run.fail(e)),
-        }
-    }
-    let (url, offset) = match resume {
-        Some(x) => x,
-        None => {
-            let u = ctx.create().await.map_err(|e| run.fail(e))?;
-            run.remember(&Saved {
-                upload_url: Some(u.clone()),
-                token_id: None,
-            });
-            (u, 0)
-        }
-    };
-    run.result.upload_url = Some(url.clone());
-    run.result.resumed_from = offset;
+    let c = &ctx;
+    let (url, offset) = run
+        .upload_url(|u| async move { c.offset(&u).await }, || c.create())
+        .await?;
     progress.start(&run.file, run.src.size, offset);
     let sent = if opts.parallel <= 1 {
         ctx.patch_all(&url, offset).await

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use upgate_proto::rufh;
 
 use super::http::{self, retrying, step_for, Step};
-use super::resume::Saved;
 use super::run::{Failure, Run};
 use super::source::Source;
 use super::{ClientError, Progress, PushOptions, PushResult};
@@ -222,29 +221,13 @@ pub async fn push(
         sent: run.sent.clone(),
         src: run.src.clone(),
     };
-    let mut resume = None;
-    if let Some(u) = run.saved().upload_url {
-        match ctx.state(&u).await {
-            // A completed upload re-sends nothing: the empty completing append below
-            // brings its digest.
-            Ok(Some(s)) => resume = Some((u, s.offset.min(run.src.size))),
-            Ok(None) => run.forget(),
-            Err(e) => return Err(run.fail(e)),
-        }
-    }
-    let (url, offset) = match resume {
-        Some(x) => x,
-        None => {
-            let u = ctx.create().await.map_err(|e| run.fail(e))?;
-            run.remember(&Saved {
-                upload_url: Some(u.clone()),
-                token_id: None,
-            });
-            (u, 0)
-        }
+    // A completed upload re-sends nothing: the empty completing append brings its digest.
+    let (c, size) = (&ctx, run.src.size);
+    let probe = |u: String| async move {
+        let state = c.state(&u).await?;
+        Ok(state.map(|s| s.offset.min(size)))
     };
-    run.result.upload_url = Some(url.clone());
-    run.result.resumed_from = offset;
+    let (url, offset) = run.upload_url(probe, || c.create()).await?;
     progress.start(&run.file, run.src.size, offset);
     let server = ctx
         .append_all(&url, offset)

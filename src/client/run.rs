@@ -62,6 +62,42 @@ impl Run {
         self.store.remove(&self.key);
     }
 
+    /// The upload to continue: the remembered URL with the offset `probe` finds on the
+    /// server (`None`: gone, forgotten), else a new one from `create`, remembered.
+    /// Recorded in the result.
+    pub async fn upload_url<P, C>(
+        &mut self,
+        probe: impl FnOnce(String) -> P,
+        create: impl FnOnce() -> C,
+    ) -> Result<(String, u64), Failure>
+    where
+        P: std::future::Future<Output = Result<Option<u64>, ClientError>>,
+        C: std::future::Future<Output = Result<String, ClientError>>,
+    {
+        let mut found = None;
+        if let Some(u) = self.saved().upload_url {
+            match probe(u.clone()).await {
+                Ok(Some(offset)) => found = Some((u, offset)),
+                Ok(None) => self.forget(),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        let (url, offset) = match found {
+            Some(x) => x,
+            None => {
+                let u = create().await.map_err(|e| self.fail(e))?;
+                self.remember(&Saved {
+                    upload_url: Some(u.clone()),
+                    token_id: None,
+                });
+                (u, 0)
+            }
+        };
+        self.result.upload_url = Some(url.clone());
+        self.result.resumed_from = offset;
+        Ok((url, offset))
+    }
+
     /// `e`, with the result so far.
     pub fn fail(&self, e: ClientError) -> Failure {
         let mut r = self.result.clone();
