@@ -40,6 +40,7 @@ fn req(expected: Option<u64>, ttl: Duration) -> LeaseRequest {
 /// Runs every check below.
 pub async fn run_all(store: Arc<dyn StateStore>) {
     insert_get_delete(&*store).await;
+    concurrent_inserts(store.clone()).await;
     lease_and_commit(&*store).await;
     expired_lease_is_taken_over_and_fenced(&*store).await;
     concurrent_acquire_has_one_winner(store.clone()).await;
@@ -50,6 +51,36 @@ pub async fn run_all(store: Arc<dyn StateStore>) {
     commit_with_attrs_length_and_release(&*store).await;
     listing_by_owner(&*store).await;
     documents(store.clone()).await;
+}
+
+/// Many creations at once (redb commits them in groups): each answered once, each
+/// readable after its answer, and of two with the same id exactly one wins.
+pub async fn concurrent_inserts(s: Arc<dyn StateStore>) {
+    let recs: Vec<UploadRecord> = (0..200).map(|_| record(Some(10))).collect();
+    let twin = recs[7].clone();
+    let mut tasks = Vec::new();
+    for rec in recs.iter().cloned().chain([twin]) {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let out = s.insert(&rec).await;
+            let seen = s.get(&rec.id).await.expect("get");
+            (out, seen.is_some())
+        }));
+    }
+    let (mut ok, mut exists) = (0, 0);
+    for t in tasks {
+        let (out, seen) = t.await.expect("task");
+        match out {
+            Ok(()) => ok += 1,
+            Err(StateError::AlreadyExists) => exists += 1,
+            Err(e) => panic!("insert failed: {e}"),
+        }
+        assert!(seen, "a record is readable once its creation is answered");
+    }
+    assert_eq!((ok, exists), (200, 1));
+    for rec in &recs {
+        s.delete(&rec.id).await.expect("delete");
+    }
 }
 
 pub async fn insert_get_delete(s: &dyn StateStore) {
@@ -127,7 +158,8 @@ pub async fn lease_and_commit(s: &dyn StateStore) {
 pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
     let rec = record(Some(10));
     s.insert(&rec).await.expect("insert");
-    let short = Duration::from_millis(50);
+    // Wide enough margins that a loaded machine (CI) does not miss a renewal.
+    let short = Duration::from_millis(300);
     let Acquire::Granted(old, _) = s
         .acquire(&rec.id, &req(Some(0), short))
         .await
@@ -137,7 +169,7 @@ pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
     };
     // Renewal keeps a lease alive past its first TTL.
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(
             s.renew(&old, short).await.expect("renew"),
             "live lease renewed"
@@ -149,7 +181,7 @@ pub async fn expired_lease_is_taken_over_and_fenced(s: &dyn StateStore) {
             .expect("acquire"),
         Acquire::Held { .. }
     ));
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
     let Acquire::Granted(new, _) = s
         .acquire(&rec.id, &req(Some(0), Duration::from_secs(30)))
         .await

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use crate::model::{ListFilter, OwnerCheck, StagedRange, UploadRecord};
 
 /// Errors of the state layer. Precondition failures are not errors: they are outcomes.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StateError {
     /// The backend cannot be reached or refused the operation (Redis down, disk full).
     #[error("state store unavailable: {0}")]
