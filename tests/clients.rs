@@ -88,6 +88,55 @@ async fn tus_js_client_uploads_and_resumes_after_cut() {
     g.shutdown().await;
 }
 
+/// tus-js-client's IETF draft modes (`ietf-draft-03`: interop version 5,
+/// `ietf-draft-05`: version 6) upload, whole and in chunks, and resume after a cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_js_client_ietf_drafts() {
+    let (script, dir) = node_client();
+    let g = Gateway::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = data(6 * MIB + 5, 24);
+    let file = write_file(tmp.path(), "draft.mp4", &d);
+    for protocol in ["ietf-draft-03", "ietf-draft-05"] {
+        for chunk in [None, Some("1048576")] {
+            let proxy = CutProxy::start(g.addr, 5 * MIB as u64 / 2).await;
+            let endpoint = format!("http://{}/files/", proxy.addr);
+            let (s, f, dir) = (script.clone(), file.clone(), dir.clone());
+            let v = tokio::task::spawn_blocking(move || {
+                let mut c = Command::new("node");
+                c.current_dir(&dir)
+                    .arg(&s)
+                    .arg(&endpoint)
+                    .arg(&f)
+                    .args(["--protocol", protocol]);
+                if let Some(n) = chunk {
+                    c.args(["--chunk", n]);
+                }
+                run(&mut c)
+            })
+            .await
+            .unwrap();
+            assert!(
+                proxy.was_cut(),
+                "{protocol} {chunk:?}: the proxy must have cut"
+            );
+            verify(&g, v["url"].as_str().unwrap(), &d).await;
+            let carried = proxy
+                .upstream_bytes
+                .load(std::sync::atomic::Ordering::Relaxed);
+            println!(
+                "tus-js-client {protocol} chunk {chunk:?}: {carried} bytes carried for {}",
+                d.len()
+            );
+            assert!(
+                carried < (d.len() + 2 * MIB) as u64,
+                "{protocol}: re-sent too much"
+            );
+        }
+    }
+    g.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_chunked_and_parallel_concatenation() {
     let (script, dir) = node_client();

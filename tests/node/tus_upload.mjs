@@ -1,5 +1,6 @@
 // Uploads a file through the official tus-js-client (the protocol oracle).
 // Usage: node tus_upload.mjs ENDPOINT FILE [--chunk BYTES] [--parallel N] [--bearer KS]
+//        [--protocol tus-v1|ietf-draft-03|ietf-draft-05]
 // Prints one JSON line {"url": ..., "bytes": ...}; exits non-zero on failure.
 import fs from 'node:fs';
 import * as tus from 'tus-js-client';
@@ -24,6 +25,8 @@ const options = {
     console.log(JSON.stringify({ url: upload.url, bytes: data.length }));
   },
 };
+const protocol = rest.indexOf('--protocol');
+if (protocol >= 0) options.protocol = rest[protocol + 1];
 const bearer = rest.indexOf('--bearer');
 if (bearer >= 0) options.headers = { Authorization: `Bearer ${rest[bearer + 1]}` };
 const chunk = opt('--chunk', 0);
