@@ -770,3 +770,66 @@ async fn progress_interims_while_content_streams() {
     assert_eq!(download(&client(), &g.base, &loc).await, data);
     g.shutdown().await;
 }
+
+/// An append that resends from an offset the client was told, while the older request
+/// it gave up on is still here and stored part of the same bytes: the older one is
+/// ended, the overlap is compared and skipped, the rest appended. Different bytes for
+/// the overlap are refused and nothing stored changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_append_skips_what_the_older_request_stored() {
+    let g = Gateway::start().await;
+    let data = data(1_000_000, 5);
+    let mut raw = Raw::connect(g.addr).await;
+    for (case, same) in [("same bytes", true), ("other bytes", false)] {
+        let c = raw
+            .request(
+                "POST",
+                "/files/",
+                &[
+                    v_header(8),
+                    ("Upload-Complete", "?0".into()),
+                    ("Upload-Length", data.len().to_string()),
+                ],
+                b"",
+            )
+            .await;
+        let loc = last(&c).header("location").unwrap().to_owned();
+        let append = |n: usize| {
+            vec![
+                v_header(8),
+                ("Content-Type", "application/partial-upload".to_owned()),
+                ("Upload-Offset", "0".to_owned()),
+                ("Upload-Complete", "?1".to_owned()),
+                ("Content-Length", n.to_string()),
+            ]
+        };
+        let mut old = Raw::connect(g.addr).await;
+        old.head("PATCH", &loc, &append(data.len())).await;
+        old.body(&data[..400_000]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut resent = data.clone();
+        if !same {
+            resent[1000] ^= 0xff;
+        }
+        let answer = raw
+            .request("PATCH", &loc, &append(data.len()), &resent)
+            .await;
+        let a = last(&answer);
+        let head = raw.request("HEAD", &loc, &[v_header(8)], b"").await;
+        let offset = last(&head).header("upload-offset").unwrap().to_owned();
+        println!("{case}: {} (offset then {offset})", a.status);
+        if same {
+            assert_eq!(a.status, 204, "{case}: {a:?}");
+            assert_eq!(a.header("upload-complete"), Some("?1"));
+            assert_eq!(download(&client(), &g.base, &loc).await, data);
+        } else {
+            assert_eq!(a.status, 409, "{case}: {a:?}");
+            assert_eq!(
+                offset, "400000",
+                "the older request's bytes stay, nothing else"
+            );
+        }
+        drop(old);
+    }
+    g.shutdown().await;
+}

@@ -33,12 +33,16 @@ pub struct AppendRequest {
     /// The body is the rest of the upload (RUFH `Upload-Complete: ?1`): when it ends
     /// cleanly the length is declared at its end (if none was), which completes it.
     pub complete: bool,
-    /// A new request ends this upload's local writer at once instead of waiting for it
-    /// to stall (RUFH: "a new request ends the older one").
+    /// This request ends the upload's local writer (RUFH: "a new request ends the
+    /// older one"; see [`UploadService::end_writer`]) instead of being refused while it
+    /// writes, and skips (comparing) what that writer stored of this same body.
     pub preempt: bool,
     /// Told the new offset after each commit made while the body streams (RUFH's
     /// progress interim responses).
     pub on_commit: Option<OnCommit>,
+    /// When the request arrived (default: when this call starts); orders requests for
+    /// `preempt`.
+    pub arrived: Option<Instant>,
 }
 
 /// A callback told each offset committed while a body streams.
@@ -108,12 +112,23 @@ impl UploadService {
         req: AppendRequest,
         body: &mut B,
     ) -> Result<UploadRecord> {
+        // RUFH: the older request still writing here is ended (after reading what had
+        // arrived for it). When it stored part of this very body (the client gave up on
+        // it and resent from an offset it had been told), that part is compared and
+        // skipped instead of refused: the offset matched when this request came.
+        let arrived = req.arrived.unwrap_or_else(Instant::now);
+        let ended = req.preempt && self.end_writer(id, arrived).await;
         let mut rec = self.load(id).await?;
-        if req.preempt && req.offset != rec.offset && self.writers.is_active(id) {
-            // The offset the client asks about may still be moving: settle it first.
-            rec = self.status_after(id, std::time::Duration::ZERO).await?;
-        }
-        if req.offset != rec.offset && rec.status != Status::Complete {
+        let skip = match ended && rec.status != Status::Complete && req.offset < rec.offset {
+            true if req
+                .declared_len
+                .is_none_or(|n| req.offset.saturating_add(n) >= rec.offset) =>
+            {
+                rec.offset - req.offset
+            }
+            _ => 0,
+        };
+        if req.offset + skip != rec.offset && rec.status != Status::Complete {
             // Checked before a length is declared from the client's idea of the offset.
             return Err(Error::OffsetMismatch { offset: rec.offset });
         }
@@ -137,7 +152,7 @@ impl UploadService {
                 Update::Refused(why) => return Err(Error::InvalidLength(why)),
             };
         }
-        if req.offset != rec.offset {
+        if req.offset + skip != rec.offset {
             return Err(Error::OffsetMismatch { offset: rec.offset });
         }
         let overrun = match rec.length {
@@ -151,15 +166,11 @@ impl UploadService {
         {
             return Err(overrun.error());
         }
-        let stall = match req.preempt {
-            true => std::time::Duration::ZERO,
-            false => self.cfg.stall_after,
-        };
-        let (lease, rec) = self.lease_after(id, Some(req.offset), stall).await?;
-        let active = self.writers.register(id, &lease.holder);
+        let (lease, rec) = self.lease(id, Some(req.offset + skip)).await?;
+        let active = self.writers.register_since(id, &lease.holder, arrived);
         let opts = WriteOpts {
             checksum: req.checksum,
-            skip: 0,
+            skip,
             max_end,
             overrun,
             finish: req.complete.then(|| FinalCommit {
@@ -184,16 +195,6 @@ impl UploadService {
         id: &str,
         expected: Option<u64>,
     ) -> Result<(Lease, UploadRecord)> {
-        self.lease_after(id, expected, self.cfg.stall_after).await
-    }
-
-    /// [`Self::lease`], stopping a local holder silent for `stall` (zero: at once).
-    pub(crate) async fn lease_after(
-        &self,
-        id: &str,
-        expected: Option<u64>,
-        stall: std::time::Duration,
-    ) -> Result<(Lease, UploadRecord)> {
         let req = self.lease_request(expected);
         let mut stopping = false;
         for _ in 0..1000 {
@@ -203,7 +204,7 @@ impl UploadService {
                 Acquire::Missing => return Err(Error::NotFound),
                 Acquire::Complete => return Err(Error::Complete),
                 Acquire::Held { .. } => {
-                    if !stopping && self.writers.stop_if_stalled(id, stall) {
+                    if !stopping && self.writers.stop_if_stalled(id, self.cfg.stall_after) {
                         metrics::counter!("upgate_lease_takeovers_total").increment(1);
                         stopping = true;
                     }

@@ -6,6 +6,12 @@ use crate::model::hook::HookEvent;
 use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, Lease};
 
+/// A writer ended by a newer request is first left to read what already arrived, until
+/// nothing came for this long ...
+pub const PREEMPT_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+/// ... or at most this long.
+pub const PREEMPT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl UploadService {
     /// The current record, settled: a client asks for the offset when it resumes, and
     /// its old connection may still have a writer here. That writer is waited for while
@@ -17,25 +23,10 @@ impl UploadService {
     /// is not finalized yet (a crash between the last commit and the assembly) is
     /// finalized here.
     pub async fn status(&self, id: &str) -> Result<UploadRecord> {
-        self.status_after(id, self.cfg.stall_after).await
-    }
-
-    /// [`Self::status`] for a client that ends the older request at once (RUFH: a
-    /// new request on an upload ends the one still writing it, on this instance).
-    pub async fn status_preempting(&self, id: &str) -> Result<UploadRecord> {
-        self.status_after(id, std::time::Duration::ZERO).await
-    }
-
-    /// [`Self::status`], stopping a local writer silent for `stall`.
-    pub(crate) async fn status_after(
-        &self,
-        id: &str,
-        stall: std::time::Duration,
-    ) -> Result<UploadRecord> {
-        let patience = stall + std::time::Duration::from_millis(500);
+        let patience = self.cfg.stall_after + std::time::Duration::from_millis(500);
         let deadline = tokio::time::Instant::now() + patience;
         while self.writers.is_active(id) && tokio::time::Instant::now() < deadline {
-            if self.writers.stop_if_stalled(id, stall) {
+            if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
                 self.wait_writer_gone(id).await;
                 break;
             }
@@ -49,6 +40,44 @@ impl UploadService {
             return self.finish_unleased(id).await;
         }
         Ok(rec)
+    }
+
+    /// [`Self::status`] for a client that ends the older request (RUFH: a new request on
+    /// an upload ends the one still writing it, on this instance): see [`Self::end_writer`].
+    /// `arrived`: when the asking request arrived.
+    pub async fn status_preempting(
+        &self,
+        id: &str,
+        arrived: std::time::Instant,
+    ) -> Result<UploadRecord> {
+        self.end_writer(id, arrived).await;
+        self.status(id).await
+    }
+
+    /// Ends this instance's writer of `id` whose request arrived before `arrived` (a
+    /// newer one is left alone), and waits until it has committed. It first reads what
+    /// had already reached this machine for it (bytes in flight when its client gave
+    /// up, which would otherwise be sent again): it is stopped as soon as nothing
+    /// arrived for [`PREEMPT_QUIET`], and at the latest after [`PREEMPT_WAIT`].
+    /// Returns whether there was one.
+    pub(crate) async fn end_writer(&self, id: &str, arrived: std::time::Instant) -> bool {
+        let start = tokio::time::Instant::now();
+        let mut found = false;
+        // Stopped, a writer commits and goes within moments; a storage that hangs is
+        // not waited for past a few seconds more (the lease then answers for it).
+        while start.elapsed() < PREEMPT_WAIT * 3 {
+            let force = start.elapsed() >= PREEMPT_WAIT;
+            if self
+                .writers
+                .end_older(id, arrived, PREEMPT_QUIET, force)
+                .is_none()
+            {
+                break;
+            }
+            found = true;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        found
     }
 
     /// Takes in the bytes a writer that died (`kill -9`, OOM) had written past the

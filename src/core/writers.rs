@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 struct Entry {
     holder: String,
+    /// When the writing request arrived (a newer request may end an older one).
+    since: Instant,
     cancel: CancellationToken,
     progress: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
@@ -80,12 +82,18 @@ impl Writers {
 
     /// Registers the lease holder `holder` of upload `id`.
     pub fn register(self: &Arc<Self>, id: &str, holder: &str) -> Active {
+        self.register_since(id, holder, Instant::now())
+    }
+
+    /// [`Self::register`] for a request that arrived at `since`.
+    pub fn register_since(self: &Arc<Self>, id: &str, holder: &str, since: Instant) -> Active {
         metrics::gauge!("upgate_writers_active").increment(1);
         let cancel = self.shutdown.child_token();
         let progress = Arc::new(AtomicU64::new(self.now_ms()));
         let closing = Arc::new(AtomicBool::new(false));
         let entry = Entry {
             holder: holder.to_owned(),
+            since,
             cancel: cancel.clone(),
             progress: progress.clone(),
             closing: closing.clone(),
@@ -117,6 +125,24 @@ impl Writers {
             return true;
         }
         false
+    }
+
+    /// The local writer of `id` whose request arrived before `t`: asks it to stop when
+    /// it is silent for `quiet` or when `force`. `None`: there is no such writer (none,
+    /// or a newer request's); else whether it is finishing or was asked to stop.
+    pub fn end_older(&self, id: &str, t: Instant, quiet: Duration, force: bool) -> Option<bool> {
+        let now = self.now_ms();
+        let map = self.map();
+        let e = map.get(id).filter(|e| e.since < t)?;
+        if e.closing.load(Ordering::SeqCst) {
+            return Some(true);
+        }
+        let idle = now.saturating_sub(e.progress.load(Ordering::Relaxed));
+        if force || idle >= quiet.as_millis() as u64 {
+            e.cancel.cancel();
+            return Some(true);
+        }
+        Some(false)
     }
 
     /// Stops the local writer of `id`, if any (termination).

@@ -34,6 +34,11 @@ pub use body::{empty, full, HyperBody, Resp, RespBody};
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
+/// When the request's head was read (before its work was scheduled): which of two
+/// requests on one upload is the newer, however late their work starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival(pub std::time::Instant);
+
 /// The client's address: the peer's, or, when the peer is a trusted proxy
 /// (`--trusted-proxy`), the one its `Forwarded` / `X-Forwarded-For` names. In every
 /// request's extensions; limits on anonymous requests and logs use it.
@@ -195,6 +200,8 @@ pub async fn serve<H: Handler>(
         let svc = service_fn(move |mut req: Req| {
             let h = h.clone();
             let ip = client_ip(&req, peer.ip(), &trusted);
+            req.extensions_mut()
+                .insert(Arrival(std::time::Instant::now()));
             req.extensions_mut().insert(Peer(peer));
             req.extensions_mut().insert(ClientIp(ip));
             // 1xx only to HTTP/1.1 clients (see `interim`).

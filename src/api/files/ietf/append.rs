@@ -22,6 +22,7 @@ pub async fn handle(
         complete: a.complete,
         preempt: true,
         on_commit: super::progress(v, head),
+        arrived: Some(super::arrival(head)),
         ..Default::default()
     };
     let rec = match api.service.append(&a.id, req, body).await {

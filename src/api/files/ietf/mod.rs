@@ -16,10 +16,12 @@
 //!   `Want-Repr-Digest` (SHA-256), `HEAD` (and `GET`) for the offset, `DELETE`.
 //!
 //! Concurrency: a new request on an upload (offset retrieval, append, cancellation)
-//! ends an older one still writing it on this instance at once — what it received is
-//! committed first — instead of waiting for it to stall. An older request on another
-//! instance holds the upload's lease until it ends or its lease lapses (`503` with
-//! `Retry-After` meanwhile).
+//! ends an older one still writing it on this instance — once that one has read what
+//! had already arrived for it (at most 2 s), and what it received is committed first —
+//! instead of waiting for it to stall; an append resent over bytes the older one stored
+//! meanwhile has them compared and skipped. An older request on another instance holds
+//! the upload's lease until it ends or its lease lapses (`503` with `Retry-After`
+//! meanwhile).
 
 mod append;
 mod cancel;
@@ -377,6 +379,13 @@ async fn completed(
         .flatten())
 }
 
+/// When the request arrived (its head read by the server).
+fn arrival(head: &http::request::Parts) -> std::time::Instant {
+    head.extensions
+        .get::<crate::server::Arrival>()
+        .map_or_else(std::time::Instant::now, |a| a.0)
+}
+
 /// Progress for a request streaming content: a `104` with `Upload-Offset` after each
 /// commit (HTTP/1.1; never with `Location`).
 fn progress(v: Version, head: &http::request::Parts) -> Option<crate::core::OnCommit> {
@@ -404,7 +413,7 @@ pub async fn handle(
     let v = req.v;
     match req.op {
         Op::Create(c) => create::handle(api, v, c, head, body, owner).await,
-        Op::Offset { id } => offset::handle(api, v, &id).await,
+        Op::Offset { id } => offset::handle(api, v, &id, arrival(head)).await,
         Op::Append(a) => append::handle(api, v, a, head, body).await,
         Op::Cancel { id } => cancel::handle(api, v, &id).await,
     }

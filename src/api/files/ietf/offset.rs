@@ -8,10 +8,15 @@ use super::{state_headers, IetfError, Version};
 use crate::api::files::FilesApi;
 use crate::server::{empty, Resp};
 
-pub async fn handle(api: &FilesApi, v: Version, id: &str) -> Result<Resp, IetfError> {
+pub async fn handle(
+    api: &FilesApi,
+    v: Version,
+    id: &str,
+    arrived: std::time::Instant,
+) -> Result<Resp, IetfError> {
     let rec = api
         .service
-        .status_preempting(id)
+        .status_preempting(id, arrived)
         .await
         .map_err(|e| IetfError::core(v, e))?;
     let mut r = hyper::Response::new(empty());
