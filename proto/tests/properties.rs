@@ -22,11 +22,12 @@ use upgate_proto::kaltura::ks::{mint_v1, mint_v2, verify, KsFields};
 use upgate_proto::kaltura::params::{Param, Params};
 use upgate_proto::metadata::{format_metadata, parse_metadata};
 use upgate_proto::multipart::{Event, Parser};
+use upgate_proto::rufh;
 use upgate_proto::tus::parse_number;
 use upgate_proto::zoom::{days_from_civil, parse_csv, parse_time};
 
 /// How many properties share a `FUZZ_SECS` budget.
-const PROPERTIES: u32 = 13;
+const PROPERTIES: u32 = 14;
 
 fn seed_for(round: u64, long: bool) -> [u8; 32] {
     let mut seed = [7u8; 32];
@@ -110,6 +111,66 @@ fn content_range_round_trips_and_bounds() {
         }
         Ok(())
     });
+}
+
+/// Resumable Uploads for HTTP: integers, booleans and SHA-256 digests round trip
+/// (parameters ignored); a file name from any `Content-Disposition` is one path segment
+/// without control characters, and RFC 8187 encoding of any name gives it back.
+#[test]
+fn rufh_fields_round_trip() {
+    let values = (
+        0u64..1_000_000_000_000_000,
+        any::<bool>(),
+        any::<[u8; 32]>(),
+        "[ -~]{0,12}",
+    );
+    check_prop("rufh", values, |(n, b, d, param)| {
+        let param = param.replace([',', ':'], "");
+        prop_assert_eq!(
+            rufh::parse_sf_u64("x", &format!("{n};{param}")).ok(),
+            Some(n)
+        );
+        let text = if b { "?1" } else { "?0" };
+        prop_assert_eq!(rufh::parse_sf_bool("x", text).ok(), Some(b));
+        let dict = format!("sha-512=:AAAA:, {}", rufh::format_sha256_digest(&d));
+        prop_assert_eq!(rufh::parse_sha256_digest(&dict).ok().flatten(), Some(d));
+        Ok(())
+    });
+    check_prop(
+        "rufh-filename",
+        ("[ -~]{0,60}", "\\PC{1,20}"),
+        |(any_text, name)| {
+            for text in [
+                any_text.clone(),
+                format!("inline; filename*=UTF-8''{}", pct(&name)),
+            ] {
+                if let Some(f) = rufh::disposition_filename(&text) {
+                    prop_assert!(
+                        !f.contains(['/', '\\']) && !f.chars().any(char::is_control),
+                        "{:?}",
+                        f
+                    );
+                    prop_assert!(f != "." && f != ".." && !f.is_empty());
+                }
+            }
+            let plain = !name.contains(['/', '\\']) && name != "." && name != "..";
+            if plain && !name.chars().any(char::is_control) {
+                let text = format!("inline; filename*=UTF-8''{}", pct(&name));
+                prop_assert_eq!(rufh::disposition_filename(&text), Some(name));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// RFC 8187 percent-encoding of every byte but unreserved ones.
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[test]
