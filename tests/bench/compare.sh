@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# upgate next to every peer this machine has, in one interleaved run of the neutral
+# bench kit (../shared/bench), and the ratios #18 asks for.
+#
+# Usage: tests/bench/compare.sh [ROUNDS]      (default 3; data on /dev/shm)
+#   BIN=path/to/upgate   the build to measure (default: target/release/upgate, built)
+#   RUSTUS=path          rustus binary (default: `rustus` on PATH, skipped if absent)
+#   TUS_NODE=path        a script starting @tus/server on $PORT (skipped if absent)
+#   SCENARIOS=...        default "single single_sha256 parallel create_wrk"
+# Each round runs every server once per scenario (fresh process each time), so the
+# servers share the machine's noise; the summary is the median [min..max] per server
+# and scenario, then upgate's ratios: single_sha256 / single, and create_wrk against
+# each peer, next to the kit's sink server (the harness's own ceiling).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+KIT=$ROOT/../shared/bench
+[ -x "$KIT/run_bench.sh" ] || { echo "no bench kit at $KIT" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
+ROUNDS=${1:-3}
+SCENARIOS=${SCENARIOS:-"single single_sha256 parallel create_wrk"}
+BIN=${BIN:-}
+if [ -z "$BIN" ]; then
+  cargo build --release --bin upgate -q
+  BIN=$ROOT/target/release/upgate
+fi
+RUSTUS=${RUSTUS:-$(command -v rustus || true)}
+RESULTS=$(mktemp /tmp/compare.XXXXXX.jsonl)
+
+servers=("upgate|$BIN serve --listen 127.0.0.1:\$PORT --data-dir \$DATA_DIR --files-auth off --user-requests 0|/files/")
+servers+=("sink|python3 $KIT/sink_server.py --port \$PORT|/files/")
+if [ -n "$RUSTUS" ]; then
+  servers+=("rustus|$RUSTUS --host 127.0.0.1 --port \$PORT --data-dir \$DATA_DIR --url /files|/files/")
+fi
+if [ -n "${TUS_NODE:-}" ]; then
+  servers+=("tus-node|node $TUS_NODE|/files/")
+fi
+
+for round in $(seq "$ROUNDS"); do
+  for s in "${servers[@]}"; do
+    IFS='|' read -r name cmd base <<<"$s"
+    echo "round $round: $name" >&2
+    SERVER_CMD="$cmd" NAME="$name" BASE_PATH="$base" REPEAT=1 DATA_ROOT=/dev/shm \
+      SCENARIOS="$SCENARIOS" RESULTS="$RESULTS" "$KIT/run_bench.sh" >/dev/null 2>&1 \
+      || echo "  $name: a run failed (see $RESULTS)" >&2
+  done
+done
+
+python3 "$KIT/summarize.py" "$RESULTS"
+python3 - "$RESULTS" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def med(name, scen, key):
+    v = [r[key] for r in rows if r.get("name") == name and r.get("scenario_id") == scen and key in r]
+    return statistics.median(v) if v else None
+def pick(name, scen):
+    for key in ("MBps", "rps"):
+        m = med(name, scen, key)
+        if m is not None:
+            return m
+    return None
+up = lambda s: pick("upgate", s)
+print("\nratios (medians):")
+if up("single") and up("single_sha256"):
+    print(f"  upgate single_sha256 / single = {up('single_sha256') / up('single'):.2f} (target >= 0.85)")
+for peer in sorted({r.get("name") for r in rows} - {"upgate", "sink"}):
+    for s in ("single", "parallel", "create_wrk"):
+        a, b = up(s), pick(peer, s)
+        if a and b:
+            print(f"  upgate / {peer} {s} = {a / b:.2f}")
+for s in ("single", "parallel"):
+    a, b = up(s), pick("sink", s)
+    if a and b:
+        print(f"  upgate / sink (harness ceiling) {s} = {a / b:.2f}")
+EOF
+echo "raw results: $RESULTS" >&2
