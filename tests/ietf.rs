@@ -363,6 +363,25 @@ async fn a_cut_creation_resumes_from_the_104_location() {
     g.shutdown().await;
 }
 
+/// A careful creation (version 8, no content, `Upload-Complete: ?0`) of `length` bytes;
+/// the upload's path.
+async fn careful_create(raw: &mut Raw, length: usize) -> String {
+    let c = raw
+        .request(
+            "POST",
+            "/files/",
+            &[
+                v_header(8),
+                ("Upload-Complete", "?0".into()),
+                ("Upload-Length", length.to_string()),
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(last(&c).status, 201, "{c:?}");
+    last(&c).header("location").unwrap().to_owned()
+}
+
 /// A completing append (version 8) of `content` at `offset`, chunked: no
 /// `Content-Length`, so the length is where the content ends.
 async fn completing_chunked(raw: &mut Raw, loc: &str, offset: u64, content: &[u8]) -> Vec<Msg> {
@@ -458,19 +477,7 @@ async fn digests_lengths_and_http10() {
     assert_eq!(download(&client(), &g.base, &loc).await, b"hello world");
 
     // A completing request shorter than the declared length.
-    let c = raw
-        .request(
-            "POST",
-            "/files/",
-            &[
-                v_header(8),
-                ("Upload-Complete", "?0".into()),
-                ("Upload-Length", "10".into()),
-            ],
-            b"",
-        )
-        .await;
-    let loc = last(&c).header("location").unwrap().to_owned();
+    let loc = careful_create(&mut raw, 10).await;
     let short = completing_chunked(&mut raw, &loc, 0, b"abcd").await;
     let s = last(&short);
     assert_eq!(s.status, 400, "{s:?}");
@@ -510,19 +517,7 @@ async fn a_new_request_ends_the_older_one() {
     let g = Gateway::start_with(core, Duration::from_secs(60)).await;
     let data = data(1_000_000, 3);
     let mut raw = Raw::connect(g.addr).await;
-    let c = raw
-        .request(
-            "POST",
-            "/files/",
-            &[
-                v_header(8),
-                ("Upload-Complete", "?0".into()),
-                ("Upload-Length", data.len().to_string()),
-            ],
-            b"",
-        )
-        .await;
-    let loc = last(&c).header("location").unwrap().to_owned();
+    let loc = careful_create(&mut raw, data.len()).await;
     // An append whose connection goes silent (the client thinks it failed).
     let mut old = Raw::connect(g.addr).await;
     old.head(
@@ -781,19 +776,7 @@ async fn a_resent_append_skips_what_the_older_request_stored() {
     let data = data(1_000_000, 5);
     let mut raw = Raw::connect(g.addr).await;
     for (case, same) in [("same bytes", true), ("other bytes", false)] {
-        let c = raw
-            .request(
-                "POST",
-                "/files/",
-                &[
-                    v_header(8),
-                    ("Upload-Complete", "?0".into()),
-                    ("Upload-Length", data.len().to_string()),
-                ],
-                b"",
-            )
-            .await;
-        let loc = last(&c).header("location").unwrap().to_owned();
+        let loc = careful_create(&mut raw, data.len()).await;
         let append = |n: usize| {
             vec![
                 v_header(8),

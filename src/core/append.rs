@@ -119,15 +119,13 @@ impl UploadService {
         let arrived = req.arrived.unwrap_or_else(Instant::now);
         let ended = req.preempt && self.end_writer(id, arrived).await;
         let mut rec = self.load(id).await?;
-        let skip = match ended && rec.status != Status::Complete && req.offset < rec.offset {
-            true if req
+        let overlaps = ended
+            && rec.status != Status::Complete
+            && req.offset < rec.offset
+            && req
                 .declared_len
-                .is_none_or(|n| req.offset.saturating_add(n) >= rec.offset) =>
-            {
-                rec.offset - req.offset
-            }
-            _ => 0,
-        };
+                .is_none_or(|n| req.offset.saturating_add(n) >= rec.offset);
+        let skip = if overlaps { rec.offset - req.offset } else { 0 };
         if req.offset + skip != rec.offset && rec.status != Status::Complete {
             // Checked before a length is declared from the client's idea of the offset.
             return Err(Error::OffsetMismatch { offset: rec.offset });

@@ -113,14 +113,19 @@ impl Writers {
     /// `stall` and has now been asked to stop: either way it commits what it has and
     /// releases soon, so the caller should wait for it.
     pub fn stop_if_stalled(&self, id: &str, stall: Duration) -> bool {
-        let now = self.now_ms();
         let map = self.map();
-        let Some(e) = map.get(id) else { return false };
+        map.get(id).is_some_and(|e| self.ask_stop(e, stall, false))
+    }
+
+    /// Whether `e` is finishing, or (silent for `quiet`, or `force`) now asked to stop.
+    fn ask_stop(&self, e: &Entry, quiet: Duration, force: bool) -> bool {
         if e.closing.load(Ordering::SeqCst) {
             return true;
         }
-        let idle = now.saturating_sub(e.progress.load(Ordering::Relaxed));
-        if idle >= stall.as_millis() as u64 {
+        let idle = self
+            .now_ms()
+            .saturating_sub(e.progress.load(Ordering::Relaxed));
+        if force || idle >= quiet.as_millis() as u64 {
             e.cancel.cancel();
             return true;
         }
@@ -131,18 +136,9 @@ impl Writers {
     /// it is silent for `quiet` or when `force`. `None`: there is no such writer (none,
     /// or a newer request's); else whether it is finishing or was asked to stop.
     pub fn end_older(&self, id: &str, t: Instant, quiet: Duration, force: bool) -> Option<bool> {
-        let now = self.now_ms();
         let map = self.map();
         let e = map.get(id).filter(|e| e.since < t)?;
-        if e.closing.load(Ordering::SeqCst) {
-            return Some(true);
-        }
-        let idle = now.saturating_sub(e.progress.load(Ordering::Relaxed));
-        if force || idle >= quiet.as_millis() as u64 {
-            e.cancel.cancel();
-            return Some(true);
-        }
-        Some(false)
+        Some(self.ask_stop(e, quiet, force))
     }
 
     /// Stops the local writer of `id`, if any (termination).

@@ -166,58 +166,25 @@ impl Inner {
         got.map(|v| decode(v.value())).transpose()
     }
 
+    /// The creations queued so far.
+    fn take_inserts(&self) -> Vec<PendingInsert> {
+        std::mem::take(&mut *self.inserts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// One group commit: takes every creation queued by the time the write transaction
     /// is ours, inserts each (or answers `AlreadyExists`), commits once, and only then
     /// answers them all — a creation is answered after it is durable, as before, but a
     /// burst of creations shares one fsync instead of paying one each.
     fn insert_batch(&self) {
         let txn = self.db.begin_write();
-        let batch = std::mem::take(&mut *self.inserts.lock().unwrap_or_else(|p| p.into_inner()));
-        let txn = match txn.map_err(unavailable) {
-            Ok(t) => t,
-            Err(e) => {
-                for (_, tx) in batch {
-                    let _ = tx.send(Err(e.clone()));
-                }
-                return;
-            }
-        };
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let written = (|| {
-            let mut table = txn.open_table(UPLOADS).map_err(unavailable)?;
-            let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
-            for (rec, _) in &batch {
-                if table.get(rec.id.as_str()).map_err(unavailable)?.is_some() {
-                    outcomes.push(Err(StateError::AlreadyExists));
-                    continue;
-                }
-                table
-                    .insert(rec.id.as_str(), encode(rec)?.as_slice())
-                    .map_err(unavailable)?;
-                if let Some(at) = expiry_key(rec) {
-                    expiry
-                        .insert((at, rec.id.as_str()), ())
-                        .map_err(unavailable)?;
-                }
-                outcomes.push(Ok(()));
-            }
-            Ok::<(), StateError>(())
-        })();
-        let committed = written.and_then(|()| txn.commit().map_err(unavailable));
+        let batch = self.take_inserts();
+        let outcomes = txn.map_err(unavailable).and_then(|txn| {
+            let outcomes = write_inserts(&txn, &batch)?;
+            txn.commit().map_err(unavailable)?;
+            Ok(outcomes)
+        });
         metrics::histogram!("upgate_state_group_commit_size").record(batch.len() as f64);
-        match committed {
-            // Every outcome was pushed when the writes succeeded.
-            Ok(()) => {
-                for ((_, tx), out) in batch.into_iter().zip(outcomes) {
-                    let _ = tx.send(out);
-                }
-            }
-            Err(e) => {
-                for (_, tx) in batch {
-                    let _ = tx.send(Err(e.clone()));
-                }
-            }
-        }
+        answer_inserts(batch, outcomes);
     }
 
     /// Read-modify-write of one record in one write transaction. `f` returns the new
@@ -259,6 +226,51 @@ impl Inner {
     }
 }
 
+/// Inserts each queued creation (or notes `AlreadyExists`) in `txn`.
+fn write_inserts(
+    txn: &redb::WriteTransaction,
+    batch: &[PendingInsert],
+) -> Result<Vec<Result<(), StateError>>, StateError> {
+    let mut table = txn.open_table(UPLOADS).map_err(unavailable)?;
+    let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (rec, _) in batch {
+        if table.get(rec.id.as_str()).map_err(unavailable)?.is_some() {
+            outcomes.push(Err(StateError::AlreadyExists));
+            continue;
+        }
+        table
+            .insert(rec.id.as_str(), encode(rec)?.as_slice())
+            .map_err(unavailable)?;
+        if let Some(at) = expiry_key(rec) {
+            expiry
+                .insert((at, rec.id.as_str()), ())
+                .map_err(unavailable)?;
+        }
+        outcomes.push(Ok(()));
+    }
+    Ok(outcomes)
+}
+
+/// Answers each queued creation: its own outcome, or the error of the whole group.
+fn answer_inserts(
+    batch: Vec<PendingInsert>,
+    outcomes: Result<Vec<Result<(), StateError>>, StateError>,
+) {
+    match outcomes {
+        Ok(outcomes) => {
+            for ((_, tx), out) in batch.into_iter().zip(outcomes) {
+                let _ = tx.send(out);
+            }
+        }
+        Err(e) => {
+            for (_, tx) in batch {
+                let _ = tx.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl StateStore for RedbStore {
     /// Queues the creation for the next group commit; the one that finds the queue
@@ -283,16 +295,7 @@ impl StateStore for RedbStore {
                     })
                     .await;
                 if let Err(e) = ran {
-                    let queued = std::mem::take(
-                        &mut *store
-                            .inner
-                            .inserts
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner()),
-                    );
-                    for (_, tx) in queued {
-                        let _ = tx.send(Err(e.clone()));
-                    }
+                    answer_inserts(store.inner.take_inserts(), Err(e));
                 }
             });
         }

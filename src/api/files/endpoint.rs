@@ -122,10 +122,7 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
         .strip_prefix("/files")
         .unwrap_or(path)
         .trim_start_matches('/');
-    let rufh = super::ietf::version_of(h).map_err(|e| match e {
-        super::ietf::ParseFail::BadRequest(why) => ParseFail::BadRequest(why),
-        _ => ParseFail::BadRequest("bad Upload-Draft-Interop-Version".into()),
-    })?;
+    let rufh = super::ietf::version_of(header(h, "upload-draft-interop-version")?)?;
     if let Some(v) = rufh.filter(|_| method != Method::OPTIONS) {
         if !rest.is_empty() && (rest.contains('/') || !crate::model::is_valid_id(rest)) {
             return Err(ParseFail::NotFound);

@@ -147,18 +147,14 @@ impl From<upgate_proto::ParseError> for ParseFail {
     }
 }
 
-/// The request's interop version, when it is a RUFH request (`None`: tus or plain).
-/// A well-formed version outside 3–8 is not RUFH; a malformed one is an error.
-pub fn version_of(h: &HeaderMap) -> Result<Option<Version>, ParseFail> {
-    match h.get("upload-draft-interop-version") {
-        None => Ok(None),
-        Some(v) => {
-            let text = v.to_str().map_err(|_| {
-                ParseFail::BadRequest("Upload-Draft-Interop-Version is not ASCII".into())
-            })?;
-            Ok(rufh::parse_version(text)?.map(Version))
-        }
-    }
+/// The interop version of an `Upload-Draft-Interop-Version` value, when it is one served
+/// (`None`: absent, or a well-formed version outside 3–8: tus or plain); malformed: error.
+pub fn version_of(text: Option<&str>) -> Result<Option<Version>, upgate_proto::ParseError> {
+    Ok(text
+        .map(rufh::parse_version)
+        .transpose()?
+        .flatten()
+        .map(Version))
 }
 
 fn text<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ParseFail> {
@@ -461,16 +457,10 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(version_of(&hm(&[])).unwrap(), None);
-        assert_eq!(
-            version_of(&hm(&[("upload-draft-interop-version", "2")])).unwrap(),
-            None
-        );
-        assert_eq!(
-            version_of(&hm(&[("upload-draft-interop-version", "6")])).unwrap(),
-            Some(Version(6))
-        );
-        assert!(version_of(&hm(&[("upload-draft-interop-version", "six")])).is_err());
+        assert_eq!(version_of(None).unwrap(), None);
+        assert_eq!(version_of(Some("2")).unwrap(), None);
+        assert_eq!(version_of(Some("6")).unwrap(), Some(Version(6)));
+        assert!(version_of(Some("six")).is_err());
     }
 
     #[test]
