@@ -97,7 +97,8 @@ async fn tus_round_robin_with_an_instance_killed_mid_chunk() {
     let c = client();
     let chunk = 4 << 20;
     let body = data(6 * chunk, 51);
-    let path = create(&c, &gw[0].base, body.len() as u64).await;
+    let keep = [("Want-Digest", "sha-256")];
+    let path = create_with(&c, &gw[0].base, body.len() as u64, &keep).await;
     for i in 0..6 {
         let (start, end) = (i * chunk, (i + 1) * chunk);
         let g = i % 3;
@@ -137,6 +138,9 @@ async fn tus_round_robin_with_an_instance_killed_mid_chunk() {
     let got = download(&c, &gw[0].base, &path).await;
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
     assert_eq!(head_offset(&c, &gw[2].base, &path).await, body.len() as u64);
+    // The digest kept across instances (and the kill) is the file's.
+    let url = format!("{}{path}", gw[2].base);
+    assert_eq!(head_sha256(&c, &url).await, sha256_hex(&body));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -600,3 +600,82 @@ async fn ranged_put_parallel_chunks_unknown_total() {
     assert_eq!(staged, 0);
     g.shutdown().await;
 }
+
+/// The SHA-256 a `HEAD` with `Want-Digest` answers (hex), and the bytes the gateway
+/// read back so far to answer digests (its metric).
+async fn digest_and_read_back(g: &Gateway, path: &str) -> (String, f64) {
+    let d = head_sha256(&client(), &g.url(path)).await;
+    let text = get_text(&g.url("/metrics")).await;
+    let read_back = text
+        .lines()
+        .find_map(|l| l.strip_prefix("upgate_digest_read_back_bytes_total "))
+        .map_or(0.0, |v| v.parse().unwrap());
+    (d, read_back)
+}
+
+/// `Want-Digest: sha-256` on the creation: the digest is kept as bytes arrive in order
+/// (across requests, cuts and resumes), so it is answered without reading the file
+/// back; bytes that arrived another way (staged out of order) are read back, and the
+/// answer is right either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_digest_answers_without_reading_the_file_back() {
+    let g = Gateway::start().await;
+    let c = client();
+    let payload = data(3 << 20, 41);
+    let want = sha256_hex(&payload);
+    let keep = [("Want-Digest", "sha-256")];
+    let len = payload.len() as u64;
+
+    // In order: a whole PATCH, a cut one, then the rest from the offset the server says.
+    let id = create_with(&c, &g.base, len, &keep).await;
+    let first = 1 << 20;
+    assert_eq!(
+        patch(&c, &g.base, &id, 0, payload[..first].to_vec())
+            .await
+            .status(),
+        204
+    );
+    cut_patch(
+        g.addr,
+        &id,
+        first as u64,
+        &payload[first..first + 333_333],
+        1 << 20,
+    )
+    .await;
+    let at = head_offset(&c, &g.base, &id).await as usize;
+    assert!(at > first, "the cut request kept what arrived: {at}");
+    assert_eq!(
+        patch(&c, &g.base, &id, at as u64, payload[at..].to_vec())
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(digest_and_read_back(&g, &id).await, (want.clone(), 0.0));
+
+    // Without asking at creation: read back whole, same answer.
+    let id = create(&c, &g.base, payload.len() as u64).await;
+    assert_eq!(
+        patch(&c, &g.base, &id, 0, payload.clone()).await.status(),
+        204
+    );
+    let all = len as f64;
+    assert_eq!(digest_and_read_back(&g, &id).await, (want.clone(), all));
+    // Cached once computed.
+    assert_eq!(digest_and_read_back(&g, &id).await, (want.clone(), all));
+
+    // Out of order: the tail is staged first, so only what follows the kept prefix is
+    // read back.
+    let id = create_with(&c, &g.base, len, &keep).await;
+    let half = payload.len() / 2;
+    let total = payload.len();
+    let (url, n) = (g.url(&id), total.to_string());
+    let r = put_range(&c, &url, half, total, &n, &payload).await;
+    assert_eq!(r.status(), 308);
+    let r = put_range(&c, &url, 0, half, &n, &payload).await;
+    assert_eq!(r.status(), 201);
+    let (d, read_back) = digest_and_read_back(&g, &id).await;
+    assert_eq!(d, want);
+    assert_eq!(read_back, all + (total - half) as f64);
+    g.shutdown().await;
+}

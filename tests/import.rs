@@ -130,21 +130,7 @@ async fn wait_entry(base: &str, ks: &str, id: &str, limit: Duration) -> Value {
 
 /// The SHA-256 the gateway reports for a finished entry's file (`Want-Digest`).
 async fn entry_sha256(e: &Value) -> String {
-    let url = e["downloadUrl"].as_str().unwrap();
-    let r = client()
-        .head(url)
-        .header("Want-Digest", "sha-256")
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{url}");
-    let digest = header(&r, "digest").unwrap().to_owned();
-    let b64 = digest.strip_prefix("sha-256=").unwrap();
-    use base64::Engine;
-    hex(&base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap())
+    head_sha256(&client(), e["downloadUrl"].as_str().unwrap()).await
 }
 
 fn mib_from_env(default: u64) -> u64 {

@@ -88,7 +88,9 @@ impl Ctx<'_> {
             let rb = self
                 .req(reqwest::Method::POST, &url)
                 .header("Upload-Length", self.src.size.to_string())
-                .header("Upload-Metadata", meta.clone());
+                .header("Upload-Metadata", meta.clone())
+                // Asked now, the server keeps the digest as the bytes arrive.
+                .header("Want-Digest", "sha-256");
             let r = self.http.send(&*self.progress, "create", rb, None).await;
             match r {
                 Err(e) => Step::unanswered(&url, &e),

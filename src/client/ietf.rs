@@ -103,6 +103,8 @@ impl Ctx<'_> {
                 .header("Upload-Complete", "?0")
                 .header("Upload-Length", self.src.size.to_string())
                 .header("Content-Disposition", disposition(&self.src.name()))
+                // Asked now, the server keeps the digest as the bytes arrive.
+                .header("Want-Repr-Digest", "sha-256=10")
                 .header("Content-Length", "0");
             match self.http.send(&*self.progress, "create", rb, None).await {
                 Err(e) => Step::unanswered(&url, &e),

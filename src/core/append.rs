@@ -11,6 +11,7 @@ use upgate_proto::checksum::Checksum;
 
 use super::body::HashPipe;
 use super::compare::Comparer;
+use super::running::RunningPipe;
 use super::writers::Active;
 use super::{Error, Result, UploadService};
 use crate::blob::BlobWriter;
@@ -272,6 +273,7 @@ impl UploadService {
             writer.trust_tail().await?;
         }
         let mut hasher = opts.checksum.as_ref().map(|c| HashPipe::spawn(c.algorithm));
+        let mut running = RunningPipe::resume(&rec);
         let mut committed = rec;
         let mut pos = committed.offset;
         let start = pos;
@@ -308,7 +310,7 @@ impl UploadService {
                 Event::Cancelled => Err(true),
                 Event::Tick => {
                     committed = self
-                        .commit_writer(lease, &mut writer, committed, Some(interval))
+                        .commit_writer(lease, &mut writer, committed, Some(interval), &mut running)
                         .await?;
                     last_commit = Instant::now();
                     if let Some(f) = &opts.on_commit {
@@ -356,13 +358,16 @@ impl UploadService {
             if let Some(h) = hasher.as_mut() {
                 h.update(&data).await;
             }
+            if let Some(r) = running.as_mut() {
+                r.update(&data).await;
+            }
             pos += data.len() as u64;
             writer.write(data).await?;
             let due = pos - committed.offset >= self.cfg.commit_every
                 || last_commit.elapsed() >= interval;
             if hasher.is_none() && due {
                 committed = self
-                    .commit_writer(lease, &mut writer, committed, Some(interval))
+                    .commit_writer(lease, &mut writer, committed, Some(interval), &mut running)
                     .await?;
                 last_commit = Instant::now();
                 if let Some(f) = &opts.on_commit {
@@ -402,6 +407,9 @@ impl UploadService {
                 };
                 let clean = stop.is_none();
                 let mut attrs = f.attrs;
+                if point.offset > committed.offset {
+                    attrs.extend(running_at(&mut running, point.offset).await);
+                }
                 if f.touch && (clean || point.offset > start) {
                     attrs.push((core_attr::TOUCHED.to_owned(), now_secs().to_string()));
                 }
@@ -419,7 +427,7 @@ impl UploadService {
             }
             None if pos > committed.offset => {
                 committed = self
-                    .commit_writer(lease, &mut writer, committed, None)
+                    .commit_writer(lease, &mut writer, committed, None, &mut running)
                     .await?;
             }
             None => {}
@@ -430,12 +438,14 @@ impl UploadService {
     /// fsync the writer, then CAS the offset forward (renewing the lease and expiry).
     /// `aged`: a commit asked for by time, which may leave out bytes younger than that
     /// (see [`BlobWriter::commit_aged`]); the writer then stays ahead of the record.
+    /// `running`: the write's running digest, stored with the offset when it is there.
     pub(crate) async fn commit_writer(
         &self,
         lease: &Lease,
         writer: &mut Box<dyn BlobWriter>,
         rec: UploadRecord,
         aged: Option<std::time::Duration>,
+        running: &mut Option<RunningPipe>,
     ) -> Result<UploadRecord> {
         let t = Instant::now();
         let point = match aged {
@@ -446,11 +456,19 @@ impl UploadService {
             return Ok(rec);
         }
         metrics::histogram!("upgate_storage_commit_seconds").record(t.elapsed().as_secs_f64());
+        let attrs = match point.offset > rec.offset {
+            true => running_at(running, point.offset)
+                .await
+                .into_iter()
+                .collect(),
+            false => Vec::new(),
+        };
         let c = Commit {
             expected_offset: rec.offset,
             new_offset: point.offset,
             assembly: point.assembly,
             expires_at: Some(self.expiry_from_now()),
+            attrs,
             ..Default::default()
         };
         self.apply(lease, &c).await
@@ -474,6 +492,11 @@ impl UploadService {
             ))),
         }
     }
+}
+
+/// The running digest's attribute for a commit at `at`, when there is one exactly there.
+async fn running_at(running: &mut Option<RunningPipe>, at: u64) -> Option<(String, String)> {
+    running.as_mut()?.attr_at(at).await
 }
 
 /// What the pump waited for.

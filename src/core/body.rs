@@ -41,30 +41,68 @@ impl Hasher {
     }
 }
 
-/// A [`Hasher`] on its own blocking thread: frames are handed over (reference-counted,
-/// gathered into 256 KiB batches) so the digest is computed beside the network read
-/// and the disk write instead of between them.
-pub struct HashPipe {
-    tx: tokio::sync::mpsc::Sender<Vec<Bytes>>,
-    pending: Vec<Bytes>,
-    pending_len: usize,
-    result: tokio::sync::oneshot::Receiver<Vec<u8>>,
+impl Feed for Hasher {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
 }
 
+impl Feed for sha2::Sha256 {
+    fn feed(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+/// What a [`Pipe`] runs: a hash fed frames in order.
+pub trait Feed: Send + 'static {
+    fn feed(&mut self, data: &[u8]);
+}
+
+/// What the pipe's thread is handed: frames, or a look at the hash so far.
+enum Msg<H> {
+    Data(Vec<Bytes>),
+    Look(Box<dyn FnOnce(&H) + Send>),
+}
+
+/// A hash on its own blocking thread: frames are handed over (reference-counted,
+/// gathered into 256 KiB batches) so the digest is computed beside the network read
+/// and the disk write instead of between them.
+pub struct Pipe<H> {
+    tx: tokio::sync::mpsc::Sender<Msg<H>>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    result: tokio::sync::oneshot::Receiver<H>,
+}
+
+/// The checksum extension's pipe.
+pub type HashPipe = Pipe<Hasher>;
+
 impl HashPipe {
+    pub fn spawn(alg: Algorithm) -> Self {
+        Pipe::start(Hasher::new(alg))
+    }
+
+    /// The digest of everything passed to `update`, or `None` if the thread failed.
+    pub async fn finish(self) -> Option<Vec<u8>> {
+        self.end().await.map(Hasher::finish)
+    }
+}
+
+impl<H: Feed> Pipe<H> {
     const BATCH: usize = 256 * 1024;
 
-    pub fn spawn(alg: Algorithm) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(4);
+    /// Starts the thread with `h` (fresh, or resumed from a saved state).
+    pub fn start(mut h: H) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg<H>>(4);
         let (done, result) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let mut h = Hasher::new(alg);
-            while let Some(batch) = rx.blocking_recv() {
-                for b in &batch {
-                    h.update(b);
+            while let Some(m) = rx.blocking_recv() {
+                match m {
+                    Msg::Data(batch) => batch.iter().for_each(|b| h.feed(b)),
+                    Msg::Look(f) => f(&h),
                 }
             }
-            let _ = done.send(h.finish());
+            let _ = done.send(h);
         });
         Self {
             tx,
@@ -78,8 +116,8 @@ impl HashPipe {
         if !self.pending.is_empty() {
             let batch = std::mem::take(&mut self.pending);
             self.pending_len = 0;
-            // If the thread is gone, `finish` reports it by returning None.
-            let _ = self.tx.send(batch).await;
+            // If the thread is gone, `end` reports it by returning None.
+            let _ = self.tx.send(Msg::Data(batch)).await;
         }
     }
 
@@ -91,8 +129,23 @@ impl HashPipe {
         }
     }
 
-    /// The digest of everything passed to `update`, or `None` if the thread failed.
-    pub async fn finish(mut self) -> Option<Vec<u8>> {
+    /// `f` of the hash of everything passed to `update` so far (waits for the thread
+    /// to catch up), or `None` if the thread failed.
+    pub async fn look<R: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&H) -> R + Send + 'static,
+    ) -> Option<R> {
+        self.flush().await;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let look = Msg::Look(Box::new(move |h: &H| {
+            let _ = tx.send(f(h));
+        }));
+        self.tx.send(look).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The hash of everything passed to `update`, or `None` if the thread failed.
+    pub async fn end(mut self) -> Option<H> {
         self.flush().await;
         drop(self.tx);
         self.result.await.ok()

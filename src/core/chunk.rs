@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::append::{FinalCommit, Overrun, WriteOpts};
 use super::merge::mergeable;
+use super::running::{Running, SHA256_RUN};
 use super::{Error, Result, UploadService};
 use crate::model::body::ChunkBody;
 use crate::model::{core_attr, now_secs, OwnerCheck, Phase, Status, UploadRecord};
@@ -168,6 +169,11 @@ impl UploadService {
                     expected_offset: rec.offset,
                     new_offset: 0,
                     assembly: self.blobs.reset(&rec.assembly)?,
+                    // The bytes a running digest covered are being replaced.
+                    attrs: match rec.attrs.contains_key(SHA256_RUN) {
+                        true => vec![Running::clear()],
+                        false => Vec::new(),
+                    },
                     ..Default::default()
                 };
                 rec = self.apply(&lease, &c).await?;

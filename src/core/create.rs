@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::running::Running;
 use super::{hooks, Error, Result, UploadService};
 use crate::model::hook::HookEvent;
 use crate::model::{new_id, now_secs, ConcatRole, Owner, Phase, Status, UploadRecord};
@@ -20,6 +21,9 @@ pub struct CreateRequest {
     pub owner: Option<Owner>,
     /// Adapter attributes stored with the record.
     pub attrs: std::collections::BTreeMap<String, String>,
+    /// Keep the upload's SHA-256 as its bytes arrive in order (the client will ask for
+    /// it): see [`super::running`].
+    pub keep_digest: bool,
 }
 
 impl UploadService {
@@ -56,6 +60,9 @@ impl UploadService {
             owner: req.owner.clone(),
             attrs: req.attrs.clone(),
         };
+        if req.keep_digest {
+            rec.attrs.extend([Running::start()]);
+        }
         let parts = match &req.concat {
             ConcatRole::Final { parts } => {
                 let parts = self.check_parts(parts, req.owner.as_ref()).await?;

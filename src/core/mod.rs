@@ -41,6 +41,7 @@ mod merge;
 mod probe;
 mod put_range;
 mod read;
+mod running;
 mod status;
 mod terminate;
 mod typed_docs;

@@ -1,5 +1,6 @@
 //! Reading a completed upload back (downloads, verification).
 
+use super::running::Running;
 use super::{Error, Result, UploadService};
 use crate::blob::ByteStream;
 use crate::model::{Status, UploadRecord};
@@ -35,39 +36,37 @@ impl UploadService {
 const DIGEST_ATTR: &str = "digest.sha256";
 
 impl UploadService {
-    /// SHA-256 of a completed upload (computed once by reading it back, then cached), so
-    /// clients can verify end to end (`Want-Digest: sha-256`).
+    /// SHA-256 of a completed upload, so clients can verify end to end (`Want-Digest:
+    /// sha-256`): computed once, then cached. The bytes a running digest covered
+    /// ([`super::running`]) are not read back; the rest is.
     pub async fn sha256(&self, id: &str) -> Result<[u8; 32]> {
         use sha2::Digest;
         let rec = self.status(id).await?;
         if rec.status != Status::Complete {
             return Err(Error::NotComplete);
         }
-        if let Some(hex) = rec.attrs.get(DIGEST_ATTR) {
-            if let Some(d) = from_hex(hex) {
-                return Ok(d);
+        let cached = rec
+            .attrs
+            .get(DIGEST_ATTR)
+            .map(|h| upgate_proto::hex::unhex(h));
+        if let Some(Some(Ok(d))) = cached.map(|b| b.map(<[u8; 32]>::try_from)) {
+            return Ok(d);
+        }
+        let Running { pos, mut hash } = Running::of(&rec).unwrap_or(Running {
+            pos: 0,
+            hash: sha2::Sha256::new(),
+        });
+        metrics::counter!("upgate_digest_read_back_bytes_total").increment(rec.offset - pos);
+        if pos < rec.offset {
+            let mut rx = self.blobs.read(id, pos, rec.offset, true).await?;
+            while let Some(chunk) = rx.recv().await {
+                hash.update(&chunk?);
             }
         }
-        let mut rx = self.blobs.read(id, 0, rec.offset, true).await?;
-        let mut h = sha2::Sha256::new();
-        while let Some(chunk) = rx.recv().await {
-            h.update(&chunk?);
-        }
-        let d: [u8; 32] = h.finalize().into();
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        let d: [u8; 32] = hash.finalize().into();
+        let hex = upgate_proto::hex::hex(&d);
         self.set_attrs(id, None, vec![(DIGEST_ATTR.to_owned(), hex)])
             .await?;
         Ok(d)
     }
-}
-
-fn from_hex(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

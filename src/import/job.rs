@@ -340,6 +340,8 @@ async fn attempt(
                     user: job.user.clone(),
                 }),
                 attrs: [(IMPORT_ATTR.to_owned(), job.entry_id.clone())].into(),
+                // Its SHA-256 is computed when it ends: kept as the bytes arrive.
+                keep_digest: true,
                 ..Default::default()
             };
             let rec = match svc.create(req).await {

@@ -364,15 +364,46 @@ pub fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 /// POST /files/ with a known length; returns the upload path (`/files/ID`).
 pub async fn create(c: &reqwest::Client, base: &str, len: u64) -> String {
-    let r = c
+    create_with(c, base, len, &[]).await
+}
+
+/// [`create`] with more request headers.
+pub async fn create_with(
+    c: &reqwest::Client,
+    base: &str,
+    len: u64,
+    headers: &[(&str, &str)],
+) -> String {
+    let mut rb = c
         .post(format!("{base}/files/"))
         .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", len.to_string())
+        .header("Upload-Length", len.to_string());
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 201, "create");
+    header(&r, "location").unwrap().to_owned()
+}
+
+/// The SHA-256 (hex) a `HEAD` with `Want-Digest: sha-256` answers for a finished upload.
+pub async fn head_sha256(c: &reqwest::Client, url: &str) -> String {
+    use base64::Engine;
+    let r = c
+        .head(url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Want-Digest", "sha-256")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201, "create");
-    header(&r, "location").unwrap().to_owned()
+    assert_eq!(r.status(), 200, "{url}");
+    let b64 = header(&r, "digest")
+        .unwrap()
+        .strip_prefix("sha-256=")
+        .unwrap();
+    hex(&base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap())
 }
 
 pub async fn patch(

@@ -41,6 +41,7 @@ pub async fn handle(
         concat,
         owner,
         attrs: Default::default(),
+        keep_digest: c.keep_digest,
     };
     let is_final = matches!(req.concat, ConcatRole::Final { .. });
     let rec = api.service.create(req).await?;

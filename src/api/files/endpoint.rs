@@ -43,6 +43,8 @@ pub struct Create {
     pub with_body: bool,
     pub content_length: Option<u64>,
     pub checksum: Option<Checksum>,
+    /// `Want-Digest: sha-256` on the creation: keep the digest as bytes arrive.
+    pub keep_digest: bool,
 }
 
 #[derive(Debug)]
@@ -146,8 +148,7 @@ pub fn parse(method: &Method, path: &str, h: &HeaderMap) -> Result<Endpoint, Par
         Method::OPTIONS => Ok(Endpoint::Options),
         Method::HEAD => {
             tus_version(h)?;
-            let want_digest = header(h, "want-digest")?
-                .is_some_and(|v| v.to_ascii_lowercase().contains("sha-256"));
+            let want_digest = wants_sha256(h)?;
             Ok(Endpoint::Head { id, want_digest })
         }
         Method::PATCH => {
@@ -239,7 +240,13 @@ fn parse_create(h: &HeaderMap) -> Result<Create, ParseFail> {
         checksum: header(h, "upload-checksum")?
             .map(parse_checksum)
             .transpose()?,
+        keep_digest: wants_sha256(h)?,
     })
+}
+
+/// `Want-Digest` (RFC 3230) names SHA-256.
+fn wants_sha256(h: &HeaderMap) -> Result<bool, ParseFail> {
+    Ok(header(h, "want-digest")?.is_some_and(|v| v.to_ascii_lowercase().contains("sha-256")))
 }
 
 #[cfg(test)]

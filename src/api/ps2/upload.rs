@@ -47,6 +47,7 @@ pub async fn run(c: &mut Call<'_>) -> Result<String, Ps2Error> {
             user: ks.user.clone(),
         }),
         attrs,
+        keep_digest: false,
     };
     let rec = svc.create(req).await?;
     // The whole file is one chunk that restarts and ends the upload.

@@ -28,6 +28,8 @@ pub async fn handle(
         metadata: c.metadata,
         concat: ConcatRole::None,
         owner,
+        // A digest to check or to answer: kept as the bytes arrive.
+        keep_digest: c.want_digest || !attrs.is_empty(),
         attrs,
     };
     let mut rec = match api.service.create(req).await {

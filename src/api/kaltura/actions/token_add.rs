@@ -67,6 +67,7 @@ pub async fn run(c: &mut Call<'_>) -> KResult<Value> {
             user: ks.user.clone(),
         }),
         attrs,
+        keep_digest: false,
     };
     let rec = c
         .api
