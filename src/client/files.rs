@@ -12,7 +12,7 @@ use sha2::Digest;
 
 use super::http::{self, retrying, step_for, Step};
 use super::run::{Failure, Run};
-use super::source::Source;
+use super::source::{ReadAhead, Source};
 use super::{ClientError, Progress, PushOptions, PushResult};
 
 struct Ctx<'a> {
@@ -114,9 +114,10 @@ impl Ctx<'_> {
     /// Sequential PATCHes from `offset` to the end.
     async fn patch_all(&self, url: &str, mut offset: u64) -> Result<(), ClientError> {
         let size = self.src.size;
+        let mut reader = ReadAhead::new(&self.src, self.opts.chunk_size);
         while offset < size {
             let len = self.opts.chunk_size.min(size - offset);
-            let data = self.src.read(offset, len).await?;
+            let data = reader.read(offset, len).await?;
             let sum = self.opts.checksum.then(|| {
                 format!(
                     "sha256 {}",
@@ -295,7 +296,5 @@ pub async fn push(
         ctx.put_all(&url, offset).await
     };
     sent.map_err(|e| run.fail(e))?;
-    run.local_sha256().await?;
-    let server = ctx.server_sha256(&url).await.map_err(|e| run.fail(e))?;
-    run.verified(&server).await
+    run.verified_by(ctx.server_sha256(&url)).await
 }

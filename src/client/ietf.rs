@@ -15,7 +15,7 @@ use upgate_proto::rufh;
 
 use super::http::{self, retrying, step_for, Step};
 use super::run::{Failure, Run};
-use super::source::Source;
+use super::source::{ReadAhead, Source};
 use super::{ClientError, Progress, PushOptions, PushResult};
 
 /// The interop version this client speaks.
@@ -125,10 +125,11 @@ impl Ctx<'_> {
     /// the answer that completed the upload.
     async fn append_all(&self, url: &str, mut offset: u64) -> Result<String, ClientError> {
         let size = self.src.size;
+        let mut reader = ReadAhead::new(&self.src, self.opts.chunk_size);
         loop {
             let len = self.opts.chunk_size.min(size - offset);
             let last = offset + len == size;
-            let data = self.src.read(offset, len).await?;
+            let data = reader.read(offset, len).await?;
             let start = offset;
             let (end, digest) = retrying(self.opts, &*self.progress, |attempt| {
                 let data = data.clone();

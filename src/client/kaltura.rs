@@ -503,11 +503,7 @@ pub async fn push(
         .map_err(|e| run.fail(e))?;
         run.result.entry_id = Some(entry);
     }
-    run.local_sha256().await?;
-    let server = verify_digest(&api, &token, &ks)
-        .await
-        .map_err(|e| run.fail(e))?;
-    run.verified(&server).await
+    run.verified_by(verify_digest(&api, &token, &ks)).await
 }
 
 async fn verify_digest(api: &Api<'_>, token: &str, ks: &str) -> Result<String, ClientError> {

@@ -7,6 +7,7 @@
 //! Owns: request building, retry policy, resume state. Must not: print (progress goes
 //! through [`Progress`]), or hold more than `chunk_size × parallel` bytes in memory.
 
+mod digest;
 pub mod files;
 pub mod http;
 pub mod ietf;

@@ -27,12 +27,10 @@ pub(crate) struct Run {
 impl Run {
     /// Opens `path` and starts hashing it; `protocol` keys the resume state.
     pub fn start(path: &Path, opts: &PushOptions, protocol: &str) -> Result<Self, ClientError> {
-        let src = Source::open(path)?;
+        let mut src = Source::open(path)?;
         let file = path.display().to_string();
-        let local_sum = tokio::spawn({
-            let src = src.clone();
-            async move { src.sha256().await }
-        });
+        let (tap, local_sum) = super::digest::spawn(&src);
+        src.tap = Some(tap);
         Ok(Self {
             key: ResumeStore::key(&opts.url, protocol, &src),
             store: ResumeStore::new(&opts.state_dir),
@@ -107,6 +105,9 @@ impl Run {
 
     /// The file's own SHA-256 (hex), recorded in the result.
     pub async fn local_sha256(&mut self) -> Result<String, Failure> {
+        if let Some(tap) = &self.src.tap {
+            tap.close().await;
+        }
         let sum = match self.local_sum.take() {
             Some(task) => match task.await {
                 Ok(r) => r,
@@ -117,6 +118,18 @@ impl Run {
         let local = sum.map_err(|e| self.fail(e))?;
         self.result.sha256 = local.clone();
         Ok(local)
+    }
+
+    /// Done once `server` (asking for the server's digest, hex) answers the file's: the
+    /// question is asked while the file's own digest is finished.
+    pub async fn verified_by(
+        mut self,
+        server: impl std::future::Future<Output = Result<String, ClientError>>,
+    ) -> Result<PushResult, Failure> {
+        let (local, server) = tokio::join!(self.local_sha256(), server);
+        local?;
+        let server = server.map_err(|e| self.fail(e))?;
+        self.verified(&server).await
     }
 
     /// Done: the server's digest `server` (hex) must be the file's; the resume state

@@ -1,5 +1,5 @@
-//! The file being uploaded: positional chunk reads on the blocking pool and the whole
-//! file's SHA-256 (computed on its own thread while the upload runs).
+//! The file being uploaded: positional chunk reads on the blocking pool, each offered
+//! to the file's own SHA-256 ([`super::digest`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,8 @@ pub struct Source {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: u128,
+    /// Where chunks read are offered for the file's digest.
+    pub tap: Option<super::digest::Tap>,
 }
 
 fn file_err(path: &Path, e: std::io::Error) -> ClientError {
@@ -37,6 +39,7 @@ impl Source {
             path: path.to_owned(),
             size: meta.len(),
             mtime_ns,
+            tap: None,
         })
     }
 
@@ -60,29 +63,66 @@ impl Source {
         })
         .await
         .map_err(|e| file_err(&self.path, std::io::Error::other(e.to_string())))?;
-        out.map_err(|e| file_err(&self.path, e))
+        let data = out.map_err(|e| file_err(&self.path, e))?;
+        if let Some(t) = &self.tap {
+            t.offer(offset, &data);
+        }
+        Ok(data)
     }
 
-    /// SHA-256 of the whole file, hex.
+    /// SHA-256 of the whole file, hex (read on the blocking pool).
     pub async fn sha256(&self) -> Result<String, ClientError> {
-        let path = self.path.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            use sha2::Digest;
-            use std::io::Read;
-            let mut f = std::fs::File::open(&path)?;
-            let mut h = sha2::Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            Ok::<_, std::io::Error>(upgate_proto::hex::hex(&h.finalize()))
-        })
-        .await
-        .map_err(|e| file_err(&self.path, std::io::Error::other(e.to_string())))?;
-        out.map_err(|e| file_err(&self.path, e))
+        let (tap, task) = super::digest::spawn(self);
+        tap.close().await;
+        task.await
+            .map_err(|e| self.error(std::io::Error::other(e.to_string())))?
+    }
+
+    /// What identifies this version of the file.
+    pub fn version(&self) -> (u64, u128) {
+        (self.size, self.mtime_ns)
+    }
+
+    /// An I/O error on this file.
+    pub fn error(&self, e: std::io::Error) -> ClientError {
+        file_err(&self.path, e)
+    }
+}
+
+/// Sequential chunk reads, the next chunk read while the current one is sent.
+pub struct ReadAhead {
+    src: Source,
+    chunk: u64,
+    /// The chunk being read ahead: its offset, length and read.
+    ahead: Option<(u64, u64, Read)>,
+}
+
+/// A chunk read on its own task.
+type Read = tokio::task::JoinHandle<Result<Bytes, ClientError>>;
+
+impl ReadAhead {
+    pub fn new(src: &Source, chunk: u64) -> Self {
+        Self {
+            src: src.clone(),
+            chunk,
+            ahead: None,
+        }
+    }
+
+    /// Bytes `[offset, offset + len)`, then starts reading the chunk after them.
+    pub async fn read(&mut self, offset: u64, len: u64) -> Result<Bytes, ClientError> {
+        let data = match self.ahead.take() {
+            Some((o, l, task)) if (o, l) == (offset, len) => task
+                .await
+                .map_err(|e| self.src.error(std::io::Error::other(e.to_string())))??,
+            _ => self.src.read(offset, len).await?,
+        };
+        let next = offset + len;
+        if next < self.src.size {
+            let (src, n) = (self.src.clone(), self.chunk.min(self.src.size - next));
+            let task = tokio::spawn(async move { src.read(next, n).await });
+            self.ahead = Some((next, n, task));
+        }
+        Ok(data)
     }
 }

@@ -7,6 +7,8 @@
 #   RUSTUS=path          rustus binary (default: `rustus` on PATH, skipped if absent)
 #   TUS_NODE=path        a script starting @tus/server on $PORT (skipped if absent)
 #   SCENARIOS=...        default "single single_sha256 parallel create_wrk"
+#   PUSH="1 4"           also `upgate push` of a 1 GiB file, verified end to end, with
+#                        these --parallel values (each on a fresh gateway; "" skips)
 # Each round runs every server once per scenario (fresh process each time), so the
 # servers share the machine's noise; the summary is the median [min..max] per server
 # and scenario, then upgate's ratios: single_sha256 / single, and create_wrk against
@@ -26,6 +28,37 @@ if [ -z "$BIN" ]; then
 fi
 RUSTUS=${RUSTUS:-$(command -v rustus || true)}
 RESULTS=$(mktemp /tmp/compare.XXXXXX.jsonl)
+PUSH=${PUSH-"1 4"}
+PUSH_DIR=$(mktemp -d /dev/shm/compare-push.XXXXXX)
+trap 'rm -rf "$PUSH_DIR"' EXIT
+[ -z "$PUSH" ] || head -c $((1 << 30)) /dev/urandom >"$PUSH_DIR/f.bin"
+
+# One verified push of the 1 GiB file with --parallel $1 on a fresh gateway: a result
+# line (MB/s over the push's own wall time, the gateway's CPU seconds).
+push_run() {
+  local d out url gw rc=0 r
+  d=$(mktemp -d "$PUSH_DIR/gw.XXXXXX")
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$d/data" --files-auth off --user-requests 0 \
+    >"$d/out" 2>/dev/null &
+  gw=$!
+  for _ in $(seq 100); do grep -q "listening on" "$d/out" && break; sleep 0.1; done
+  url=$(sed -n 's/.*listening on //p' "$d/out" | head -n1)
+  r=$("$BIN" push "$PUSH_DIR/f.bin" --url "$url" --parallel "$1" --json --state-dir "$d/st" 2>/dev/null) || rc=$?
+  local cpu; cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$gw/stat")
+  kill "$gw"; wait "$gw" 2>/dev/null || true
+  rm -rf "$d"
+  python3 - "$r" "$1" "$rc" "$cpu" >>"$RESULTS" <<'PY'
+import json, sys
+raw, par, rc, cpu = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+r = json.loads(raw)[0] if raw.strip() else {}
+ok = rc == 0 and r.get("status") == "ok"
+d = {"name": "upgate", "scenario_id": f"push_p{par}", "client_rc": 0 if ok else 1,
+     "server_cpu_s": cpu}
+if ok:
+    d["MBps"] = round(r["size"] / r["seconds"] / 1e6, 1)
+print(json.dumps(d))
+PY
+}
 
 servers=("upgate|$BIN serve --listen 127.0.0.1:\$PORT --data-dir \$DATA_DIR --files-auth off --user-requests 0|/files/")
 servers+=("sink|python3 $KIT/sink_server.py --port \$PORT|/files/")
@@ -43,6 +76,10 @@ for round in $(seq "$ROUNDS"); do
     SERVER_CMD="$cmd" NAME="$name" BASE_PATH="$base" REPEAT=1 DATA_ROOT=/dev/shm \
       SCENARIOS="$SCENARIOS" RESULTS="$RESULTS" "$KIT/run_bench.sh" >/dev/null 2>&1 \
       || echo "  $name: a run failed (see $RESULTS)" >&2
+  done
+  for p in $PUSH; do
+    echo "round $round: upgate push --parallel $p" >&2
+    push_run "$p"
   done
 done
 
@@ -63,6 +100,9 @@ up = lambda s: pick("upgate", s)
 print("\nratios (medians):")
 if up("single") and up("single_sha256"):
     print(f"  upgate single_sha256 / single = {up('single_sha256') / up('single'):.2f} (target >= 0.85)")
+for p in ("push_p1", "push_p4"):
+    if up("single") and up(p):
+        print(f"  upgate {p} (verified) = {up(p):.0f} MB/s, / single = {up(p) / up('single'):.2f} (target >= 0.70)")
 for peer in sorted({r.get("name") for r in rows} - {"upgate", "sink"}):
     for s in ("single", "parallel", "create_wrk"):
         a, b = up(s), pick(peer, s)
