@@ -31,7 +31,6 @@ RESULTS=$(mktemp /tmp/compare.XXXXXX.jsonl)
 PUSH=${PUSH-"1 4"}
 PUSH_DIR=$(mktemp -d /dev/shm/compare-push.XXXXXX)
 trap 'rm -rf "$PUSH_DIR"' EXIT
-[ -z "$PUSH" ] || head -c $((1 << 30)) /dev/urandom >"$PUSH_DIR/f.bin"
 
 # One verified push of the 1 GiB file with --parallel $1 on a fresh gateway: a result
 # line (MB/s over the push's own wall time, the gateway's CPU seconds).
@@ -77,10 +76,14 @@ for round in $(seq "$ROUNDS"); do
       SCENARIOS="$SCENARIOS" RESULTS="$RESULTS" "$KIT/run_bench.sh" >/dev/null 2>&1 \
       || echo "  $name: a run failed (see $RESULTS)" >&2
   done
+  # The source file exists only while pushes run: a gigabyte more on tmpfs slows the
+  # kit's scenarios here (the machine reclaims memory under pressure).
+  [ -z "$PUSH" ] || head -c $((1 << 30)) /dev/urandom >"$PUSH_DIR/f.bin"
   for p in $PUSH; do
     echo "round $round: upgate push --parallel $p" >&2
     push_run "$p"
   done
+  rm -f "$PUSH_DIR/f.bin"
 done
 
 python3 "$KIT/summarize.py" "$RESULTS"
