@@ -50,6 +50,74 @@ async fn eight_concurrent_patches_one_winner() {
     g.shutdown().await;
 }
 
+/// Slow uploads do not hold tokio's blocking pool (local writers run on threads of
+/// their own; digests are hashed a batch at a time): with a pool of 4 threads, 16
+/// uploads stalled mid-body (half of them keeping a digest) leave room for another
+/// upload to finish, and then finish too; so do 8 downloads whose readers stopped.
+/// Before, 513 slow uploads on the default pool of 512 stalled every upload for good.
+#[test]
+fn slow_uploads_leave_the_blocking_pool_free() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let within = Duration::from_secs(60);
+    let run = async {
+        let g = Gateway::start().await;
+        let c = client();
+        let body = data(256 << 10, 77);
+        let len = body.len() as u64;
+        let keep = [("Want-Digest", "sha-256")];
+        let mut stalled = Vec::new();
+        for i in 0..16 {
+            let path = create_with(&c, &g.base, len, if i % 2 == 0 { &keep } else { &[] }).await;
+            let s = open_patch(g.addr, &path, 0, &body[..100_000], body.len()).await;
+            stalled.push((path, s));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = create(&c, &g.base, len).await;
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            patch(&c, &g.base, &path, 0, body.clone()),
+        )
+        .await
+        .expect("another upload is served while 16 stall");
+        assert_eq!(r.status(), 204);
+        for (i, (path, mut s)) in stalled.into_iter().enumerate() {
+            s.write_all(&body[100_000..]).await.unwrap();
+            let status = tokio::time::timeout(Duration::from_secs(10), read_status(&mut s)).await;
+            assert_eq!(status.expect("the stalled upload finishes"), 204);
+            if i % 2 == 0 {
+                let url = g.url(&path);
+                assert_eq!(head_sha256(&c, &url).await, sha256_hex(&body));
+            }
+        }
+        // Downloads whose readers stopped reading hold no thread either.
+        let big = data(16 * MIB, 78);
+        let path = create(&c, &g.base, big.len() as u64).await;
+        assert_eq!(patch(&c, &g.base, &path, 0, big).await.status(), 204);
+        let mut readers = Vec::new();
+        for _ in 0..8 {
+            let mut s = TcpStream::connect(g.addr).await.unwrap();
+            let head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", g.addr);
+            s.write_all(head.as_bytes()).await.unwrap();
+            readers.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let path = create(&c, &g.base, len).await;
+        assert_eq!(
+            patch(&c, &g.base, &path, 0, body.clone()).await.status(),
+            204
+        );
+        drop(readers);
+        g.shutdown().await;
+    };
+    rt.block_on(async { tokio::time::timeout(within, run).await })
+        .expect("every upload is served within a minute");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_mid_body_keeps_received_bytes() {
     let g = Gateway::start().await;

@@ -43,6 +43,8 @@ use crate::model::{is_valid_id, new_id, StagedRange};
 const QUEUE: usize = 4;
 /// Queued frames are gathered into one `writev` of at most this many bytes.
 const BATCH: usize = 128 * 1024;
+/// A writer thread's stack: it only loops over commands (its batches live on the heap).
+const WRITER_STACK: usize = 256 * 1024;
 /// A trusted writer's mark is refreshed at least every this many bytes.
 const MARK_EVERY: u64 = 4 << 20;
 /// Size of the mark record (`BOOT_ID END`, padded).
@@ -312,12 +314,17 @@ impl Drop for ThreadWriter {
 impl ThreadWriter {
     /// Starts the writer thread at `pos` (with the tail mark `mark`, if any); `guard`
     /// (if any) is held until the thread has finished.
+    ///
+    /// A thread of its own, not tokio's blocking pool: a writer lives as long as its
+    /// request, so a thousand slow uploads would hold the pool's 512 threads and leave
+    /// none for the state store's commits they wait for (measured: 700 slow uploads
+    /// stalled for good).
     fn spawn(
         file: File,
         pos: u64,
         mark: Option<File>,
         guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-    ) -> Self {
+    ) -> Result<Self, BlobError> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
@@ -329,11 +336,14 @@ impl ThreadWriter {
             marked: pos,
             failed: None,
         };
-        tokio::task::spawn_blocking(move || {
-            writer_thread(st, rx, flag);
-            drop(guard);
-        });
-        Self { tx, pos, abandoned }
+        std::thread::Builder::new()
+            .name("upgate-writer".into())
+            .stack_size(WRITER_STACK)
+            .spawn(move || {
+                writer_thread(st, rx, flag);
+                drop(guard);
+            })?;
+        Ok(Self { tx, pos, abandoned })
     }
 
     async fn send(&self, cmd: Cmd) -> Result<(), BlobError> {
@@ -491,7 +501,7 @@ impl Assembler for LocalAssembler {
         })
         .await?;
         Ok(Box::new(LocalWriter {
-            inner: ThreadWriter::spawn(file, offset, mark, Some(guard)),
+            inner: ThreadWriter::spawn(file, offset, mark, Some(guard))?,
             root: self.clone(),
         }))
     }
@@ -502,7 +512,7 @@ impl Assembler for LocalAssembler {
         let file =
             blocking(move || OpenOptions::new().write(true).create_new(true).open(&path)).await?;
         Ok(Box::new(LocalStage {
-            inner: ThreadWriter::spawn(file, start, None, None),
+            inner: ThreadWriter::spawn(file, start, None, None)?,
             key,
         }))
     }
@@ -555,7 +565,7 @@ impl Assembler for LocalAssembler {
         } else {
             self.partial(id)?
         };
-        let mut file = blocking(move || {
+        let file = blocking(move || {
             let mut f = File::open(&path)?;
             f.seek(SeekFrom::Start(start))?;
             Ok(f)
@@ -567,29 +577,40 @@ impl Assembler for LocalAssembler {
             }
             other => other,
         })?;
+        // One read at a time on the blocking pool, waiting for the reader in between
+        // without a thread: a thousand slow downloads must not hold the pool.
         let (tx, rx) = mpsc::channel(4);
-        tokio::task::spawn_blocking(move || {
+        tokio::spawn(async move {
             let mut left = end.saturating_sub(start);
+            let mut file = Some(file);
             while left > 0 {
-                let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
-                match file.read(&mut buf) {
-                    Ok(0) => {
-                        let _ = tx.blocking_send(Err(BlobError::Io(
-                            std::io::ErrorKind::UnexpectedEof.into(),
-                        )));
-                        return;
+                let Some(mut f) = file.take() else { return };
+                let want = READ_CHUNK.min(left as usize);
+                let read = tokio::task::spawn_blocking(move || {
+                    let mut buf = vec![0u8; want];
+                    let n = f.read(&mut buf);
+                    (
+                        f,
+                        n.map(|n| {
+                            buf.truncate(n);
+                            buf
+                        }),
+                    )
+                })
+                .await;
+                let chunk = match read {
+                    Ok((f, Ok(buf))) if !buf.is_empty() => {
+                        file = Some(f);
+                        left -= buf.len() as u64;
+                        Ok(Bytes::from(buf))
                     }
-                    Ok(n) => {
-                        buf.truncate(n);
-                        left -= n as u64;
-                        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                            return; // reader went away
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(BlobError::Io(e)));
-                        return;
-                    }
+                    Ok((_, Ok(_))) => Err(BlobError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+                    Ok((_, Err(e))) => Err(BlobError::Io(e)),
+                    Err(e) => Err(BlobError::Io(std::io::Error::other(e.to_string()))),
+                };
+                let last = chunk.is_err();
+                if tx.send(chunk).await.is_err() || last {
+                    return; // the reader went away, or this was the error
                 }
             }
         });

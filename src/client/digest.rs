@@ -1,7 +1,9 @@
 //! The file's own SHA-256, computed from the chunks the push reads to send (offered in
-//! any order, hashed in order on a blocking thread), so the file is read once, not twice.
+//! any order, hashed in order, each step on the blocking pool: no thread is held while
+//! a slow push waits, so a thousand pushes at once do not need a thousand threads), so
+//! the file is read once, not twice.
 //! What was never offered — the part before a resumed offset, chunks that came too far
-//! ahead or while the thread was busy — is read from the file at the end. A file whose
+//! ahead or while the task was busy — is read from the file at the end. A file whose
 //! size or modification time changed during the push is an error, not a digest.
 
 use std::collections::BTreeMap;
@@ -13,7 +15,7 @@ use sha2::Digest;
 use super::source::Source;
 use super::ClientError;
 
-/// Offers read chunks to the hashing thread; never waits (a chunk it cannot take now
+/// Offers read chunks to the hashing task; never waits (a chunk it cannot take now
 /// is read again from the file at the end).
 #[derive(Debug, Clone)]
 pub struct Tap(tokio::sync::mpsc::Sender<(u64, Bytes)>);
@@ -34,22 +36,23 @@ const END: u64 = u64::MAX;
 
 /// Chunks held ahead of the hashed position before the gap is read from the file.
 const AHEAD: usize = 32 << 20;
-/// Chunks waiting for the thread.
+/// Chunks waiting for the task.
 const QUEUE: usize = 4;
 
 /// Starts hashing `src`; the task ends after [`Tap::close`], with the hex digest.
 pub fn spawn(src: &Source) -> (Tap, tokio::task::JoinHandle<Result<String, ClientError>>) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(QUEUE);
     let src = src.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let mut h = InOrder::new(&src).map_err(|e| src.error(e))?;
-        while let Some((at, data)) = rx.blocking_recv() {
+    let task = tokio::spawn(async move {
+        let size = src.size;
+        let mut h = step(&src, None, |_| Ok(())).await?;
+        while let Some((at, data)) = rx.recv().await {
             if at == END {
                 break;
             }
-            h.take(at, data).map_err(|e| src.error(e))?;
+            h = step(&src, Some(h), move |h| h.take(at, data)).await?;
         }
-        h.fill_to(src.size).map_err(|e| src.error(e))?;
+        let h = step(&src, Some(h), move |h| h.fill_to(size)).await?;
         if Source::open(&src.path)?.version() != src.version() {
             return Err(src.error(std::io::Error::other(
                 "the file changed while it was being uploaded",
@@ -58,6 +61,25 @@ pub fn spawn(src: &Source) -> (Tap, tokio::task::JoinHandle<Result<String, Clien
         Ok(upgate_proto::hex::hex(&h.hash.finalize()))
     });
     (Tap(tx), task)
+}
+
+/// Runs `f` on the state (opened first when `None`) on the blocking pool.
+async fn step(
+    src: &Source,
+    h: Option<InOrder>,
+    f: impl FnOnce(&mut InOrder) -> std::io::Result<()> + Send + 'static,
+) -> Result<InOrder, ClientError> {
+    let path = src.path.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut h = match h {
+            Some(h) => h,
+            None => InOrder::new(&path)?,
+        };
+        f(&mut h).map(|()| h)
+    })
+    .await
+    .map_err(|e| src.error(std::io::Error::other(e.to_string())))?;
+    out.map_err(|e| src.error(e))
 }
 
 /// The hash of the file's bytes `[0, next)` and the chunks offered beyond it.
@@ -70,9 +92,9 @@ struct InOrder {
 }
 
 impl InOrder {
-    fn new(src: &Source) -> std::io::Result<Self> {
+    fn new(path: &std::path::Path) -> std::io::Result<Self> {
         Ok(Self {
-            file: std::fs::File::open(&src.path)?,
+            file: std::fs::File::open(path)?,
             hash: sha2::Sha256::new(),
             next: 0,
             ahead: BTreeMap::new(),

@@ -58,15 +58,16 @@ pub trait Feed: Send + 'static {
     fn feed(&mut self, data: &[u8]);
 }
 
-/// What the pipe's thread is handed: frames, or a look at the hash so far.
+/// What the pipe's task is handed: frames, or a look at the hash so far.
 enum Msg<H> {
     Data(Vec<Bytes>),
     Look(Box<dyn FnOnce(&H) + Send>),
 }
 
-/// A hash on its own blocking thread: frames are handed over (reference-counted,
-/// gathered into 256 KiB batches) so the digest is computed beside the network read
-/// and the disk write instead of between them.
+/// A hash computed beside the network read and the disk write instead of between them:
+/// frames are handed over (reference-counted, gathered into 256 KiB batches) to a task
+/// that hashes each batch on the blocking pool. No thread is held while a slow body
+/// waits for bytes, so a thousand slow uploads do not occupy a thousand threads.
 pub struct Pipe<H> {
     tx: tokio::sync::mpsc::Sender<Msg<H>>,
     pending: Vec<Bytes>,
@@ -82,7 +83,7 @@ impl HashPipe {
         Pipe::start(Hasher::new(alg))
     }
 
-    /// The digest of everything passed to `update`, or `None` if the thread failed.
+    /// The digest of everything passed to `update`, or `None` if the hashing failed.
     pub async fn finish(self) -> Option<Vec<u8>> {
         self.end().await.map(Hasher::finish)
     }
@@ -91,14 +92,24 @@ impl HashPipe {
 impl<H: Feed> Pipe<H> {
     const BATCH: usize = 256 * 1024;
 
-    /// Starts the thread with `h` (fresh, or resumed from a saved state).
-    pub fn start(mut h: H) -> Self {
+    /// Starts the task with `h` (fresh, or resumed from a saved state).
+    pub fn start(h: H) -> Self {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg<H>>(4);
         let (done, result) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            while let Some(m) = rx.blocking_recv() {
+        tokio::spawn(async move {
+            let mut h = h;
+            while let Some(m) = rx.recv().await {
                 match m {
-                    Msg::Data(batch) => batch.iter().for_each(|b| h.feed(b)),
+                    Msg::Data(batch) => {
+                        let fed = tokio::task::spawn_blocking(move || {
+                            batch.iter().for_each(|b| h.feed(b));
+                            h
+                        });
+                        match fed.await {
+                            Ok(back) => h = back,
+                            Err(_) => return, // `end` and `look` then answer None
+                        }
+                    }
                     Msg::Look(f) => f(&h),
                 }
             }
@@ -116,7 +127,7 @@ impl<H: Feed> Pipe<H> {
         if !self.pending.is_empty() {
             let batch = std::mem::take(&mut self.pending);
             self.pending_len = 0;
-            // If the thread is gone, `end` reports it by returning None.
+            // If the task is gone, `end` reports it by returning None.
             let _ = self.tx.send(Msg::Data(batch)).await;
         }
     }
@@ -129,8 +140,8 @@ impl<H: Feed> Pipe<H> {
         }
     }
 
-    /// `f` of the hash of everything passed to `update` so far (waits for the thread
-    /// to catch up), or `None` if the thread failed.
+    /// `f` of the hash of everything passed to `update` so far (waits for the task to
+    /// catch up), or `None` if the hashing failed.
     pub async fn look<R: Send + 'static>(
         &mut self,
         f: impl FnOnce(&H) -> R + Send + 'static,
@@ -144,7 +155,7 @@ impl<H: Feed> Pipe<H> {
         rx.await.ok()
     }
 
-    /// The hash of everything passed to `update`, or `None` if the thread failed.
+    /// The hash of everything passed to `update`, or `None` if the hashing failed.
     pub async fn end(mut self) -> Option<H> {
         self.flush().await;
         drop(self.tx);

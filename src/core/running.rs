@@ -5,7 +5,7 @@
 //! An upload created with [`super::CreateRequest::keep_digest`] carries
 //! [`SHA256_RUN`] = `<pos>:<hex>`: the serialized SHA-256 state of bytes `[0, pos)`.
 //! The write pump resumes it when it starts appending at exactly `pos`, hashes beside
-//! the write (its own thread) and stores the new state in the same fenced commit that
+//! the write (on the blocking pool) and stores the new state in the same fenced commit that
 //! moves the offset — only when the commit point is exactly where the hash is (a commit
 //! by age that stops short keeps the older state). Every other way the offset moves
 //! (staged ranges merged, a tail kept after a crash, concatenation) leaves the state
