@@ -91,26 +91,32 @@ impl HashPipe {
 
 impl<H: Feed> Pipe<H> {
     const BATCH: usize = 256 * 1024;
+    /// Batches queued for the hashing task: room to keep reading while it is woken.
+    const QUEUE: usize = 16;
 
     /// Starts the task with `h` (fresh, or resumed from a saved state).
     pub fn start(h: H) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg<H>>(4);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg<H>>(Self::QUEUE);
         let (done, result) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let mut h = h;
-            while let Some(m) = rx.recv().await {
-                match m {
-                    Msg::Data(batch) => {
-                        let fed = tokio::task::spawn_blocking(move || {
-                            batch.iter().for_each(|b| h.feed(b));
-                            h
-                        });
-                        match fed.await {
-                            Ok(back) => h = back,
-                            Err(_) => return, // `end` and `look` then answer None
+            while let Some(first) = rx.recv().await {
+                // On the blocking pool until the queue is empty, then back here to
+                // wait without a thread.
+                let step = tokio::task::spawn_blocking(move || {
+                    let mut next = Some(first);
+                    while let Some(m) = next.take() {
+                        match m {
+                            Msg::Data(batch) => batch.iter().for_each(|b| h.feed(b)),
+                            Msg::Look(f) => f(&h),
                         }
+                        next = rx.try_recv().ok();
                     }
-                    Msg::Look(f) => f(&h),
+                    (h, rx)
+                });
+                match step.await {
+                    Ok(back) => (h, rx) = back,
+                    Err(_) => return, // `end` and `look` then answer None
                 }
             }
             let _ = done.send(h);
