@@ -65,8 +65,9 @@ enum Msg<H> {
 }
 
 /// A hash computed beside the network read and the disk write instead of between them:
-/// frames are handed over (reference-counted, gathered into 256 KiB batches) to a task
-/// that hashes each batch on the blocking pool. No thread is held while a slow body
+/// frames are handed over (reference-counted; as they come while the task keeps up,
+/// gathered into batches of up to 256 KiB while it is behind) to a task that hashes on
+/// the blocking pool. No thread is held while a slow body
 /// waits for bytes, so a thousand slow uploads do not occupy a thousand threads.
 pub struct Pipe<H> {
     tx: tokio::sync::mpsc::Sender<Msg<H>>,
@@ -138,11 +139,24 @@ impl<H: Feed> Pipe<H> {
         }
     }
 
+    /// Hands `data` over: at once while the queue has room (a slow body's frames are
+    /// hashed and released as they come, not held until a batch fills), gathered into
+    /// batches while the task is behind, waiting for room once a batch is full.
     pub async fn update(&mut self, data: &Bytes) {
         self.pending_len += data.len();
         self.pending.push(data.clone());
         if self.pending_len >= Self::BATCH {
             self.flush().await;
+            return;
+        }
+        let batch = Msg::Data(std::mem::take(&mut self.pending));
+        match self.tx.try_send(batch) {
+            Ok(()) => self.pending_len = 0,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(Msg::Data(batch))) => {
+                self.pending = batch;
+            }
+            // The task is gone: `end` reports it.
+            Err(_) => self.pending_len = 0,
         }
     }
 
