@@ -565,51 +565,40 @@ impl Assembler for LocalAssembler {
         } else {
             self.partial(id)?
         };
-        let file = blocking(move || {
-            let mut f = File::open(&path)?;
-            f.seek(SeekFrom::Start(start))?;
-            Ok(f)
-        })
-        .await
-        .map_err(|e| match e {
-            BlobError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                BlobError::NotFound(id.to_owned())
-            }
-            other => other,
-        })?;
-        // One read at a time on the blocking pool, waiting for the reader in between
-        // without a thread: a thousand slow downloads must not hold the pool.
+        let file = blocking(move || File::open(&path))
+            .await
+            .map_err(|e| match e {
+                BlobError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                    BlobError::NotFound(id.to_owned())
+                }
+                other => other,
+            })?;
+        // One positional read at a time on the blocking pool, waiting for the reader in
+        // between without a thread: a thousand slow downloads must not hold the pool.
+        let file = Arc::new(file);
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            let mut left = end.saturating_sub(start);
-            let mut file = Some(file);
-            while left > 0 {
-                let Some(mut f) = file.take() else { return };
-                let want = READ_CHUNK.min(left as usize);
+            let mut at = start;
+            while at < end {
+                let (f, want) = (file.clone(), READ_CHUNK.min((end - at) as usize));
                 let read = tokio::task::spawn_blocking(move || {
                     let mut buf = vec![0u8; want];
-                    let n = f.read(&mut buf);
-                    (
-                        f,
-                        n.map(|n| {
-                            buf.truncate(n);
-                            buf
-                        }),
-                    )
+                    let n = std::os::unix::fs::FileExt::read_at(&*f, &mut buf, at)?;
+                    buf.truncate(n);
+                    Ok(buf)
                 })
-                .await;
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
                 let chunk = match read {
-                    Ok((f, Ok(buf))) if !buf.is_empty() => {
-                        file = Some(f);
-                        left -= buf.len() as u64;
+                    Ok(buf) if buf.is_empty() => Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(buf) => {
+                        at += buf.len() as u64;
                         Ok(Bytes::from(buf))
                     }
-                    Ok((_, Ok(_))) => Err(BlobError::Io(std::io::ErrorKind::UnexpectedEof.into())),
-                    Ok((_, Err(e))) => Err(BlobError::Io(e)),
-                    Err(e) => Err(BlobError::Io(std::io::Error::other(e.to_string()))),
+                    Err(e) => Err(e),
                 };
                 let last = chunk.is_err();
-                if tx.send(chunk).await.is_err() || last {
+                if tx.send(chunk.map_err(BlobError::Io)).await.is_err() || last {
                     return; // the reader went away, or this was the error
                 }
             }

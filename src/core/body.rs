@@ -67,8 +67,8 @@ enum Msg<H> {
 /// A hash computed beside the network read and the disk write instead of between them:
 /// frames are handed over (reference-counted; as they come while the task keeps up,
 /// gathered into batches of up to 256 KiB while it is behind) to a task that hashes on
-/// the blocking pool. No thread is held while a slow body
-/// waits for bytes, so a thousand slow uploads do not occupy a thousand threads.
+/// the blocking pool. No thread is held while a slow body waits for bytes, so a
+/// thousand slow uploads do not occupy a thousand threads.
 pub struct Pipe<H> {
     tx: tokio::sync::mpsc::Sender<Msg<H>>,
     pending: Vec<Bytes>,

@@ -125,11 +125,16 @@ impl UploadService {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::{StagedRange, Status};
 
-    fn rec(offset: u64, length: Option<u64>, ranges: &[(u64, u64)]) -> UploadRecord {
+    /// A record for core unit tests: `offset`, `length`, staged `ranges`.
+    pub(in crate::core) fn rec(
+        offset: u64,
+        length: Option<u64>,
+        ranges: &[(u64, u64)],
+    ) -> UploadRecord {
         UploadRecord {
             id: "x".into(),
             length,

@@ -48,8 +48,9 @@ impl UploadService {
         let cached = rec
             .attrs
             .get(DIGEST_ATTR)
-            .map(|h| upgate_proto::hex::unhex(h));
-        if let Some(Some(Ok(d))) = cached.map(|b| b.map(<[u8; 32]>::try_from)) {
+            .and_then(|h| upgate_proto::hex::unhex(h))
+            .and_then(|b| <[u8; 32]>::try_from(b).ok());
+        if let Some(d) = cached {
             return Ok(d);
         }
         let Running { pos, mut hash } = Running::of(&rec).unwrap_or(Running {

@@ -5,9 +5,9 @@
 //! An upload created with [`super::CreateRequest::keep_digest`] carries
 //! [`SHA256_RUN`] = `<pos>:<hex>`: the serialized SHA-256 state of bytes `[0, pos)`.
 //! The write pump resumes it when it starts appending at exactly `pos`, hashes beside
-//! the write (on the blocking pool) and stores the new state in the same fenced commit that
-//! moves the offset — only when the commit point is exactly where the hash is (a commit
-//! by age that stops short keeps the older state). Every other way the offset moves
+//! the write (on the blocking pool) and stores the new state in the same fenced commit
+//! that moves the offset — only when the commit point is exactly where the hash is (a
+//! commit by age that stops short keeps the older state). Every other way the offset moves
 //! (staged ranges merged, a tail kept after a crash, concatenation) leaves the state
 //! behind, which stays true of its prefix: stored bytes below the offset never change,
 //! except by a Kaltura restart from byte 0, which clears it. [`UploadService::sha256`]
@@ -97,20 +97,7 @@ mod tests {
     use sha2::Digest;
 
     fn rec(offset: u64, run: Option<String>) -> UploadRecord {
-        let mut r = UploadRecord {
-            id: "u".into(),
-            length: None,
-            offset,
-            status: crate::model::Status::Open,
-            metadata: String::new(),
-            concat: crate::model::ConcatRole::None,
-            created_at: 0,
-            expires_at: 0,
-            ranges: Vec::new(),
-            assembly: String::new(),
-            owner: None,
-            attrs: Default::default(),
-        };
+        let mut r = crate::core::merge::tests::rec(offset, None, &[]);
         if let Some(v) = run {
             r.attrs.insert(SHA256_RUN.to_owned(), v);
         }
