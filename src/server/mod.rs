@@ -69,12 +69,47 @@ fn client_ip(
     )
 }
 
-/// hyper's per-connection read buffer limit: bounds a request head (431 beyond it)
-/// and the size of body reads. It is also what every connection may keep allocated,
-/// so it is memory times the number of clients: 128 KiB (a thousand slow uploads hold
-/// at most 128 MiB of it) still reads bodies in frames large enough for full speed
-/// (measured: `single` and `parallel` within noise of 256 KiB; 64 KiB cost 13 %).
+/// hyper's per-connection read buffer limit, when few connections are open: bounds a
+/// request head (431 beyond it) and the size of body reads. 128 KiB reads bodies in
+/// frames large enough for full speed (measured: `single` and `parallel` within noise
+/// of 256 KiB; 64 KiB cost 13 %).
 const MAX_BUF: usize = 128 * 1024;
+
+/// The smallest read buffer a connection gets (and so the largest request head
+/// accepted while the server is crowded): ample for any real head.
+const MIN_BUF: usize = 32 * 1024;
+
+/// Bytes a connection may make the server hold for it, shared over the connections
+/// open when it is accepted: hyper's HTTP/1.1 read buffer (which it never shrinks,
+/// and can double when a read lands on unread bytes), HTTP/2's largest frame (read
+/// whole before it is handed on) and flow-control windows (what a client may send
+/// that the server has not yet read, e.g. while storage is slow). The first few
+/// connections get the full sizes, later ones a share of this budget down to the
+/// protocols' small defaults. Over a thousand connections accepted one after another
+/// that is at most ~76 MiB of HTTP/1.1 read buffers (instead of 128–256 MiB), and
+/// ~250 MiB of HTTP/2 windows should every one of them stall at once (instead of up to
+/// 32 GiB); a lone fast upload keeps its large reads and windows.
+const CONN_BUDGET: usize = 32 << 20;
+
+/// What a connection accepted while `open` connections are open may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ConnSizes {
+    read_buf: usize,
+    h2_max_frame: u32,
+    h2_stream_window: u32,
+    h2_conn_window: u32,
+}
+
+fn conn_sizes(open: usize) -> ConnSizes {
+    let share = (CONN_BUDGET / open.max(1)) as u32;
+    let h2_stream_window = share.clamp(H2_MIN_WINDOW, H2_STREAM_WINDOW);
+    ConnSizes {
+        read_buf: (share as usize).clamp(MIN_BUF, MAX_BUF),
+        h2_max_frame: share.clamp(H2_MIN_FRAME, H2_MAX_FRAME),
+        h2_stream_window,
+        h2_conn_window: share.clamp(h2_stream_window, H2_CONNECTION_WINDOW),
+    }
+}
 
 /// An incoming request.
 pub type Req = hyper::Request<Incoming>;
@@ -138,29 +173,42 @@ pub struct Limits {
 /// full speed over a long path (the default 64 KiB would cap it at 64 KiB per round trip).
 const H2_STREAM_WINDOW: u32 = 8 << 20;
 const H2_CONNECTION_WINDOW: u32 = 32 << 20;
+/// HTTP/2's initial window and smallest frame limit (the protocol's defaults).
+const H2_MIN_WINDOW: u32 = 64 << 10;
+const H2_MIN_FRAME: u32 = 16 << 10;
 /// Largest DATA frame a client may send: 1 MiB instead of 16 KiB, fewer frames per
 /// chunk (clients choose the size up to this).
 const H2_MAX_FRAME: u32 = 1 << 20;
 /// Streams one HTTP/2 connection may have open at once.
 const H2_MAX_STREAMS: u32 = 128;
 
-/// The connection builder: HTTP/1.1 with the head timeout and buffer limit, HTTP/2 with
-/// large windows; which one is chosen by ALPN on TLS or by the client's preface.
+/// The connection builder: HTTP/1.1 with the head timeout, HTTP/2 with its stream
+/// and head limits; which one is chosen by ALPN on TLS or by the client's preface.
+/// Buffer sizes and windows are set per connection ([`sized`]).
 fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     b.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_BUF)
         .keep_alive(true);
     b.http2()
         .timer(TokioTimer::new())
-        .initial_stream_window_size(H2_STREAM_WINDOW)
-        .initial_connection_window_size(H2_CONNECTION_WINDOW)
         .max_concurrent_streams(H2_MAX_STREAMS)
-        .max_frame_size(H2_MAX_FRAME)
         .max_header_list_size(MAX_HEAD as u32)
         .keep_alive_interval(Some(Duration::from_secs(30)));
+    b
+}
+
+/// `base` with the buffer sizes and windows of a connection accepted while `open`
+/// connections are open ([`conn_sizes`]).
+fn sized(base: &auto::Builder<TokioExecutor>, open: usize) -> auto::Builder<TokioExecutor> {
+    let z = conn_sizes(open);
+    let mut b = base.clone();
+    b.http1().max_buf_size(z.read_buf);
+    b.http2()
+        .max_frame_size(z.h2_max_frame)
+        .initial_stream_window_size(z.h2_stream_window)
+        .initial_connection_window_size(z.h2_conn_window);
     b
 }
 
@@ -220,7 +268,9 @@ pub async fn serve<H: Handler>(
                 Ok::<_, std::convert::Infallible>(resp)
             }
         });
-        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), limits.tls.clone());
+        let open = limits.max_connections.max(1) - permits.available_permits();
+        let builder = sized(&builder, open);
+        let (watcher, tls) = (graceful.watcher(), limits.tls.clone());
         let handshake = limits.header_timeout;
         tokio::spawn(async move {
             let served = match tls {
@@ -257,4 +307,40 @@ pub async fn serve<H: Handler>(
         tracing::warn!("connections still open after the grace period; closing them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_get_less_as_more_are_open_and_stay_within_the_budget() {
+        let full = ConnSizes {
+            read_buf: MAX_BUF,
+            h2_max_frame: H2_MAX_FRAME,
+            h2_stream_window: H2_STREAM_WINDOW,
+            h2_conn_window: H2_CONNECTION_WINDOW,
+        };
+        assert_eq!(conn_sizes(0), full);
+        assert_eq!(conn_sizes(1), full);
+        let crowded = ConnSizes {
+            read_buf: MIN_BUF,
+            h2_max_frame: H2_MIN_FRAME,
+            h2_stream_window: H2_MIN_WINDOW,
+            h2_conn_window: H2_MIN_WINDOW,
+        };
+        assert_eq!(conn_sizes(100_000), crowded);
+        // Never more per connection than the one before it got; what a thousand
+        // connections accepted one after another may hold stays near the budget.
+        let (mut reads, mut windows) = (0, 0u64);
+        for open in 1..=1000 {
+            let (z, next) = (conn_sizes(open), conn_sizes(open + 1));
+            assert!(next.read_buf <= z.read_buf && next.h2_conn_window <= z.h2_conn_window);
+            assert!(z.h2_conn_window >= z.h2_stream_window, "{open}: {z:?}");
+            reads += z.read_buf;
+            windows += u64::from(z.h2_conn_window);
+        }
+        assert!(reads <= 3 * CONN_BUDGET, "{reads}");
+        assert!(windows <= 8 * CONN_BUDGET as u64, "{windows}");
+    }
 }
