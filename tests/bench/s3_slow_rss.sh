@@ -16,7 +16,9 @@ for b in "$BIN" "$LOADTEST" "$S3S_FS"; do
   [ -x "$b" ] || { echo "missing $b (cargo build --release --workspace; tests/run.sh installs s3s-fs)" >&2; exit 2; }
 done
 # On disk, not tmpfs: UPLOADS × SIZE of object data must not compete with the processes
-# for memory.
+# for memory. The loadtest's source files (UPLOADS × SIZE again) go there too, so a run
+# that is interrupted leaves nothing behind. Needs ~3 × UPLOADS × SIZE of free disk
+# (sources, objects, the gateway's spool).
 work=$(mktemp -d "${TMPDIR:-/tmp}/upgate-s3slow.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
@@ -39,7 +41,7 @@ url=$(sed -n 's/^listening on //p' "$work/gw.out")
   done ) &
 pids+=($!)
 t0=$(date +%s)
-"$LOADTEST" parallel --clock real --url "$url" --partner-id 4242 \
+TMPDIR="$work" "$LOADTEST" parallel --clock real --url "$url" --partner-id 4242 \
   --secret 0123456789abcdef0123456789abcdef --uploads "$UPLOADS" --size "$SIZE" --link-mbps "$LINK" \
   --parallel 1 --max-seconds "${MAX_SECONDS:-1800}" --json >"$work/lt.json" 2>"$work/lt.err" || { tail -5 "$work/lt.err" >&2; }
 t1=$(date +%s)

@@ -165,6 +165,17 @@ impl Inner {
         Path::from(format!("{}tmp/{id}/{name}", self.prefix))
     }
 
+    /// Room in the process-wide budget of bytes in flight for `len` bytes (released
+    /// when the permit drops).
+    pub async fn room(&self, len: u64) -> Result<tokio::sync::OwnedSemaphorePermit, BlobError> {
+        let mib = (len.div_ceil(1 << 20) as u32).clamp(1, self.in_flight_mib as u32);
+        self.in_flight
+            .clone()
+            .acquire_many_owned(mib)
+            .await
+            .map_err(|e| BlobError::Backend(e.to_string()))
+    }
+
     /// Streams `[start, end)` of an object.
     pub async fn stream(&self, path: &Path, start: u64, end: u64) -> Result<ByteStream, BlobError> {
         let (tx, rx) = mpsc::channel(4);
@@ -371,6 +382,10 @@ impl Assembler for ObjectAssembler {
             })
             .collect();
         if state.tail > 0 {
+            // The tail is read back whole to be sent as the last part: within the
+            // budget of bytes in flight, or a thousand uploads finishing together would
+            // hold a thousand tails (up to a part each) at once.
+            let _permit = self.inner.room(state.tail).await?;
             let mut tail = Vec::new();
             for (key, len) in state.tail_objects() {
                 let mut rx = self

@@ -50,6 +50,10 @@ impl PartWriter {
     pub async fn open(inner: Arc<Inner>, id: &str, state: Assembly) -> Result<Self, BlobError> {
         let mut buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
         if state.tail > 0 {
+            // Within the budget of bytes in flight: a read holds the response buffers
+            // of its connection and the chunks queued from it, and a storm of resumed
+            // uploads (clients retrying at once) would otherwise read every tail at once.
+            let _permit = inner.room(state.tail).await?;
             for (key, len) in state.tail_objects() {
                 let mut rx = inner.stream(&inner.tmp_path(id, &key), 0, len).await?;
                 while let Some(chunk) = rx.recv().await {
@@ -96,18 +100,6 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Room in the process-wide budget of bytes in flight for `len` bytes (released
-    /// when the permit drops).
-    async fn in_flight(&self, len: u64) -> Result<tokio::sync::OwnedSemaphorePermit, BlobError> {
-        let mib = (len.div_ceil(1 << 20) as u32).clamp(1, self.inner.in_flight_mib as u32);
-        self.inner
-            .in_flight
-            .clone()
-            .acquire_many_owned(mib)
-            .await
-            .map_err(|e| BlobError::Backend(e.to_string()))
-    }
-
     /// Uploads the full buffer as the next part.
     async fn start_part(&mut self) -> Result<(), BlobError> {
         while self.running.len() >= IN_FLIGHT {
@@ -119,7 +111,7 @@ impl PartWriter {
             self.inner.final_path(&self.id),
             self.state.mp.clone(),
         );
-        let permit = self.in_flight(self.buf.len()).await?;
+        let permit = self.inner.room(self.buf.len()).await?;
         let data = self.buf.payload(true).await?;
         self.running.push_back(tokio::spawn(async move {
             let _permit = permit;
@@ -263,7 +255,7 @@ impl BlobWriter for PartWriter {
         };
         if next.tail > from {
             // A copy of those bytes, in memory under the budget of bytes in flight.
-            let _permit = self.in_flight(next.tail - from).await?;
+            let _permit = self.inner.room(next.tail - from).await?;
             let tail: PutPayload = self.buf.payload_from(from).await?;
             self.inner
                 .objects
