@@ -176,6 +176,31 @@ impl Inner {
             .map_err(|e| BlobError::Backend(e.to_string()))
     }
 
+    /// The first bytes of upload `id`'s tail objects `objects` (name, bytes to read from
+    /// its start), in memory: the caller holds room for them ([`Self::room`]).
+    pub async fn read_tail(
+        &self,
+        id: &str,
+        objects: &[(String, u64)],
+    ) -> Result<Vec<Bytes>, BlobError> {
+        let mut out = Vec::new();
+        for (key, len) in objects {
+            let mut rx = self.stream(&self.tmp_path(id, key), 0, *len).await?;
+            let mut got = 0u64;
+            while let Some(chunk) = rx.recv().await {
+                let chunk = chunk?;
+                got += chunk.len() as u64;
+                out.push(chunk);
+            }
+            if got != *len {
+                return Err(BlobError::Backend(format!(
+                    "tail object {key} holds {got} bytes, expected {len}"
+                )));
+            }
+        }
+        Ok(out)
+    }
+
     /// Streams `[start, end)` of an object.
     pub async fn stream(&self, path: &Path, start: u64, end: u64) -> Result<ByteStream, BlobError> {
         let (tx, rx) = mpsc::channel(4);
@@ -386,23 +411,7 @@ impl Assembler for ObjectAssembler {
             // budget of bytes in flight, or a thousand uploads finishing together would
             // hold a thousand tails (up to a part each) at once.
             let _permit = self.inner.room(state.tail).await?;
-            let mut tail = Vec::new();
-            for (key, len) in state.tail_objects() {
-                let mut rx = self
-                    .inner
-                    .stream(&self.inner.tmp_path(id, &key), 0, len)
-                    .await?;
-                while let Some(chunk) = rx.recv().await {
-                    tail.push(chunk?);
-                }
-            }
-            let got: u64 = tail.iter().map(|b| b.len() as u64).sum();
-            if got != state.tail {
-                return Err(BlobError::Backend(format!(
-                    "tail objects hold {got} bytes, expected {}",
-                    state.tail
-                )));
-            }
+            let tail = self.inner.read_tail(id, &state.tail_objects()).await?;
             let last = self
                 .inner
                 .multipart

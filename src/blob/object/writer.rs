@@ -35,7 +35,13 @@ pub(crate) struct PartWriter {
     parts: Vec<String>,
     /// Part uploads running, in part order.
     running: VecDeque<JoinHandle<Result<PartId, BlobError>>>,
-    /// Bytes past the last part handed to an upload: the next tail.
+    /// The first bytes of the next tail, still only in the tail objects the upload was
+    /// resumed with (name, bytes from its start): read when they must be sent again —
+    /// in a part, or in a tail written again whole — so resuming costs no reads.
+    kept: Vec<(String, u64)>,
+    /// Their length.
+    kept_len: u64,
+    /// The bytes that follow them (past the last part handed to an upload).
     buf: Spool,
     /// When the oldest byte in `buf` past the committed tail arrived.
     fresh_since: Option<std::time::Instant>,
@@ -46,38 +52,49 @@ pub(crate) struct PartWriter {
 }
 
 impl PartWriter {
-    /// Continues an upload: the tail object is read back into the buffer.
+    /// Continues an upload. Its tail stays in object storage until it is needed.
     pub async fn open(inner: Arc<Inner>, id: &str, state: Assembly) -> Result<Self, BlobError> {
-        let mut buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
-        if state.tail > 0 {
-            // Within the budget of bytes in flight: a read holds the response buffers
-            // of its connection and the chunks queued from it, and a storm of resumed
-            // uploads (clients retrying at once) would otherwise read every tail at once.
-            let _permit = inner.room(state.tail).await?;
-            for (key, len) in state.tail_objects() {
-                let mut rx = inner.stream(&inner.tmp_path(id, &key), 0, len).await?;
-                while let Some(chunk) = rx.recv().await {
-                    buf.append(chunk?).await?;
-                }
-            }
-            if buf.len() != state.tail {
-                return Err(BlobError::Backend(format!(
-                    "tail object holds {} bytes, expected {}",
-                    buf.len(),
-                    state.tail
-                )));
-            }
-        }
+        let buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
+        let (kept, kept_len) = (state.tail_objects(), state.tail);
         Ok(Self {
             inner,
             id: id.to_owned(),
             parts: state.parts.clone(),
             state,
             running: VecDeque::new(),
+            kept_len,
+            kept,
             buf,
             fresh_since: None,
             stale: Vec::new(),
         })
+    }
+
+    /// Bytes past the last part handed to an upload (kept and buffered).
+    fn len(&self) -> u64 {
+        self.kept_len + self.buf.len()
+    }
+
+    /// The next tail's bytes from `from` on, in memory (the caller holds room for
+    /// them); `consume` empties the buffer (they become a part).
+    async fn tail_from(&mut self, from: u64, consume: bool) -> Result<PutPayload, BlobError> {
+        if from >= self.kept_len {
+            return match consume {
+                true => self.buf.payload(true).await,
+                false => self.buf.payload_from(from - self.kept_len).await,
+            };
+        }
+        debug_assert_eq!(
+            from, 0,
+            "a tail is sent from its start or past the kept bytes"
+        );
+        let mut out = self.inner.read_tail(&self.id, &self.kept).await?;
+        out.extend(self.buf.payload(consume).await?);
+        if consume {
+            self.kept.clear();
+            self.kept_len = 0;
+        }
+        Ok(out.into_iter().collect())
     }
 
     /// Appends bytes, starting part uploads as parts fill.
@@ -88,10 +105,10 @@ impl PartWriter {
             if self.fresh_since.is_none() {
                 self.fresh_since = Some(std::time::Instant::now());
             }
-            let room = part - self.buf.len();
+            let room = part - self.len();
             let take = room.min(data.len() as u64) as usize;
             self.buf.append(data.split_to(take)).await?;
-            if self.buf.len() == part {
+            if self.len() == part {
                 self.start_part().await?;
                 // What comes next is the first of a new buffer.
                 self.fresh_since = None;
@@ -111,8 +128,8 @@ impl PartWriter {
             self.inner.final_path(&self.id),
             self.state.mp.clone(),
         );
-        let permit = self.inner.room(self.buf.len()).await?;
-        let data = self.buf.payload(true).await?;
+        let permit = self.inner.room(self.len()).await?;
+        let data = self.tail_from(0, true).await?;
         self.running.push_back(tokio::spawn(async move {
             let _permit = permit;
             inner
@@ -213,8 +230,7 @@ impl BlobWriter for PartWriter {
         while !self.running.is_empty() {
             self.finish_one().await?;
         }
-        let unchanged =
-            self.parts.len() == self.state.parts.len() && self.buf.len() == self.state.tail;
+        let unchanged = self.parts.len() == self.state.parts.len() && self.len() == self.state.tail;
         if unchanged {
             return Ok(CommitPoint {
                 offset: self.state.offset(),
@@ -228,13 +244,13 @@ impl BlobWriter for PartWriter {
         // written again as one object and the old objects become garbage.
         let append = self.parts.len() == self.state.parts.len()
             && self.state.tail > 0
-            && self.buf.len() > self.state.tail
+            && self.len() > self.state.tail
             && self.state.more.len() < MAX_SEGMENTS;
         let from = if append { self.state.tail } else { 0 };
         let next = Assembly {
             parts: self.parts.clone(),
-            tail: self.buf.len(),
-            tail_key: match (append, self.buf.len()) {
+            tail: self.len(),
+            tail_key: match (append, self.len()) {
                 (true, _) => self.state.tail_key.clone(),
                 (false, 0) => String::new(),
                 (false, _) => key.clone(),
@@ -244,7 +260,7 @@ impl BlobWriter for PartWriter {
                     let mut m = self.state.more.clone();
                     m.push(Segment {
                         key: key.clone(),
-                        len: self.buf.len() - from,
+                        len: self.len() - from,
                     });
                     m
                 }
@@ -256,12 +272,17 @@ impl BlobWriter for PartWriter {
         if next.tail > from {
             // A copy of those bytes, in memory under the budget of bytes in flight.
             let _permit = self.inner.room(next.tail - from).await?;
-            let tail: PutPayload = self.buf.payload_from(from).await?;
+            let tail: PutPayload = self.tail_from(from, false).await?;
             self.inner
                 .objects
                 .put(&self.inner.tmp_path(&self.id, &key), tail)
                 .await
                 .map_err(backend)?;
+            if from < self.kept_len {
+                // Written again whole: the kept bytes are now the new object's start
+                // (the old objects become garbage below).
+                self.kept = vec![(key.clone(), self.kept_len)];
+            }
         }
         self.retire(!append).await;
         self.state = next;
