@@ -14,6 +14,10 @@ use super::compare::Comparer;
 use super::running::RunningPipe;
 use super::writers::Active;
 use super::{Error, Result, UploadService};
+
+/// How long a request waits for the lease of an upload whose local writer is finishing
+/// or was asked to stop, before it is answered `Locked`.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::blob::BlobWriter;
 use crate::model::body::ChunkBody;
 use crate::model::{core_attr, now_secs};
@@ -187,7 +191,8 @@ impl UploadService {
         out
     }
 
-    /// Takes the lease. A local holder that is finishing is waited for; a stalled one
+    /// Takes the lease. A local holder that is finishing is waited for (at most
+    /// [`LEASE_WAIT`]); a stalled one
     /// (the client reconnected on a new connection) is stopped first.
     pub(crate) async fn lease(
         &self,
@@ -196,7 +201,8 @@ impl UploadService {
     ) -> Result<(Lease, UploadRecord)> {
         let req = self.lease_request(expected);
         let mut stopping = false;
-        for _ in 0..1000 {
+        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        loop {
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => return Ok((lease, *rec)),
                 Acquire::Conflict { offset } => return Err(Error::OffsetMismatch { offset }),
@@ -207,14 +213,19 @@ impl UploadService {
                         metrics::counter!("upgate_lease_takeovers_total").increment(1);
                         stopping = true;
                     }
-                    if !stopping {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if !stopping || left.is_zero() {
                         return Err(Error::Locked);
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    // Woken when the local holder goes (no polling: a thousand clients
+                    // retrying at once must not spin); without one (the lease is
+                    // between two steps of a finishing writer), a short sleep.
+                    if !self.writers.wait_gone(id, left).await {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
                 }
             }
         }
-        Err(Error::Locked)
     }
 
     /// Releases the lease, then merges ranges that were staged while it was held

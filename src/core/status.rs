@@ -12,6 +12,10 @@ pub const PREEMPT_QUIET: std::time::Duration = std::time::Duration::from_millis(
 /// ... or at most this long.
 pub const PREEMPT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How often a status query waiting for a writer looks whether it stalled (its going
+/// wakes the query at once).
+const STALL_LOOK: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl UploadService {
     /// The current record, settled: a client asks for the offset when it resumes, and
     /// its old connection may still have a writer here. That writer is waited for while
@@ -30,7 +34,8 @@ impl UploadService {
                 self.wait_writer_gone(id).await;
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            // Until it goes, or to look again whether it stalled.
+            self.writers.wait_gone(id, STALL_LOOK).await;
         }
         let mut rec = self.load(id).await?;
         if rec.status == Status::Open && !self.writers.is_active(id) {
@@ -128,12 +133,9 @@ impl UploadService {
 
     /// Waits (briefly) until no local request writes `id`.
     pub(crate) async fn wait_writer_gone(&self, id: &str) {
-        for _ in 0..300 {
-            if !self.writers.is_active(id) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        self.writers
+            .wait_gone(id, std::time::Duration::from_secs(3))
+            .await;
     }
 
     /// Finalizes under the caller's lease: assemble, then mark complete (and release

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 struct Entry {
@@ -18,6 +19,8 @@ struct Entry {
     cancel: CancellationToken,
     progress: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    /// Notified when this writer is gone.
+    gone: Arc<Notify>,
 }
 
 /// Registry of local writers.
@@ -45,6 +48,7 @@ pub struct Active {
     pub cancel: CancellationToken,
     progress: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    gone: Arc<Notify>,
 }
 
 impl Active {
@@ -68,6 +72,8 @@ impl Drop for Active {
         if map.get(&self.id).is_some_and(|e| e.holder == self.holder) {
             map.remove(&self.id);
         }
+        drop(map);
+        self.gone.notify_waiters();
     }
 }
 
@@ -91,12 +97,14 @@ impl Writers {
         let cancel = self.shutdown.child_token();
         let progress = Arc::new(AtomicU64::new(self.now_ms()));
         let closing = Arc::new(AtomicBool::new(false));
+        let gone = Arc::new(Notify::new());
         let entry = Entry {
             holder: holder.to_owned(),
             since,
             cancel: cancel.clone(),
             progress: progress.clone(),
             closing: closing.clone(),
+            gone: gone.clone(),
         };
         self.map().insert(id.to_owned(), entry);
         Active {
@@ -106,7 +114,30 @@ impl Writers {
             cancel,
             progress,
             closing,
+            gone,
         }
+    }
+
+    /// Waits until the local writer of `id` is gone, for at most `max`, woken by its
+    /// going (not by polling: a thousand clients retrying at once must not make a
+    /// thousand waiters spin). False at once when there is none.
+    pub async fn wait_gone(&self, id: &str, max: Duration) -> bool {
+        let Some(gone) = self.map().get(id).map(|e| e.gone.clone()) else {
+            return false;
+        };
+        let notified = gone.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        // Gone (or replaced) between the lookup and the registration above?
+        if !self
+            .map()
+            .get(id)
+            .is_some_and(|e| Arc::ptr_eq(&e.gone, &gone))
+        {
+            return true;
+        }
+        let _ = tokio::time::timeout(max, notified).await;
+        true
     }
 
     /// Returns true when the local writer of `id` is finishing, or was silent for
@@ -168,5 +199,39 @@ impl Writers {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_wake_when_the_writer_goes_not_at_their_timeout() {
+        let w = Arc::new(Writers::default());
+        assert!(!w.wait_gone("u", Duration::from_secs(60)).await, "none to wait for");
+        let active = w.register("u", "h1");
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let w = w.clone();
+                tokio::spawn(async move {
+                    let t = tokio::time::Instant::now();
+                    assert!(w.wait_gone("u", Duration::from_secs(60)).await);
+                    t.elapsed()
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(active);
+        for h in waiters {
+            let waited = h.await.unwrap();
+            assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(3));
+        }
+        assert!(!w.is_active("u"));
+        // A writer that stays is waited for only as long as asked.
+        let _stays = w.register("u", "h2");
+        let t = tokio::time::Instant::now();
+        assert!(w.wait_gone("u", Duration::from_secs(5)).await);
+        assert_eq!(t.elapsed(), Duration::from_secs(5));
     }
 }

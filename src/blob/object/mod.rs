@@ -13,7 +13,10 @@
 //! 8 MiB by default, grown from the declared length (or the gateway's maximum upload
 //! size when deferred) so no upload needs more than 10,000 parts. A commit uploads the
 //! full parts and stores the rest as the tail object; the offset counts both. The next
-//! writer (on any instance) reads the tail back and continues. Completion sends the
+//! writer (on any instance) continues after the tail without reading it: the tail is
+//! read back only when it is sent again (at the start of the part it fills, in a tail
+//! written again whole, or as the last part at completion), within the budget of
+//! bytes in flight. Completion sends the
 //! tail as the last part and completes the multipart upload exactly once.
 //!
 //! The assembly state kept in the upload record ([`Assembly`], JSON) holds the
