@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::s3_server::{self, S3Server};
@@ -449,4 +450,119 @@ async fn kill9_never_keeps_an_unverified_body() {
     drop(s);
     let gw = ChildGateway::start(dir.path(), &["--files-auth", "off"]);
     assert_eq!(head_offset(&c, &gw.base, &up).await, 0);
+}
+
+/// A file store whose commits take `delay` (an object store behind a thousand uploads
+/// finishing at once) and counts them.
+struct SlowCommits {
+    inner: upgate::blob::local::LocalAssembler,
+    delay: Duration,
+    commits: Arc<std::sync::atomic::AtomicU32>,
+}
+
+struct SlowWriter {
+    inner: Box<dyn upgate::blob::BlobWriter>,
+    delay: Duration,
+    commits: Arc<std::sync::atomic::AtomicU32>,
+}
+
+type BlobResult<T> = Result<T, upgate::blob::BlobError>;
+
+#[async_trait::async_trait]
+impl upgate::blob::BlobWriter for SlowWriter {
+    async fn write(&mut self, data: bytes::Bytes) -> BlobResult<()> {
+        self.inner.write(data).await
+    }
+    async fn absorb(&mut self, range: &upgate::model::StagedRange, from: u64) -> BlobResult<()> {
+        self.inner.absorb(range, from).await
+    }
+    async fn absorb_upload(&mut self, other_id: &str, len: u64) -> BlobResult<()> {
+        self.inner.absorb_upload(other_id, len).await
+    }
+    async fn commit(&mut self) -> BlobResult<upgate::blob::CommitPoint> {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.inner.commit().await
+    }
+}
+
+#[async_trait::async_trait]
+impl upgate::blob::Assembler for SlowCommits {
+    async fn create(&self, id: &str, length: Option<u64>) -> BlobResult<String> {
+        self.inner.create(id, length).await
+    }
+    async fn open(
+        &self,
+        id: &str,
+        offset: u64,
+        assembly: &str,
+    ) -> BlobResult<Box<dyn upgate::blob::BlobWriter>> {
+        Ok(Box::new(SlowWriter {
+            inner: self.inner.open(id, offset, assembly).await?,
+            delay: self.delay,
+            commits: self.commits.clone(),
+        }))
+    }
+    async fn stage(&self, id: &str, start: u64) -> BlobResult<Box<dyn upgate::blob::StageWriter>> {
+        self.inner.stage(id, start).await
+    }
+    async fn discard_staged(&self, id: &str, key: &str) -> BlobResult<()> {
+        self.inner.discard_staged(id, key).await
+    }
+    async fn complete(&self, id: &str, length: u64, assembly: &str) -> BlobResult<()> {
+        self.inner.complete(id, length, assembly).await
+    }
+    async fn read(
+        &self,
+        id: &str,
+        start: u64,
+        end: u64,
+        complete: bool,
+    ) -> BlobResult<upgate::blob::ByteStream> {
+        self.inner.read(id, start, end, complete).await
+    }
+    async fn delete(&self, id: &str, assembly: &str) -> BlobResult<()> {
+        self.inner.delete(id, assembly).await
+    }
+}
+
+/// A storage step that outlasts the lease TTL (a commit waiting its turn behind a
+/// thousand others) keeps the lease: a client retrying meanwhile does not take the
+/// upload over and redo the work while the first holder's commit is fenced — which,
+/// with every new holder waiting as long, never ended (1,000 slow uploads on S3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_step_longer_than_the_lease_keeps_it() {
+    let commits = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = commits.clone();
+    let core = upgate::core::CoreConfig {
+        lease_ttl: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let g = Gateway::start_on(core, move |dir| {
+        Arc::new(SlowCommits {
+            inner: upgate::blob::local::LocalAssembler::new(dir.join("blobs")).unwrap(),
+            delay: Duration::from_millis(1500),
+            commits: counted,
+        })
+    })
+    .await;
+    let c = client();
+    let path = create(&c, &g.base, 20).await;
+    let first = {
+        let (c, base, path) = (c.clone(), g.base.clone(), path.clone());
+        tokio::spawn(async move { patch(&c, &base, &path, 0, b"0123456789".to_vec()).await })
+    };
+    // Well past the TTL, while the first request is still committing: a client that
+    // gave up on its answer sends the same bytes again.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let again = patch(&c, &g.base, &path, 0, b"0123456789".to_vec()).await;
+    let first = first.await.unwrap();
+    assert_eq!(first.status(), 204, "the holder's commit was fenced");
+    assert_eq!(header(&first, "upload-offset"), Some("10"));
+    // The retry waited for the holder, then found the bytes there.
+    assert_eq!(again.status(), 409, "{}", again.status());
+    assert_eq!(head_offset(&c, &g.base, &path).await, 10);
+    let n = commits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(n, 1, "the bytes were committed {n} times");
 }

@@ -373,7 +373,7 @@ impl UploadService {
                 r.update(&data).await;
             }
             pos += data.len() as u64;
-            writer.write(data).await?;
+            self.keeping(lease, writer.write(data)).await?;
             let due = pos - committed.offset >= self.cfg.commit_every
                 || last_commit.elapsed() >= interval;
             if hasher.is_none() && due {
@@ -406,7 +406,7 @@ impl UploadService {
                 let t = Instant::now();
                 let point = match pos > committed.offset {
                     true => {
-                        let p = writer.commit().await?;
+                        let p = self.keeping(lease, writer.commit()).await?;
                         metrics::histogram!("upgate_storage_commit_seconds")
                             .record(t.elapsed().as_secs_f64());
                         p
@@ -460,8 +460,8 @@ impl UploadService {
     ) -> Result<UploadRecord> {
         let t = Instant::now();
         let point = match aged {
-            Some(age) => writer.commit_aged(age).await?,
-            None => writer.commit().await?,
+            Some(age) => self.keeping(lease, writer.commit_aged(age)).await?,
+            None => self.keeping(lease, writer.commit()).await?,
         };
         if point.offset == rec.offset && point.assembly.is_none() {
             return Ok(rec);
@@ -483,6 +483,35 @@ impl UploadService {
             ..Default::default()
         };
         self.apply(lease, &c).await
+    }
+
+    /// Runs a storage step under `lease`, renewing the lease while the step lasts: a
+    /// step may wait a long time for the process's budget of bytes in flight (a
+    /// thousand uploads finishing at once), and a holder that lost its lease meanwhile
+    /// would do the work for nothing (its commit fenced), again and again as each new
+    /// holder waits as long. A holder whose client went silent does not renew (it runs
+    /// no step), so it can still be taken over after the TTL. The step is dropped if
+    /// the lease was lost anyway.
+    pub(crate) async fn keeping<T, E>(
+        &self,
+        lease: &Lease,
+        step: impl std::future::Future<Output = std::result::Result<T, E>>,
+    ) -> Result<T>
+    where
+        Error: From<E>,
+    {
+        tokio::pin!(step);
+        let every = self.cfg.lease_ttl / 3;
+        loop {
+            tokio::select! {
+                r = &mut step => return Ok(r?),
+                _ = tokio::time::sleep(every) => {
+                    if !self.state.renew(lease, self.cfg.lease_ttl).await? {
+                        return Err(Error::Locked);
+                    }
+                }
+            }
+        }
     }
 
     /// One fenced commit, outcomes mapped to errors.

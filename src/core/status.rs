@@ -149,9 +149,11 @@ impl UploadService {
         if rec.status == Status::Complete || !rec.is_filled() {
             return Ok(rec);
         }
-        self.blobs
-            .complete(&rec.id, rec.offset, &rec.assembly)
-            .await?;
+        self.keeping(
+            lease,
+            self.blobs.complete(&rec.id, rec.offset, &rec.assembly),
+        )
+        .await?;
         let c = Commit {
             expected_offset: rec.offset,
             new_offset: rec.offset,

@@ -209,7 +209,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiters_wake_when_the_writer_goes_not_at_their_timeout() {
         let w = Arc::new(Writers::default());
-        assert!(!w.wait_gone("u", Duration::from_secs(60)).await, "none to wait for");
+        assert!(
+            !w.wait_gone("u", Duration::from_secs(60)).await,
+            "none to wait for"
+        );
         let active = w.register("u", "h1");
         let waiters: Vec<_> = (0..3)
             .map(|_| {

@@ -144,6 +144,18 @@ impl Gateway {
         Self::serve_opts(dir, service, false, body_timeout, max_resume_secs).await
     }
 
+    /// On the embedded state store and the file store `blobs` makes (given the test
+    /// directory).
+    pub async fn start_on(
+        core: CoreConfig,
+        blobs: impl FnOnce(&std::path::Path) -> Arc<dyn upgate::blob::Assembler>,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(RedbStore::open(&dir.path().join("state.redb")).unwrap());
+        let service = UploadService::new(state, blobs(dir.path()), core);
+        Self::serve(dir, service, false).await
+    }
+
     async fn serve(dir: tempfile::TempDir, service: UploadService, files_auth: bool) -> Self {
         Self::serve_opts(dir, service, files_auth, Duration::from_secs(30), 7 * 86400).await
     }
