@@ -55,7 +55,10 @@ try:
     lt = json.loads(open(path).read().strip().splitlines()[-1])
 except Exception:
     lt = {}
-keep = {k: lt[k] for k in ("completed", "failed", "goodput_mbps", "sha_ok") if k in lt}
+keep = {k: lt[k] for k in ("goodput_mbps", "sha256_match", "retries", "resent_percent",
+                           "upload_wall_seconds_max") if k in lt}
+if "errors" in lt:
+    keep["errors"] = len(lt["errors"])
 print(json.dumps({"uploads": int(uploads), "size": size, "link_mbps": int(link),
                   "gateway_peak_rss_mib": int(hwm), "gateway_peak_threads": int(threads),
                   "seconds": int(secs), **keep}))
