@@ -15,14 +15,15 @@ use super::running::RunningPipe;
 use super::writers::Active;
 use super::{Error, Result, UploadService};
 
-/// How long a request waits for the lease of an upload whose local writer is finishing
-/// or was asked to stop, before it is answered `Locked`.
-const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::blob::BlobWriter;
 use crate::model::body::ChunkBody;
 use crate::model::{core_attr, now_secs};
 use crate::model::{Status, UploadRecord};
 use crate::state::{Acquire, Commit, CommitOutcome, Lease, Update};
+
+/// How long a request waits for the lease of an upload whose local writer is finishing
+/// or was asked to stop, before it is answered `Locked`.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A tus PATCH as the core sees it.
 #[derive(Debug, Clone, Default)]
@@ -192,8 +193,8 @@ impl UploadService {
     }
 
     /// Takes the lease. A local holder that is finishing is waited for (at most
-    /// [`LEASE_WAIT`]); a stalled one
-    /// (the client reconnected on a new connection) is stopped first.
+    /// [`LEASE_WAIT`]); a stalled one (the client reconnected on a new connection) is
+    /// stopped first.
     pub(crate) async fn lease(
         &self,
         id: &str,
@@ -501,6 +502,11 @@ impl UploadService {
         Error: From<E>,
     {
         tokio::pin!(step);
+        // Most steps (a frame handed to a writer) are done at once: no timer for them.
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(step.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(r) = first {
+            return Ok(r?);
+        }
         let every = self.cfg.lease_ttl / 3;
         loop {
             tokio::select! {

@@ -39,8 +39,6 @@ pub(crate) struct PartWriter {
     /// resumed with (name, bytes from its start): read when they must be sent again —
     /// in a part, or in a tail written again whole — so resuming costs no reads.
     kept: Vec<(String, u64)>,
-    /// Their length.
-    kept_len: u64,
     /// The bytes that follow them (past the last part handed to an upload).
     buf: Spool,
     /// When the oldest byte in `buf` past the committed tail arrived.
@@ -55,14 +53,13 @@ impl PartWriter {
     /// Continues an upload. Its tail stays in object storage until it is needed.
     pub async fn open(inner: Arc<Inner>, id: &str, state: Assembly) -> Result<Self, BlobError> {
         let buf = Spool::new(inner.buffers.clone(), inner.spool_dir.clone());
-        let (kept, kept_len) = (state.tail_objects(), state.tail);
+        let kept = state.tail_objects();
         Ok(Self {
             inner,
             id: id.to_owned(),
             parts: state.parts.clone(),
             state,
             running: VecDeque::new(),
-            kept_len,
             kept,
             buf,
             fresh_since: None,
@@ -70,18 +67,24 @@ impl PartWriter {
         })
     }
 
+    /// Bytes of the tail still only in its objects.
+    fn kept_len(&self) -> u64 {
+        self.kept.iter().map(|(_, n)| n).sum()
+    }
+
     /// Bytes past the last part handed to an upload (kept and buffered).
     fn len(&self) -> u64 {
-        self.kept_len + self.buf.len()
+        self.kept_len() + self.buf.len()
     }
 
     /// The next tail's bytes from `from` on, in memory (the caller holds room for
     /// them); `consume` empties the buffer (they become a part).
     async fn tail_from(&mut self, from: u64, consume: bool) -> Result<PutPayload, BlobError> {
-        if from >= self.kept_len {
+        let kept_len = self.kept_len();
+        if from >= kept_len {
             return match consume {
                 true => self.buf.payload(true).await,
-                false => self.buf.payload_from(from - self.kept_len).await,
+                false => self.buf.payload_from(from - kept_len).await,
             };
         }
         debug_assert_eq!(
@@ -92,7 +95,6 @@ impl PartWriter {
         out.extend(self.buf.payload(consume).await?);
         if consume {
             self.kept.clear();
-            self.kept_len = 0;
         }
         Ok(out.into_iter().collect())
     }
@@ -278,10 +280,11 @@ impl BlobWriter for PartWriter {
                 .put(&self.inner.tmp_path(&self.id, &key), tail)
                 .await
                 .map_err(backend)?;
-            if from < self.kept_len {
+            let kept_len = self.kept_len();
+            if from < kept_len {
                 // Written again whole: the kept bytes are now the new object's start
                 // (the old objects become garbage below).
-                self.kept = vec![(key.clone(), self.kept_len)];
+                self.kept = vec![(key.clone(), kept_len)];
             }
         }
         self.retire(!append).await;
