@@ -506,6 +506,10 @@ pub async fn step_for<T>(resp: reqwest::Response) -> Step<T> {
     }
 }
 
+/// How many times a filled upload's digest is asked for before giving up (the waits
+/// between them add up to about a minute).
+const DIGEST_ASKS: u32 = 8;
+
 /// The SHA-256 (hex) the server reports for a completed upload: `HEAD` with
 /// `Want-Digest: sha-256`, answered with `Digest: sha-256=BASE64`. `head` builds the
 /// request (with whatever authentication the protocol uses).
@@ -516,7 +520,8 @@ pub async fn server_sha256(
     head: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<String, ClientError> {
     use base64::Engine;
-    retrying(opts, progress, |_| async {
+    let head = &head;
+    retrying(opts, progress, |attempt| async move {
         let rb = head().header("Want-Digest", "sha-256");
         match timed(progress, "digest", rb, None).await {
             Err(e) => Step::unanswered(url, &e),
@@ -529,6 +534,13 @@ pub async fn server_sha256(
                     .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
                 match d {
                     Some(d) => Step::Done(upgate_proto::hex::hex(&d)),
+                    // A server may send it only once the upload is assembled, which
+                    // can take a while behind slow storage: asked again for about a
+                    // minute (a server that never sends one is not waited for longer).
+                    None if attempt < DIGEST_ASKS => Step::Retry {
+                        why: "server did not send a Digest (upload still being assembled?)".into(),
+                        after: None,
+                    },
                     None => {
                         Step::Fail(ClientError::Protocol("server did not send a Digest".into()))
                     }

@@ -39,11 +39,18 @@ impl UploadService {
     /// SHA-256 of a completed upload, so clients can verify end to end (`Want-Digest:
     /// sha-256`): computed once, then cached. The bytes a running digest covered
     /// ([`super::running`]) are not read back; the rest is.
+    ///
+    /// A filled upload whose assembly is still under way (another request holds it,
+    /// behind slow object storage) has all its bytes durable already: when its running
+    /// digest covers them all, that is its answer too. Otherwise it is not complete yet.
     pub async fn sha256(&self, id: &str) -> Result<[u8; 32]> {
         use sha2::Digest;
         let rec = self.status(id).await?;
         if rec.status != Status::Complete {
-            return Err(Error::NotComplete);
+            return match Running::of(&rec) {
+                Some(r) if rec.is_filled() && r.pos == rec.offset => Ok(r.hash.finalize().into()),
+                _ => Err(Error::NotComplete),
+            };
         }
         let cached = rec
             .attrs

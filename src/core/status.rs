@@ -21,15 +21,17 @@ impl UploadService {
     /// its old connection may still have a writer here. That writer is waited for while
     /// it commits what it received; if it stays silent for `stall_after` it is stopped
     /// (its bytes are committed too). Only a writer that keeps receiving for longer is
-    /// left alone, and the offset committed so far is answered. Bytes a crashed writer
-    /// had received past the committed offset, where the file store still has them,
-    /// are made durable and counted here ([`Self::recover_tail`]). A filled upload that
-    /// is not finalized yet (a crash between the last commit and the assembly) is
+    /// left alone, and the offset committed so far is answered; so is one that is
+    /// assembling the upload (its every byte is in the record already). Bytes a crashed
+    /// writer had received past the committed offset, where the file store still has
+    /// them, are made durable and counted here ([`Self::recover_tail`]). A filled upload
+    /// that is not finalized yet (a crash between the last commit and the assembly) is
     /// finalized here.
     pub async fn status(&self, id: &str) -> Result<UploadRecord> {
         let patience = self.cfg.stall_after + std::time::Duration::from_millis(500);
         let deadline = tokio::time::Instant::now() + patience;
-        while self.writers.is_active(id) && tokio::time::Instant::now() < deadline {
+        // A writer that is assembling has its bytes in the record already.
+        while self.writers.is_receiving(id) && tokio::time::Instant::now() < deadline {
             if self.writers.stop_if_stalled(id, self.cfg.stall_after) {
                 self.wait_writer_gone(id).await;
                 break;
@@ -149,6 +151,7 @@ impl UploadService {
         if rec.status == Status::Complete || !rec.is_filled() {
             return Ok(rec);
         }
+        self.writers.assembling(&rec.id, &lease.holder);
         self.keeping(
             lease,
             self.blobs.complete(&rec.id, rec.offset, &rec.assembly),

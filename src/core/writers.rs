@@ -21,6 +21,8 @@ struct Entry {
     closing: Arc<AtomicBool>,
     /// Notified when this writer is gone.
     gone: Arc<Notify>,
+    /// Every byte is durable; it is assembling the upload.
+    assembling: bool,
 }
 
 /// Registry of local writers.
@@ -105,6 +107,7 @@ impl Writers {
             progress: progress.clone(),
             closing: closing.clone(),
             gone: gone.clone(),
+            assembling: false,
         };
         self.map().insert(id.to_owned(), entry);
         Active {
@@ -180,6 +183,20 @@ impl Writers {
     /// True while some local request writes `id`.
     pub fn is_active(&self, id: &str) -> bool {
         self.map().contains_key(id)
+    }
+
+    /// Records that `holder`, the writer of `id`, has made every byte durable and is
+    /// assembling the upload (which behind busy object storage can take long).
+    pub fn assembling(&self, id: &str, holder: &str) {
+        if let Some(e) = self.map().get_mut(id).filter(|e| e.holder == holder) {
+            e.assembling = true;
+        }
+    }
+
+    /// True while some local request writes `id` and has bytes still to make durable:
+    /// its upload's record may not show them yet.
+    pub fn is_receiving(&self, id: &str) -> bool {
+        self.map().get(id).is_some_and(|e| !e.assembling)
     }
 
     /// Stops every writer (graceful shutdown): each commits what arrived.

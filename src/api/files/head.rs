@@ -1,5 +1,5 @@
 //! `HEAD /files/{id}`: the upload's offset, length, metadata and expiry; with
-//! `Want-Digest: sha-256` on a completed upload, its `Digest` (RFC 3230).
+//! `Want-Digest: sha-256` on a filled upload, its `Digest` (RFC 3230).
 
 use http::HeaderValue;
 
@@ -9,8 +9,14 @@ use crate::server::{empty, Resp};
 
 pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Result<Resp, FilesError> {
     let rec = api.service.status(id).await?;
-    let digest = match want_digest && rec.status == crate::core::Status::Complete {
-        true => Some(api.service.sha256(id).await?),
+    // A filled upload may still be assembling: its digest is sent when its bytes'
+    // running digest has it, and otherwise once it is complete (the client asks again).
+    let digest = match want_digest && rec.is_filled() {
+        true => match api.service.sha256(id).await {
+            Ok(d) => Some(d),
+            Err(crate::core::Error::NotComplete) => None,
+            Err(e) => return Err(e.into()),
+        },
         false => None,
     };
     let mut r = hyper::Response::new(empty());
