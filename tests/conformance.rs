@@ -241,6 +241,19 @@ struct CountingReads {
     inner: Arc<object_store::memory::InMemory>,
     now: Arc<std::sync::atomic::AtomicUsize>,
     max: Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes written to objects (not parts).
+    put: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CountingReads {
+    fn over(inner: Arc<object_store::memory::InMemory>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            now: Default::default(),
+            max: Default::default(),
+            put: Default::default(),
+        })
+    }
 }
 
 impl std::fmt::Display for CountingReads {
@@ -265,6 +278,10 @@ impl object_store::ObjectStore for CountingReads {
         payload: object_store::PutPayload,
         opts: object_store::PutOptions,
     ) -> object_store::Result<object_store::PutResult> {
+        self.put.fetch_add(
+            payload.content_length() as u64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -349,11 +366,7 @@ async fn resuming_reads_no_tail_and_completions_stay_within_the_in_flight_budget
     use upgate::blob::object::strict::StrictMultipart;
     use upgate::blob::Assembler;
     let mem = Arc::new(object_store::memory::InMemory::new());
-    let reads = Arc::new(CountingReads {
-        inner: mem.clone(),
-        now: Default::default(),
-        max: Default::default(),
-    });
+    let reads = CountingReads::over(mem.clone());
     let strict = Arc::new(StrictMultipart::new(mem.clone()));
     let spool = tempfile::tempdir().unwrap();
     // 2 MiB in flight: one 2 MiB tail at a time.
@@ -424,4 +437,71 @@ async fn resuming_reads_no_tail_and_completions_stay_within_the_in_flight_budget
             .unwrap();
         assert!(got == bytes(i as u8, 0, length(i as u8)), "{id}");
     }
+}
+
+/// A slow upload (a commit every second, a few bytes each) writes its tail about once:
+/// each commit adds a segment with what it adds, not the whole tail again (a thousand
+/// 8 MiB uploads at 50 KB/s wrote ~30 MiB of tail objects each, and object storage was
+/// busy with tails rather than parts). The segments, read back when the part they start
+/// is sent, are fetched a few at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upload_writes_its_tail_about_once_and_reads_it_back_a_few_objects_at_a_time() {
+    use std::sync::atomic::Ordering;
+    use upgate::blob::object::strict::StrictMultipart;
+    use upgate::blob::Assembler;
+    let mem = Arc::new(object_store::memory::InMemory::new());
+    let counted = CountingReads::over(mem.clone());
+    let strict = Arc::new(StrictMultipart::new(mem.clone()));
+    let spool = tempfile::tempdir().unwrap();
+    let a = upgate::blob::object::ObjectAssembler::new(counted.clone(), strict, "gw", 100 << 30)
+        .with_spool_dir(spool.path().to_owned());
+    const KIB: usize = 1 << 10;
+    const COMMITS: usize = 120;
+    let len = (8 << 20) + 1000;
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    let mut asm = a.create("slow", Some(len as u64)).await.unwrap();
+    let mut w = a.open("slow", 0, &asm).await.unwrap();
+    for k in 0..COMMITS {
+        let chunk = bytes::Bytes::copy_from_slice(&data[k * KIB..(k + 1) * KIB]);
+        w.write(chunk).await.unwrap();
+        let point = w.commit().await.unwrap();
+        assert_eq!(point.offset, ((k + 1) * KIB) as u64);
+        asm = point.assembly.unwrap();
+    }
+    let written = counted.put.load(Ordering::SeqCst);
+    let sent = (COMMITS * KIB) as u64;
+    assert!(
+        written <= sent + sent / 20,
+        "{written} bytes of tail objects for {sent} bytes"
+    );
+    // Resumed (the tail stays where it is), then filled past the part: the segments
+    // are read back to be sent in it, overlapping, within the bound.
+    drop(w);
+    let mut w = a.open("slow", sent, &asm).await.unwrap();
+    assert_eq!(counted.max.load(Ordering::SeqCst), 0);
+    let started = std::time::Instant::now();
+    w.write(bytes::Bytes::copy_from_slice(&data[COMMITS * KIB..]))
+        .await
+        .unwrap();
+    let point = w.commit().await.unwrap();
+    assert_eq!(point.offset, len as u64);
+    let overlapped = counted.max.load(Ordering::SeqCst);
+    assert!(
+        (2..=8).contains(&overlapped),
+        "{overlapped} tail reads at once"
+    );
+    // Each read starts 50 ms late: one after the other, 120 would take 6 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    a.complete("slow", len as u64, &point.assembly.unwrap())
+        .await
+        .unwrap();
+    use object_store::ObjectStoreExt;
+    let got = mem
+        .get(&object_store::path::Path::from("gw/uploads/slow"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got == data, "the completed object differs");
 }

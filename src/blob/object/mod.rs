@@ -154,6 +154,8 @@ pub const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 pub const IN_FLIGHT_MIB: usize = 32;
 /// Bytes of parts being filled kept in memory per process, in MiB.
 pub const BUFFER_MIB: usize = 32;
+/// Tail objects read (or deleted) at once.
+const TAIL_READS: usize = 8;
 
 impl Inner {
     pub fn final_path(&self, id: &str) -> Path {
@@ -181,25 +183,34 @@ impl Inner {
 
     /// The first bytes of upload `id`'s tail objects `objects` (name, bytes to read from
     /// its start), in memory: the caller holds room for them ([`Self::room`]).
+    /// The objects are fetched [`TAIL_READS`] at once (a slow upload's tail can be
+    /// hundreds of small segments).
     pub async fn read_tail(
         &self,
         id: &str,
         objects: &[(String, u64)],
     ) -> Result<Vec<Bytes>, BlobError> {
-        let mut out = Vec::new();
-        for (key, len) in objects {
-            let mut rx = self.stream(&self.tmp_path(id, key), 0, *len).await?;
-            let mut got = 0u64;
+        let one = |(key, len): (String, u64)| async move {
+            let mut rx = self.stream(&self.tmp_path(id, &key), 0, len).await?;
+            let (mut got, mut out) = (0u64, Vec::new());
             while let Some(chunk) = rx.recv().await {
                 let chunk = chunk?;
                 got += chunk.len() as u64;
                 out.push(chunk);
             }
-            if got != *len {
-                return Err(BlobError::Backend(format!(
+            match got == len {
+                true => Ok(out),
+                false => Err(BlobError::Backend(format!(
                     "tail object {key} holds {got} bytes, expected {len}"
-                )));
+                ))),
             }
+        };
+        let mut reads = futures_util::stream::iter(objects.iter().cloned())
+            .map(one)
+            .buffered(TAIL_READS);
+        let mut out = Vec::new();
+        while let Some(chunks) = reads.next().await {
+            out.extend(chunks?);
         }
         Ok(out)
     }
@@ -226,16 +237,26 @@ impl Inner {
         Ok(rx)
     }
 
-    /// Removes the upload's temporary objects (tails and staged ranges).
+    /// Removes the upload's temporary objects (tails and staged ranges), a few at once.
+    /// They all sit directly in its folder, so it is listed one level deep: a store that
+    /// lists by walking its files (s3s-fs) then walks that folder, not every object of
+    /// every upload (which made each of a thousand completions walk 100,000 files).
     async fn remove_tmp(&self, id: &str) -> Result<(), BlobError> {
         let prefix = self.tmp_dir(id);
-        let mut list = self.objects.list(Some(&prefix));
-        while let Some(meta) = list.next().await {
-            let meta = meta.map_err(backend)?;
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(backend)?;
+        let deletes = listed.objects.into_iter().map(|meta| async move {
             match self.objects.delete(&meta.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(backend(e)),
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(backend(e)),
             }
+        });
+        let mut deletes = futures_util::stream::iter(deletes).buffer_unordered(TAIL_READS);
+        while let Some(r) = deletes.next().await {
+            r?;
         }
         Ok(())
     }

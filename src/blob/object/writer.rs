@@ -22,9 +22,14 @@ use crate::model::StagedRange;
 /// Part uploads allowed in flight per writer (memory: this many parts plus the buffer).
 const IN_FLIGHT: usize = 2;
 
-/// Tail segments before the tail is written again as one object (bounds the objects
-/// read back on a resume: one segment per commit, a commit at most every second).
-const MAX_SEGMENTS: usize = 32;
+/// Tail segments before the tail is written again as one object: one segment per
+/// commit, a commit at most every second, so a part filled at 64 KB/s (8 MiB in two
+/// minutes) is written once as segments and once as the part. Fewer segments cost a
+/// slow upload its tail written again and again (at 32, an 8 MiB upload at 50 KB/s
+/// wrote ~30 MiB of tail objects, and a thousand of them kept object storage busy with
+/// tails rather than parts); more make the state (which names them) larger. The
+/// segments are read back (8 at once) only when the part they start is sent.
+const MAX_SEGMENTS: usize = 128;
 
 pub(crate) struct PartWriter {
     inner: Arc<Inner>,
