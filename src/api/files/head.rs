@@ -11,7 +11,8 @@ pub async fn handle(api: &FilesApi, id: &str, want_digest: bool) -> Result<Resp,
     let rec = api.service.status(id).await?;
     // A filled upload may still be assembling: its digest is sent when its bytes'
     // running digest has it, and otherwise once it is complete (the client asks again).
-    let digest = match want_digest && rec.is_filled() {
+    let done = rec.status == crate::core::Status::Complete || rec.is_filled();
+    let digest = match want_digest && done {
         true => match api.service.sha256(id).await {
             Ok(d) => Some(d),
             Err(crate::core::Error::NotComplete) => None,
