@@ -14,7 +14,6 @@ use super::compare::Comparer;
 use super::running::RunningPipe;
 use super::writers::Active;
 use super::{Error, Result, UploadService};
-
 use crate::blob::BlobWriter;
 use crate::model::body::ChunkBody;
 use crate::model::{core_attr, now_secs};

@@ -15,9 +15,9 @@
 //! full parts and stores the rest as the tail object; the offset counts both. The next
 //! writer (on any instance) continues after the tail without reading it: the tail is
 //! read back only when it is sent again (at the start of the part it fills, in a tail
-//! written again whole, or as the last part at completion), within the budget of
-//! bytes in flight. Completion sends the
-//! tail as the last part and completes the multipart upload exactly once.
+//! written again whole, or as the last part at completion), within the budget of bytes
+//! in flight. Completion sends the tail as the last part and completes the multipart
+//! upload exactly once.
 //!
 //! The assembly state kept in the upload record ([`Assembly`], JSON) holds the
 //! multipart id, the part size, every part's id (ETag) and the current tail.
@@ -154,8 +154,9 @@ pub const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 pub const IN_FLIGHT_MIB: usize = 32;
 /// Bytes of parts being filled kept in memory per process, in MiB.
 pub const BUFFER_MIB: usize = 32;
-/// Tail objects read (or deleted) at once.
-const TAIL_READS: usize = 8;
+/// Requests on one upload's temporary objects (tail reads, deletes) run this many at
+/// once.
+const TMP_REQUESTS: usize = 8;
 
 impl Inner {
     pub fn final_path(&self, id: &str) -> Path {
@@ -183,7 +184,7 @@ impl Inner {
 
     /// The first bytes of upload `id`'s tail objects `objects` (name, bytes to read from
     /// its start), in memory: the caller holds room for them ([`Self::room`]).
-    /// The objects are fetched [`TAIL_READS`] at once (a slow upload's tail can be
+    /// The objects are fetched [`TMP_REQUESTS`] at once (a slow upload's tail can be
     /// hundreds of small segments).
     pub async fn read_tail(
         &self,
@@ -207,7 +208,7 @@ impl Inner {
         };
         let mut reads = futures_util::stream::iter(objects.iter().cloned())
             .map(one)
-            .buffered(TAIL_READS);
+            .buffered(TMP_REQUESTS);
         let mut out = Vec::new();
         while let Some(chunks) = reads.next().await {
             out.extend(chunks?);
@@ -254,7 +255,7 @@ impl Inner {
                 Err(e) => Err(backend(e)),
             }
         });
-        let mut deletes = futures_util::stream::iter(deletes).buffer_unordered(TAIL_READS);
+        let mut deletes = futures_util::stream::iter(deletes).buffer_unordered(TMP_REQUESTS);
         while let Some(r) = deletes.next().await {
             r?;
         }
