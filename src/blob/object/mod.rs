@@ -25,6 +25,7 @@
 //! Parts of an unfinished multipart upload cannot be read back, so re-sent bytes that
 //! fall in them are not compared ([`crate::blob::BlobError::Unreadable`]).
 
+mod block;
 mod spool;
 mod stage;
 pub mod strict;

@@ -9,10 +9,11 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use object_store::PutPayload;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::block::Block;
 use crate::blob::BlobError;
 
 /// One block of memory, and the unit of the buffer budget.
@@ -45,7 +46,7 @@ pub(crate) struct Spool {
     /// The first bytes, in memory: full blocks (frozen, so a tail snapshot shares them
     /// instead of copying) and the block being filled.
     full: Vec<Bytes>,
-    filling: Option<BytesMut>,
+    filling: Option<Block>,
     permits: Vec<OwnedSemaphorePermit>,
     /// The rest, once the budget ran out.
     file: Option<Arc<std::fs::File>>,
@@ -71,7 +72,7 @@ impl Spool {
 
     pub fn len(&self) -> u64 {
         let mem: usize = self.full.iter().map(Bytes::len).sum::<usize>()
-            + self.filling.as_ref().map_or(0, BytesMut::len);
+            + self.filling.as_ref().map_or(0, Block::len);
         mem as u64 + self.file_len
     }
 
@@ -80,17 +81,17 @@ impl Spool {
         while !data.is_empty() && self.file.is_none() {
             match self.filling.as_mut() {
                 Some(b) => {
-                    let take = (BLOCK - b.len()).min(data.len());
-                    b.extend_from_slice(&data.split_to(take));
-                    if b.len() == BLOCK {
-                        let full = self.filling.take().map(BytesMut::freeze);
+                    let took = b.push(&data);
+                    let _ = data.split_to(took);
+                    if b.room() == 0 {
+                        let full = self.filling.take().map(Block::freeze);
                         self.full.extend(full);
                     }
                 }
                 None => match self.budget.clone().try_acquire_owned() {
                     Ok(p) => {
                         self.permits.push(p);
-                        self.filling = Some(BytesMut::with_capacity(BLOCK));
+                        self.filling = Some(Block::new(BLOCK)?);
                     }
                     Err(_) => self.file = Some(Arc::new(self.open_file().await?)),
                 },
@@ -131,12 +132,8 @@ impl Spool {
         }
         let mut out: Vec<Bytes> = Vec::new();
         let mut at = 0u64;
-        let mem = self
-            .full
-            .iter()
-            .cloned()
-            .chain(self.filling.as_ref().map(|b| Bytes::copy_from_slice(b)));
-        for b in mem {
+        let filling = self.filling.as_deref().map(Block::copy_of).transpose()?;
+        for b in self.full.iter().cloned().chain(filling) {
             let end = at + b.len() as u64;
             if end > from {
                 let skip = from.saturating_sub(at) as usize;
@@ -158,7 +155,7 @@ impl Spool {
         match (consume, self.filling.take()) {
             (true, Some(b)) => parts.push(b.freeze()),
             (false, Some(b)) => {
-                parts.push(Bytes::copy_from_slice(&b));
+                parts.push(Block::copy_of(&b)?);
                 self.filling = Some(b);
             }
             (_, None) => {}
@@ -176,8 +173,8 @@ impl Spool {
     }
 }
 
-/// Bytes `[start, end)` of the spool file, read back in blocks: allocations of one size
-/// are reused by the allocator, where one of a whole part's size would fragment its heap.
+/// Bytes `[start, end)` of the spool file, read back in blocks of their own mappings (see
+/// [`Block`]), not one buffer of a whole part's size.
 async fn read_blocks(
     file: Arc<std::fs::File>,
     start: u64,
@@ -188,9 +185,9 @@ async fn read_blocks(
         let mut pos = start;
         while pos < end {
             let n = (end - pos).min(BLOCK as u64) as usize;
-            let mut buf = vec![0u8; n];
-            file.read_exact_at(&mut buf, pos)?;
-            out.push(Bytes::from(buf));
+            let mut block = Block::new(n).map_err(std::io::Error::other)?;
+            file.read_exact_at(block.fill_all(), pos)?;
+            out.push(block.freeze());
             pos += n as u64;
         }
         Ok(out)
