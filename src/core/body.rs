@@ -76,6 +76,20 @@ pub struct Pipe<H> {
     result: tokio::sync::oneshot::Receiver<H>,
 }
 
+/// Hashing steps on the blocking pool at once, over the process: the CPU hashes only
+/// so many at a time, and a thousand slow uploads each hashing a few bytes must not
+/// become a thousand threads (each with its stack and a share of the allocator's
+/// arenas).
+const HASH_SLOTS: usize = 8;
+
+fn hash_slots() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(HASH_SLOTS)))
+        .clone()
+}
+
 /// The checksum extension's pipe.
 pub type HashPipe = Pipe<Hasher>;
 
@@ -103,8 +117,12 @@ impl<H: Feed> Pipe<H> {
             let mut h = h;
             while let Some(first) = rx.recv().await {
                 // On the blocking pool until the queue is empty, then back here to
-                // wait without a thread.
+                // wait without a thread; a few at once over the process.
+                let Ok(slot) = hash_slots().acquire_owned().await else {
+                    return;
+                };
                 let step = tokio::task::spawn_blocking(move || {
+                    let _slot = slot;
                     let mut next = Some(first);
                     while let Some(m) = next.take() {
                         match m {
@@ -180,5 +198,48 @@ impl<H: Feed> Pipe<H> {
         self.flush().await;
         drop(self.tx);
         self.result.await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    static HASHING: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    /// Counts its bytes, and how many of its kind hash at once (each step takes a while).
+    struct Slow(u64);
+
+    impl Feed for Slow {
+        fn feed(&mut self, data: &[u8]) {
+            let now = HASHING.fetch_add(1, SeqCst) + 1;
+            MOST.fetch_max(now, SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            HASHING.fetch_sub(1, SeqCst);
+            self.0 += data.len() as u64;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_pipes_hash_a_few_at_a_time_and_each_gets_all_its_bytes() {
+        let pipes: Vec<_> = (0..64u64)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let mut p = Pipe::start(Slow(0));
+                    for _ in 0..3 {
+                        p.update(&Bytes::from(vec![7u8; 100 + i as usize])).await;
+                        tokio::task::yield_now().await;
+                    }
+                    p.end().await.map(|h| h.0)
+                })
+            })
+            .collect();
+        for (i, p) in pipes.into_iter().enumerate() {
+            assert_eq!(p.await.unwrap(), Some(3 * (100 + i as u64)));
+        }
+        let most = MOST.load(SeqCst);
+        assert!(most <= HASH_SLOTS, "{most} pipes hashed at once");
     }
 }
