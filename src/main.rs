@@ -39,8 +39,29 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Threads of tokio's blocking pool (its default is 512). The gateway bounds its own
+/// blocking work (state store, spool files, hashing: 8 at once each), but the pool
+/// starts a new thread whenever a task arrives while none is idle, and under a
+/// thousand slow uploads tasks arrive just as others finish: hundreds of threads, each
+/// with its stack and allocator arena, doing the work of two dozen. Tasks beyond this
+/// wait for a thread.
+const BLOCKING_THREADS: usize = 64;
+
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            eprintln!("upgate: cannot start the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match cli.command {
