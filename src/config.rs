@@ -331,7 +331,7 @@ pub struct ServeArgs {
     /// for parts being filled (beyond it they spool to `<data-dir>/spool` on local
     /// disk), half for part and tail uploads in flight. Bounds memory whatever the
     /// number of concurrent uploads.
-    #[arg(long, env = "UPGATE_STORE_MEMORY", default_value = "64MiB", value_parser = size)]
+    #[arg(long, env = "UPGATE_STORE_MEMORY", default_value = "48MiB", value_parser = size)]
     pub store_memory: u64,
 
     /// Object storage only: the longest bytes that reached the gateway wait before they
