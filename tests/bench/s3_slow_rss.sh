@@ -36,7 +36,7 @@ pids+=($gw)
 for _ in $(seq 100); do grep -q listening "$work/gw.out" 2>/dev/null && break; sleep 0.05; done
 url=$(sed -n 's/^listening on //p' "$work/gw.out")
 ( while kill -0 "$gw" 2>/dev/null; do
-    awk '/^Threads:/{t=$2} /^VmRSS:/{r=int($2/1024)} END{print t, r}' "/proc/$gw/status" >>"$work/samples"
+    { awk '/^Threads:/{t=$2} /^VmRSS:/{r=int($2/1024)} END{printf "%s %s ", t, r}' "/proc/$gw/status"; ls /proc/$gw/fd | wc -l; } >>"$work/samples"
     sleep 1
   done ) &
 pids+=($!)
@@ -47,7 +47,7 @@ TMPDIR="$work" "$LOADTEST" parallel --clock real --url "$url" --partner-id 4242 
 t1=$(date +%s)
 hwm=$(awk '/^VmHWM:/{print int($2/1024)}' "/proc/$gw/status")
 threads=$(awk '{print $1}' "$work/samples" 2>/dev/null | sort -n | tail -1)
-[ -n "${SHOW_RSS:-}" ] && awk '{printf "%s ", $2} END{print ""}' "$work/samples" >&2
+[ -n "${SHOW_RSS:-}" ] && awk '{printf "%s/%s ", $2, $3} END{print ""}' "$work/samples" >&2
 python3 - "$work/lt.json" "$UPLOADS" "$SIZE" "$LINK" "$hwm" "$((t1 - t0))" "${threads:-0}" <<'PY'
 import json, sys
 path, uploads, size, link, hwm, secs, threads = sys.argv[1:]
