@@ -6,13 +6,17 @@
 //! heap stays with the process. A thousand slow uploads on object storage fill, send
 //! and free these blocks out of order, so from the heap they would keep the process at
 //! its high-water mark long after the blocks went. A mapping of its own goes back to
-//! the system when its block does. This module must hold nothing smaller than a block
-//! (a mapping costs a system call and its page faults).
+//! the system when its block does. Buffers below [`MAP_MIN`] still come from the heap
+//! (a mapping costs two system calls and its page faults; glibc reuses small chunks
+//! well).
 
 use bytes::Bytes;
 use memmap2::MmapMut;
 
 use crate::blob::BlobError;
+
+/// The smallest buffer given a mapping of its own.
+pub(crate) const MAP_MIN: usize = 256 << 10;
 
 /// A block being filled: `cap` bytes mapped, the first `len` written.
 pub(crate) struct Block {
@@ -39,14 +43,27 @@ impl Block {
         Ok(Self { map, len: 0 })
     }
 
-    /// A block holding a copy of `data`, frozen.
+    /// A copy of `data`, frozen: in a mapping of its own from [`MAP_MIN`] on.
     pub fn copy_of(data: &[u8]) -> Result<Bytes, BlobError> {
-        if data.is_empty() {
-            return Ok(Bytes::new());
+        if data.len() < MAP_MIN {
+            return Ok(Bytes::copy_from_slice(data));
         }
         let mut b = Self::new(data.len())?;
         b.push(data);
         Ok(b.freeze())
+    }
+
+    /// `n` bytes of `file` at `pos`, frozen: in a mapping of its own from [`MAP_MIN`] on.
+    pub fn read_at(file: &std::fs::File, n: usize, pos: u64) -> std::io::Result<Bytes> {
+        use std::os::unix::fs::FileExt;
+        if n < MAP_MIN {
+            let mut buf = vec![0u8; n];
+            file.read_exact_at(&mut buf, pos)?;
+            return Ok(Bytes::from(buf));
+        }
+        let mut block = Self::new(n).map_err(std::io::Error::other)?;
+        file.read_exact_at(block.fill_all(), pos)?;
+        Ok(block.freeze())
     }
 
     /// Bytes written so far.
@@ -106,6 +123,20 @@ mod tests {
         assert_eq!(&tail[..], b"wo");
         assert_eq!(&Block::copy_of(b"abc").unwrap()[..], b"abc");
         assert!(Block::copy_of(b"").unwrap().is_empty());
+        let big: Vec<u8> = (0..MAP_MIN + 3).map(|i| i as u8).collect();
+        assert_eq!(Block::copy_of(&big).unwrap(), big);
         assert!(Block::new(4).unwrap().freeze().is_empty());
+    }
+
+    #[test]
+    fn reads_at_a_position_small_and_large() {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..MAP_MIN * 2).map(|i| (i % 251) as u8).collect();
+        f.write_all(&data).unwrap();
+        assert_eq!(Block::read_at(&f, 10, 5).unwrap(), &data[5..15]);
+        let n = MAP_MIN + 7;
+        assert_eq!(Block::read_at(&f, n, 9).unwrap(), &data[9..9 + n]);
+        assert!(Block::read_at(&f, 10, (MAP_MIN * 2) as u64).is_err());
     }
 }

@@ -132,14 +132,19 @@ impl Spool {
         }
         let mut out: Vec<Bytes> = Vec::new();
         let mut at = 0u64;
-        let filling = self.filling.as_deref().map(Block::copy_of).transpose()?;
-        for b in self.full.iter().cloned().chain(filling) {
+        for b in &self.full {
             let end = at + b.len() as u64;
             if end > from {
-                let skip = from.saturating_sub(at) as usize;
-                out.push(b.slice(skip..));
+                out.push(b.slice(from.saturating_sub(at) as usize..));
             }
             at = end;
+        }
+        if let Some(b) = self.filling.as_deref() {
+            // Only what is asked for is copied (a tail segment: the bytes since the
+            // last one, not the whole block).
+            let skip = (from.saturating_sub(at) as usize).min(b.len());
+            out.push(Block::copy_of(&b[skip..])?);
+            at += b.len() as u64;
         }
         if let Some(file) = self.file.clone() {
             out.extend(read_blocks(file, from.saturating_sub(at), self.file_len).await?);
@@ -173,8 +178,8 @@ impl Spool {
     }
 }
 
-/// Bytes `[start, end)` of the spool file, read back in blocks of their own mappings (see
-/// [`Block`]), not one buffer of a whole part's size.
+/// Bytes `[start, end)` of the spool file, read back in blocks (see [`Block::read_at`]),
+/// not one buffer of a whole part's size.
 async fn read_blocks(
     file: Arc<std::fs::File>,
     start: u64,
@@ -185,9 +190,7 @@ async fn read_blocks(
         let mut pos = start;
         while pos < end {
             let n = (end - pos).min(BLOCK as u64) as usize;
-            let mut block = Block::new(n).map_err(std::io::Error::other)?;
-            file.read_exact_at(block.fill_all(), pos)?;
-            out.push(block.freeze());
+            out.push(Block::read_at(&file, n, pos)?);
             pos += n as u64;
         }
         Ok(out)
