@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use object_store::PutPayload;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -81,8 +81,7 @@ impl Spool {
         while !data.is_empty() && self.file.is_none() {
             match self.filling.as_mut() {
                 Some(b) => {
-                    let took = b.push(&data);
-                    let _ = data.split_to(took);
+                    data.advance(b.push(&data));
                     if b.room() == 0 {
                         let full = self.filling.take().map(Block::freeze);
                         self.full.extend(full);
