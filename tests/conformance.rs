@@ -246,13 +246,22 @@ struct CountingReads {
 }
 
 impl CountingReads {
-    fn over(inner: Arc<object_store::memory::InMemory>) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
+    /// An assembler on a fresh in-memory store whose object reads and writes this
+    /// counts (multipart calls go through the strict checker), spooling to `spool`.
+    fn assembler(spool: &std::path::Path) -> (Arc<Self>, upgate::blob::object::ObjectAssembler) {
+        use upgate::blob::object::strict::StrictMultipart;
+        let mem = Arc::new(object_store::memory::InMemory::new());
+        let counted = Arc::new(Self {
+            inner: mem.clone(),
             now: Default::default(),
             max: Default::default(),
             put: Default::default(),
-        })
+        });
+        let strict = Arc::new(StrictMultipart::new(mem));
+        let a =
+            upgate::blob::object::ObjectAssembler::new(counted.clone(), strict, "gw", 100 << 30)
+                .with_spool_dir(spool.to_owned());
+        (counted, a)
     }
 }
 
@@ -363,18 +372,11 @@ impl object_store::ObjectStore for CountingReads {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_reads_no_tail_and_completions_stay_within_the_in_flight_budget() {
     use std::sync::atomic::Ordering;
-    use upgate::blob::object::strict::StrictMultipart;
     use upgate::blob::Assembler;
-    let mem = Arc::new(object_store::memory::InMemory::new());
-    let reads = CountingReads::over(mem.clone());
-    let strict = Arc::new(StrictMultipart::new(mem.clone()));
     let spool = tempfile::tempdir().unwrap();
+    let (reads, a) = CountingReads::assembler(spool.path());
     // 2 MiB in flight: one 2 MiB tail at a time.
-    let a = Arc::new(
-        upgate::blob::object::ObjectAssembler::new(reads.clone(), strict, "gw", 100 << 30)
-            .with_spool_dir(spool.path().to_owned())
-            .with_memory(0, 2),
-    );
+    let a = Arc::new(a.with_memory(0, 2));
     const MIB: usize = 1 << 20;
     // Upload 0 goes on past its first (8 MiB) part once resumed; the others are 2 MiB.
     let length = |i: u8| if i == 0 { 10 * MIB } else { 2 * MIB };
@@ -428,7 +430,8 @@ async fn resuming_reads_no_tail_and_completions_stay_within_the_in_flight_budget
     );
     for (i, (id, _)) in uploads.iter().enumerate() {
         use object_store::ObjectStoreExt;
-        let got = mem
+        let got = reads
+            .inner
             .get(&object_store::path::Path::from(format!("gw/uploads/{id}")))
             .await
             .unwrap()
@@ -447,14 +450,9 @@ async fn resuming_reads_no_tail_and_completions_stay_within_the_in_flight_budget
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_upload_writes_its_tail_about_once_and_reads_it_back_a_few_objects_at_a_time() {
     use std::sync::atomic::Ordering;
-    use upgate::blob::object::strict::StrictMultipart;
     use upgate::blob::Assembler;
-    let mem = Arc::new(object_store::memory::InMemory::new());
-    let counted = CountingReads::over(mem.clone());
-    let strict = Arc::new(StrictMultipart::new(mem.clone()));
     let spool = tempfile::tempdir().unwrap();
-    let a = upgate::blob::object::ObjectAssembler::new(counted.clone(), strict, "gw", 100 << 30)
-        .with_spool_dir(spool.path().to_owned());
+    let (counted, a) = CountingReads::assembler(spool.path());
     const KIB: usize = 1 << 10;
     const COMMITS: usize = 120;
     let len = (8 << 20) + 1000;
@@ -496,7 +494,8 @@ async fn a_slow_upload_writes_its_tail_about_once_and_reads_it_back_a_few_object
         .await
         .unwrap();
     use object_store::ObjectStoreExt;
-    let got = mem
+    let got = counted
+        .inner
         .get(&object_store::path::Path::from("gw/uploads/slow"))
         .await
         .unwrap()
