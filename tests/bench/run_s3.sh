@@ -43,6 +43,10 @@ run() { # run NAME STORE_ARGS...
   local ticks; ticks=$(awk '{print $14+$15}' "/proc/$pid/stat")
   local hwm; hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  # Each run's data goes (tmpfs: runs of several GiB would otherwise fill memory and
+  # slow the next ones down as the kernel reclaims).
+  rm -rf "$dir" "$dir.out" "$dir.err"
+  [ "$server" != s3s-fs ] || find "$work/s3/uploads" -mindepth 1 -delete
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); d.update(name=sys.argv[2], server_peak_rss_MiB=round(int(sys.argv[3])/1024,1), server_cpu_s=round(int(sys.argv[4])/$(getconf CLK_TCK),2)); d.update(server_cpu_s_per_GiB=round(d['server_cpu_s']/(d['bytes']/2**30),2)); print(json.dumps(d))" "$out" "$1" "$hwm" "$ticks"
 }
 for _ in $(seq "$REPEAT"); do
