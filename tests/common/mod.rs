@@ -571,8 +571,20 @@ pub struct CutProxy {
 
 impl CutProxy {
     pub async fn start(target: SocketAddr, cut_after: u64) -> Self {
+        Self::start_with(target, cut_after, false).await
+    }
+
+    /// Like [`CutProxy::start`], but a connection is cut only once the server's first
+    /// bytes on it have reached the client: an upload created by a request that also
+    /// carries its body (RUFH) is resumable only once the client has its URL (the
+    /// interim `104`), which a busy machine may forward after the body passed the mark.
+    pub async fn start_after_reply(target: SocketAddr, cut_after: u64) -> Self {
+        Self::start_with(target, cut_after, true).await
+    }
+
+    async fn start_with(target: SocketAddr, cut_after: u64, after_reply: bool) -> Self {
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-        use tokio::io::AsyncReadExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cut = Arc::new(AtomicBool::new(false));
@@ -590,8 +602,16 @@ impl CutProxy {
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
+                    let replied = Arc::new(AtomicU64::new(0));
+                    let replied2 = replied.clone();
                     let down = tokio::spawn(async move {
-                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                        let mut buf = vec![0u8; 64 * 1024];
+                        while let Ok(n @ 1..) = sr.read(&mut buf).await {
+                            if cw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                            replied2.fetch_add(n as u64, Ordering::SeqCst);
+                        }
                     });
                     let mut buf = vec![0u8; 64 * 1024];
                     loop {
@@ -600,7 +620,11 @@ impl CutProxy {
                             Ok(n) => n,
                         };
                         let before = up.fetch_add(n as u64, Ordering::SeqCst);
-                        if before + n as u64 > cut_after && !cut.swap(true, Ordering::SeqCst) {
+                        let may_cut = !after_reply || replied.load(Ordering::SeqCst) > 0;
+                        if before + n as u64 > cut_after
+                            && may_cut
+                            && !cut.swap(true, Ordering::SeqCst)
+                        {
                             break; // drop both directions mid-request
                         }
                         if sw.write_all(&buf[..n]).await.is_err() {
