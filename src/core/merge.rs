@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::running::RunningPipe;
 use super::{Error, Result, UploadService};
 use crate::blob::BlobWriter;
 use crate::model::{Status, UploadRecord};
@@ -67,6 +68,10 @@ impl UploadService {
                 };
                 w.absorb(&r, rec.offset).await?;
                 let point = w.commit().await?;
+                c.attrs = RunningPipe::carried_over(&*self.blobs, &rec, point.offset)
+                    .await
+                    .into_iter()
+                    .collect();
                 c.new_offset = point.offset;
                 c.assembly = point.assembly;
                 c.expires_at = Some(self.expiry_from_now());

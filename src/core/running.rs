@@ -7,9 +7,11 @@
 //! The write pump resumes it when it starts appending at exactly `pos`, hashes beside
 //! the write (on the blocking pool) and stores the new state in the same fenced commit
 //! that moves the offset — only when the commit point is exactly where the hash is (a
-//! commit by age that stops short keeps the older state). Every other way the offset moves
-//! (staged ranges merged, a tail kept after a crash, concatenation) leaves the state
-//! behind, which stays true of its prefix: stored bytes below the offset never change,
+//! commit by age that stops short keeps the older state). A staged range merged while
+//! the state is at the offset is read back and hashed in the merge's commit
+//! ([`RunningPipe::carried_over`]), so parallel ranged `PUT`s keep it too. Every other
+//! way the offset moves (a merge on a store that cannot read parts back, a tail kept
+//! after a crash, concatenation) leaves the state behind, which stays true of its prefix: stored bytes below the offset never change,
 //! except by a Kaltura restart from byte 0, which clears it. [`UploadService::sha256`]
 //! then reads back only `[pos, offset)`. The state lives in the state store, so it
 //! follows the upload across instances.
@@ -78,6 +80,25 @@ impl RunningPipe {
     pub async fn update(&mut self, data: &Bytes) {
         self.pos += data.len() as u64;
         self.pipe.update(data).await;
+    }
+
+    /// The state carried over bytes `[rec.offset, to)` that reached the upload another
+    /// way (a staged range merged under the lease): read back from storage (just
+    /// written, so from the page cache on a local disk) and hashed, when `rec`'s state
+    /// is exactly at its offset. `None` when it is not, or the store cannot read them
+    /// back yet (object-store parts): the state then stays behind as before. Each byte
+    /// is hashed once this way, in the commit that merges it.
+    pub async fn carried_over(
+        blobs: &dyn crate::blob::Assembler,
+        rec: &UploadRecord,
+        to: u64,
+    ) -> Option<(String, String)> {
+        let mut pipe = Self::resume(rec)?;
+        let mut rx = blobs.read(&rec.id, rec.offset, to, false).await.ok()?;
+        while let Some(chunk) = rx.recv().await {
+            pipe.update(&chunk.ok()?).await;
+        }
+        pipe.attr_at(to).await
     }
 
     /// The attribute to commit with the offset `at`: only when the hash is exactly there.
