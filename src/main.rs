@@ -59,14 +59,19 @@ const BLOCKING_THREADS: usize = 64;
 const MALLOC_TUNABLES: &str =
     "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=16777216";
 
+/// Set on the process started again by [`tune_allocator`]: it must not start itself
+/// again, whatever glibc makes of `GLIBC_TUNABLES` (glibc rewrites the variable in
+/// place while parsing it, differently across versions).
+const TUNED_MARK: &str = "UPGATE_ALLOCATOR_TUNED";
+
 /// glibc reads its tunables once, at start: when the operator set none for malloc, the
 /// process starts itself again (same PID, same arguments) with [`MALLOC_TUNABLES`]
-/// added to `GLIBC_TUNABLES`. Returns only if that cannot be done.
+/// added to `GLIBC_TUNABLES`. Returns only if that cannot be done, or once done.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     use std::os::unix::process::CommandExt;
     let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if current.contains("glibc.malloc.") {
+    if std::env::var_os(TUNED_MARK).is_some() || current.contains("glibc.malloc.") {
         return;
     }
     let Ok(exe) = std::env::current_exe() else {
@@ -81,7 +86,11 @@ fn tune_allocator() {
     if let Some(arg0) = args.next() {
         cmd.arg0(arg0);
     }
-    let err = cmd.args(args).env("GLIBC_TUNABLES", tunables).exec();
+    let err = cmd
+        .args(args)
+        .env("GLIBC_TUNABLES", tunables)
+        .env(TUNED_MARK, "1")
+        .exec();
     eprintln!("upgate: running with glibc's default allocator settings ({err})");
 }
 
