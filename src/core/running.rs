@@ -11,8 +11,9 @@
 //! the state is at the offset is read back and hashed in the merge's commit
 //! ([`RunningPipe::carried_over`]), so parallel ranged `PUT`s keep it too. Every other
 //! way the offset moves (a merge on a store that cannot read parts back, a tail kept
-//! after a crash, concatenation) leaves the state behind, which stays true of its prefix: stored bytes below the offset never change,
-//! except by a Kaltura restart from byte 0, which clears it. [`UploadService::sha256`]
+//! after a crash, concatenation) leaves the state behind, which stays true of its
+//! prefix: stored bytes below the offset never change, except by a Kaltura restart
+//! from byte 0, which clears it. [`UploadService::sha256`]
 //! then reads back only `[pos, offset)`. The state lives in the state store, so it
 //! follows the upload across instances.
 //!

@@ -61,8 +61,11 @@ fn build(scheme: &str, rest: &str, max_size: u64) -> Result<ObjectAssembler, Blo
             let mut b = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(retry);
-            let plain = param("endpoint").is_some_and(|e| e.starts_with("http://"));
-            if let Some(e) = param("endpoint") {
+            let endpoint = param("endpoint");
+            let plain = endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://"));
+            if let Some(e) = endpoint {
                 b = b.with_allow_http(plain).with_endpoint(e);
             }
             let unsigned = match param("payload").as_deref() {
