@@ -1,5 +1,6 @@
 //! Reading a completed upload back (downloads, verification).
 
+use super::body::Pipe;
 use super::running::Running;
 use super::{Error, Result, UploadService};
 use crate::blob::ByteStream;
@@ -66,10 +67,17 @@ impl UploadService {
         });
         metrics::counter!("upgate_digest_read_back_bytes_total").increment(rec.offset - pos);
         if pos < rec.offset {
+            // Hashed beside the read, on the blocking pool: a gigabyte is seconds of
+            // CPU that must not hold a runtime worker (and every request queued on it).
+            let mut pipe = Pipe::start(hash);
             let mut rx = self.blobs.read(id, pos, rec.offset, true).await?;
             while let Some(chunk) = rx.recv().await {
-                hash.update(&chunk?);
+                pipe.update(&chunk?).await;
             }
+            hash = pipe
+                .end()
+                .await
+                .ok_or_else(|| Error::Internal("hashing the upload failed".into()))?;
         }
         let d: [u8; 32] = hash.finalize().into();
         let hex = upgate_proto::hex::hex(&d);
