@@ -4,8 +4,13 @@
 #
 # Usage: tests/bench/compare.sh [ROUNDS]      (default 3; data on /dev/shm)
 #   BIN=path/to/upgate   the build to measure (default: target/release/upgate, built)
-#   RUSTUS=path          rustus binary (default: `rustus` on PATH, skipped if absent)
-#   TUS_NODE=path        a script starting @tus/server on $PORT (skipped if absent)
+#   RUSTUS=path          rustus binary (default: `rustus` on PATH, skipped if absent);
+#                        ../shared/bench names the release (1.1.4): build it from its tag
+#   TUS_NODE_DIR=dir     a directory holding `npm install @tus/server @tus/file-store`:
+#                        @tus/server runs through tests/bench/tus_node.mjs (skipped if unset)
+#   STATE=redis          upload state in a private redis-server (unix socket, started and
+#                        stopped here) for upgate and rustus; @tus/server keeps its files.
+#                        Default: each server's embedded store (upgate redb, rustus files)
 #   SCENARIOS=...        default "single single_sha256 parallel create_wrk"
 #   PUSH="1 4"           also `upgate push` of a 1 GiB file, verified end to end, with
 #                        these --parallel values (each on a fresh gateway; "" skips)
@@ -30,7 +35,28 @@ RUSTUS=${RUSTUS:-$(command -v rustus || true)}
 RESULTS=$(mktemp /tmp/compare.XXXXXX.jsonl)
 PUSH=${PUSH-"1 4"}
 PUSH_DIR=$(mktemp -d /dev/shm/compare-push.XXXXXX)
-trap 'rm -rf "$PUSH_DIR"' EXIT
+REDIS_PID=
+cleanup() {
+  [ -z "$REDIS_PID" ] || { kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null || true; }
+  rm -rf "$PUSH_DIR"
+}
+trap cleanup EXIT
+UP_STATE= RUSTUS_STATE=
+case "${STATE:-}" in
+  "") ;;
+  redis)
+    command -v redis-server >/dev/null || { echo "redis-server is needed" >&2; exit 1; }
+    SOCK=$PUSH_DIR/redis.sock
+    redis-server --port 0 --unixsocket "$SOCK" --save '' --appendonly no --dir "$PUSH_DIR" \
+      >"$PUSH_DIR/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+    [ -S "$SOCK" ] || { echo "redis-server did not start" >&2; exit 1; }
+    UP_STATE="--state redis+unix://$SOCK"
+    RUSTUS_STATE="--info-storage redis-info-storage --info-db-dsn redis+unix://$SOCK"
+    ;;
+  *) echo "STATE=$STATE: empty or redis" >&2; exit 1 ;;
+esac
 
 # One verified push of the 1 GiB file with --parallel $1 on a fresh gateway: a result
 # line (MB/s over the push's own wall time, the gateway's CPU seconds).
@@ -38,7 +64,7 @@ push_run() {
   local d out url gw rc=0 r
   d=$(mktemp -d "$PUSH_DIR/gw.XXXXXX")
   "$BIN" serve --listen 127.0.0.1:0 --data-dir "$d/data" --files-auth off --user-requests 0 \
-    >"$d/out" 2>/dev/null &
+    $UP_STATE >"$d/out" 2>/dev/null &
   gw=$!
   for _ in $(seq 100); do grep -q "listening on" "$d/out" && break; sleep 0.1; done
   url=$(sed -n 's/.*listening on //p' "$d/out" | head -n1)
@@ -59,13 +85,13 @@ print(json.dumps(d))
 PY
 }
 
-servers=("upgate|$BIN serve --listen 127.0.0.1:\$PORT --data-dir \$DATA_DIR --files-auth off --user-requests 0|/files/")
+servers=("upgate|$BIN serve --listen 127.0.0.1:\$PORT --data-dir \$DATA_DIR --files-auth off --user-requests 0 $UP_STATE|/files/")
 servers+=("sink|python3 $KIT/sink_server.py --port \$PORT|/files/")
 if [ -n "$RUSTUS" ]; then
-  servers+=("rustus|$RUSTUS --host 127.0.0.1 --port \$PORT --data-dir \$DATA_DIR --url /files|/files/")
+  servers+=("rustus|$RUSTUS --host 127.0.0.1 --port \$PORT --data-dir \$DATA_DIR --info-dir \$DATA_DIR --url /files $RUSTUS_STATE|/files/")
 fi
-if [ -n "${TUS_NODE:-}" ]; then
-  servers+=("tus-node|node $TUS_NODE|/files/")
+if [ -n "${TUS_NODE_DIR:-}" ]; then
+  servers+=("tus-node|node $ROOT/tests/bench/tus_node.mjs $TUS_NODE_DIR \$PORT \$DATA_DIR|/files/")
 fi
 
 for round in $(seq "$ROUNDS"); do
@@ -87,9 +113,10 @@ for round in $(seq "$ROUNDS"); do
 done
 
 python3 "$KIT/summarize.py" "$RESULTS"
-python3 - "$RESULTS" <<'EOF'
+python3 - "$RESULTS" "${STATE:-}" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+create_target = {"create_wrk": 2.0 if sys.argv[2] == "redis" else 1.5}
 def med(name, scen, key):
     v = [r[key] for r in rows if r.get("name") == name and r.get("scenario_id") == scen and key in r]
     return statistics.median(v) if v else None
@@ -110,7 +137,8 @@ for peer in sorted({r.get("name") for r in rows} - {"upgate", "sink"}):
     for s in ("single", "parallel", "create_wrk"):
         a, b = up(s), pick(peer, s)
         if a and b:
-            print(f"  upgate / {peer} {s} = {a / b:.2f}")
+            t = create_target.get(s) if peer == "rustus" else None
+            print(f"  upgate / {peer} {s} = {a / b:.2f}" + (f" (target >= {t})" if t else ""))
 for s in ("single", "parallel"):
     a, b = up(s), pick("sink", s)
     if a and b:
