@@ -2,10 +2,11 @@
 
 /// `b` as lower-case hex, two characters a byte.
 pub fn hex(b: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
-        let _ = write!(s, "{x:02x}");
+        s.push(DIGITS[usize::from(x >> 4)] as char);
+        s.push(DIGITS[usize::from(x & 15)] as char);
     }
     s
 }
@@ -32,6 +33,7 @@ mod tests {
     fn round_trips() {
         let b: Vec<u8> = (0..=255).collect();
         assert_eq!(super::unhex(&super::hex(&b)), Some(b));
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
         assert_eq!(super::unhex("AB0f"), Some(vec![0xab, 0x0f]));
         for bad in ["a", "+1", "0x", "zz", "é1"] {
             assert_eq!(super::unhex(bad), None, "{bad}");

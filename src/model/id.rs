@@ -14,7 +14,7 @@ pub fn new_id() -> String {
         buf[..8].copy_from_slice(&t.to_le_bytes());
         buf[8..].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    upgate_proto::hex::hex(&buf)
 }
 
 /// True for ids this gateway could have issued (guards file names and keys).
