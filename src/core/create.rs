@@ -77,7 +77,7 @@ impl UploadService {
             _ => None,
         };
         // The operator's hook may refuse (before anything is stored).
-        self.gate_create(hooks::upload_json(&rec)).await?;
+        self.gate_create(&rec).await?;
         rec.assembly = self.blobs.create(&id, rec.length).await?;
         match self.state.insert(&rec).await {
             Ok(()) => {}
@@ -89,7 +89,7 @@ impl UploadService {
         }
         self.emit(
             HookEvent::Created,
-            json!({ "upload": hooks::upload_json(&rec) }),
+            || json!({ "upload": hooks::upload_json(&rec) }),
             None,
         )
         .await;

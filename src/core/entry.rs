@@ -25,16 +25,21 @@ impl UploadService {
     }
 
     async fn entry_ready(&self, entry: &MediaEntry) {
+        if !self.hooks_want(HookEvent::EntryReady) {
+            return;
+        }
         let upload = match &entry.upload_id {
             Some(id) => self.peek(id).await.ok().flatten(),
             None => None,
         };
         self.emit(
             HookEvent::EntryReady,
-            serde_json::json!({
-                "entry": super::hooks::entry_json(entry),
-                "upload": upload.as_ref().map(super::hooks::upload_json),
-            }),
+            || {
+                serde_json::json!({
+                    "entry": super::hooks::entry_json(entry),
+                    "upload": upload.as_ref().map(super::hooks::upload_json),
+                })
+            },
             upload.as_ref().map(|u| u.id.as_str()),
         )
         .await;

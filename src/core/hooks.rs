@@ -86,14 +86,25 @@ pub fn entry_json(e: &MediaEntry) -> Value {
 }
 
 impl UploadService {
-    /// Queues `event` for every receiver that wants it. `fields` are merged into the
-    /// payload (`upload`, `entry`); `sha256_of` names an upload whose SHA-256 the
-    /// dispatcher adds before sending. A failure to queue is logged and counted; it
-    /// never fails the request that caused the event.
-    pub(crate) async fn emit(&self, event: HookEvent, fields: Value, sha256_of: Option<&str>) {
-        if !self.cfg.hooks.wants(event) {
+    /// True when some receiver wants `event` (callers skip gathering its fields if not).
+    pub(crate) fn hooks_want(&self, event: HookEvent) -> bool {
+        self.cfg.hooks.wants(event)
+    }
+
+    /// Queues `event` for every receiver that wants it. `fields` (built only then) are
+    /// merged into the payload (`upload`, `entry`); `sha256_of` names an upload whose
+    /// SHA-256 the dispatcher adds before sending. A failure to queue is logged and
+    /// counted; it never fails the request that caused the event.
+    pub(crate) async fn emit(
+        &self,
+        event: HookEvent,
+        fields: impl FnOnce() -> Value,
+        sha256_of: Option<&str>,
+    ) {
+        if !self.hooks_want(event) {
             return;
         }
+        let fields = fields();
         for url in &self.cfg.hooks.urls {
             let id = new_id();
             let mut payload = json!({
@@ -131,11 +142,11 @@ impl UploadService {
     }
 
     /// Asks the pre-create gate, if there is one, about an upload about to be created.
-    pub(crate) async fn gate_create(&self, upload: Value) -> Result<()> {
+    pub(crate) async fn gate_create(&self, rec: &UploadRecord) -> Result<()> {
         let Some(gate) = &self.create_gate else {
             return Ok(());
         };
-        match gate.check(&upload).await {
+        match gate.check(&upload_json(rec)).await {
             Ok(()) => Ok(()),
             Err(GateRefusal::Refused(why)) => Err(Error::Refused(why)),
             Err(GateRefusal::Unavailable(why)) => {

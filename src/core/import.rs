@@ -168,14 +168,18 @@ impl UploadService {
             Err(e) => return Err(e),
         };
         self.state.doc_delete(KIND, entry_id).await?;
-        if let (ImportEnd::Imported { upload_id, .. }, Some(e)) = (&end, &entry) {
+        if let (ImportEnd::Imported { upload_id, .. }, Some(e), true) =
+            (&end, &entry, self.hooks_want(HookEvent::Imported))
+        {
             let upload = self.peek(upload_id).await.ok().flatten();
             self.emit(
                 HookEvent::Imported,
-                serde_json::json!({
-                    "entry": super::hooks::entry_json(e),
-                    "upload": upload.as_ref().map(super::hooks::upload_json),
-                }),
+                || {
+                    serde_json::json!({
+                        "entry": super::hooks::entry_json(e),
+                        "upload": upload.as_ref().map(super::hooks::upload_json),
+                    })
+                },
                 Some(upload_id),
             )
             .await;

@@ -168,7 +168,7 @@ impl UploadService {
         metrics::counter!("upgate_uploads_completed_total").increment(1);
         self.emit(
             HookEvent::Finished,
-            serde_json::json!({ "upload": super::hooks::upload_json(&r) }),
+            || serde_json::json!({ "upload": super::hooks::upload_json(&r) }),
             Some(&r.id),
         )
         .await;

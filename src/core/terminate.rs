@@ -17,7 +17,7 @@ impl UploadService {
         self.blobs.delete(id, &removed.assembly).await?;
         self.emit(
             HookEvent::Terminated,
-            serde_json::json!({ "upload": super::hooks::upload_json(&removed) }),
+            || serde_json::json!({ "upload": super::hooks::upload_json(&removed) }),
             None,
         )
         .await;
