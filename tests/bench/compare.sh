@@ -88,7 +88,7 @@ PY
 servers=("upgate|$BIN serve --listen 127.0.0.1:\$PORT --data-dir \$DATA_DIR --files-auth off --user-requests 0 $UP_STATE|/files/")
 servers+=("sink|python3 $KIT/sink_server.py --port \$PORT|/files/")
 if [ -n "$RUSTUS" ]; then
-  servers+=("rustus|$RUSTUS --host 127.0.0.1 --port \$PORT --data-dir \$DATA_DIR --info-dir \$DATA_DIR --url /files $RUSTUS_STATE|/files/")
+  servers+=("rustus|$RUSTUS --host 127.0.0.1 --port \$PORT --data-dir \$DATA_DIR --info-dir \$DATA_DIR --url /files --max-body-size 16777216 --log-level WARN $RUSTUS_STATE|/files/")
 fi
 if [ -n "${TUS_NODE_DIR:-}" ]; then
   servers+=("tus-node|node $ROOT/tests/bench/tus_node.mjs $TUS_NODE_DIR \$PORT \$DATA_DIR|/files/")
@@ -134,7 +134,7 @@ for p in ("push_p1", "push_p4"):
     if up("single") and up(p):
         print(f"  upgate {p} (verified) = {up(p):.0f} MB/s, / single = {up(p) / up('single'):.2f} (target >= 0.70)")
 for peer in sorted({r.get("name") for r in rows} - {"upgate", "sink"}):
-    for s in ("single", "parallel", "create_wrk"):
+    for s in ("single", "single_sha256", "parallel", "create_wrk"):
         a, b = up(s), pick(peer, s)
         if a and b:
             t = create_target.get(s) if peer == "rustus" else None
