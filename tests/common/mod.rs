@@ -602,7 +602,7 @@ impl CutProxy {
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
-                    let replied = Arc::new(AtomicU64::new(0));
+                    let replied = Arc::new(AtomicBool::new(false));
                     let replied2 = replied.clone();
                     let down = tokio::spawn(async move {
                         let mut buf = vec![0u8; 64 * 1024];
@@ -610,7 +610,7 @@ impl CutProxy {
                             if cw.write_all(&buf[..n]).await.is_err() {
                                 break;
                             }
-                            replied2.fetch_add(n as u64, Ordering::SeqCst);
+                            replied2.store(true, Ordering::SeqCst);
                         }
                     });
                     let mut buf = vec![0u8; 64 * 1024];
@@ -620,7 +620,7 @@ impl CutProxy {
                             Ok(n) => n,
                         };
                         let before = up.fetch_add(n as u64, Ordering::SeqCst);
-                        let may_cut = !after_reply || replied.load(Ordering::SeqCst) > 0;
+                        let may_cut = !after_reply || replied.load(Ordering::SeqCst);
                         if before + n as u64 > cut_after
                             && may_cut
                             && !cut.swap(true, Ordering::SeqCst)
