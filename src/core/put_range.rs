@@ -1,8 +1,10 @@
 //! Positional writes: ranged PUT (`Content-Range: bytes a-b/total`) and Kaltura's
 //! `resumeAt` chunks, in any order and in parallel. A chunk at or before the offset is
 //! appended under the lease (re-sent leading bytes are compared with what is stored);
-//! a chunk past the offset, or one that finds the lease busy, is staged durably on its
-//! own and merged when the prefix reaches it. The chunk's end may be unknown until its
+//! a chunk just past the offset waits while the offset moves towards it, and one that
+//! finds the lease busy waits for its holder, briefly. Otherwise (far ahead, or the
+//! writer before it stalled) it is staged durably on its own and merged when the prefix
+//! reaches it. The chunk's end may be unknown until its
 //! body ends (multipart file parts carry no length).
 
 use upgate_proto::content_range::ContentRange;
@@ -13,6 +15,15 @@ use super::{Error, Result, UploadService};
 use crate::model::body::ChunkBody;
 use crate::model::{StagedRange, Status, UploadRecord};
 use crate::state::{Acquire, Update};
+
+/// How long a range waits for the writer before it while nothing moves: the offset (a
+/// chunk just ahead of the end), or the lease (the writer that reached it is committing).
+/// Then the range is staged apart.
+const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+/// How far ahead of the offset a range still waits for it rather than being staged.
+const NEAR: u64 = 64 << 20;
+/// How often a waiting range looks at the offset again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl UploadService {
     /// Stores one ranged chunk (or answers a status query) and returns the record.
@@ -84,8 +95,11 @@ impl UploadService {
             self.verify_stored(id, start, end, body, true).await?;
             return Ok(rec);
         }
-        let rec = self.await_prefix(id, start, rec).await?;
-        if start <= rec.offset {
+        let mut rec = self.await_prefix(id, start, rec).await?;
+        // The writer that just reached `start` commits before it lets go of the lease:
+        // wait for it (briefly) rather than stage bytes that could go in place.
+        let mut held_since = None;
+        while start <= rec.offset {
             let req = self.lease_request(None);
             match self.state.acquire(id, &req).await? {
                 Acquire::Granted(lease, rec) => {
@@ -126,7 +140,14 @@ impl UploadService {
                     self.verify_stored(id, start, end, body, true).await?;
                     return self.load(id).await;
                 }
-                Acquire::Held { .. } | Acquire::Conflict { .. } => {} // stage it instead
+                Acquire::Held { .. } | Acquire::Conflict { .. } => {
+                    let since = *held_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= PATIENCE {
+                        break; // someone else writes here for longer: stage it instead
+                    }
+                    tokio::time::sleep(POLL).await;
+                    rec = self.load(id).await?;
+                }
             }
         }
         self.stage_range(id, start, end, limit, body).await?;
@@ -144,11 +165,9 @@ impl UploadService {
         start: u64,
         mut rec: UploadRecord,
     ) -> Result<UploadRecord> {
-        const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
-        const NEAR: u64 = 64 << 20;
         let mut last_move = tokio::time::Instant::now();
         while start > rec.offset && start - rec.offset <= NEAR && last_move.elapsed() < PATIENCE {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            tokio::time::sleep(POLL).await;
             let now = self.load(id).await?;
             if now.offset != rec.offset {
                 last_move = tokio::time::Instant::now();
@@ -203,6 +222,8 @@ impl UploadService {
             };
         }
         let key = w.finish().await?;
+        // Bytes stored twice (staged, copied in later): what parallel clients cost.
+        metrics::counter!("upgate_staged_bytes_total").increment(pos - start);
         let range = StagedRange {
             start,
             end: pos,
