@@ -605,12 +605,15 @@ async fn ranged_put_parallel_chunks_unknown_total() {
 /// read back so far to answer digests (its metric).
 async fn digest_and_read_back(g: &Gateway, path: &str) -> (String, f64) {
     let d = head_sha256(&client(), &g.url(path)).await;
+    (d, metric(g, "upgate_digest_read_back_bytes_total").await)
+}
+
+/// One unlabelled metric's value (0 before it is first counted).
+async fn metric(g: &Gateway, name: &str) -> f64 {
     let text = get_text(&g.url("/metrics")).await;
-    let read_back = text
-        .lines()
-        .find_map(|l| l.strip_prefix("upgate_digest_read_back_bytes_total "))
-        .map_or(0.0, |v| v.parse().unwrap());
-    (d, read_back)
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
 }
 
 /// `Want-Digest: sha-256` on the creation: the digest is kept as bytes arrive in order
@@ -677,5 +680,8 @@ async fn a_kept_digest_answers_without_reading_the_file_back() {
     let (d, read_back) = digest_and_read_back(&g, &id).await;
     assert_eq!(d, want);
     assert_eq!(read_back, all);
+    // The tail, and only it, was stored twice (staged, then copied in).
+    let staged = metric(&g, "upgate_staged_bytes_total").await;
+    assert_eq!(staged, (total - half) as f64);
     g.shutdown().await;
 }
