@@ -601,6 +601,43 @@ async fn ranged_put_parallel_chunks_unknown_total() {
     g.shutdown().await;
 }
 
+/// A writer that holds the lease and stalls (a PATCH whose body stops coming) does not
+/// hold up a ranged PUT of the bytes at its offset for long: the PUT waits briefly for
+/// the lease, then is staged apart and answered. Once the stalled request dies, its
+/// bytes and the staged ones make the file, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_behind_a_stalled_writer_is_staged_not_held_up() {
+    let g = Gateway::start().await;
+    let c = client();
+    let d = data(2 << 20, 43);
+    let (total, half, first) = (d.len(), 1 << 20, 100_000);
+    let up = create(&c, &g.base, total as u64).await;
+    let stalled = open_patch(g.addr, &up, 0, &d[..first], half).await;
+    assert!(eventually(|| async { metric(&g, "upgate_writers_active").await == 1.0 }).await);
+
+    let t = std::time::Instant::now();
+    let url = g.url(&up);
+    let r = put_range(&c, &url, 0, half, &total.to_string(), &d).await;
+    assert_eq!(r.status(), 308);
+    // Not until the stalled body's timeout (30 s here): the wait for the lease is short.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(metric(&g, "upgate_staged_bytes_total").await, half as f64);
+
+    drop(stalled);
+    assert!(eventually(|| async { head_offset(&c, &g.base, &up).await == half as u64 }).await);
+    let r = put_range(&c, &url, half, total, &total.to_string(), &d).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        sha256_hex(&download(&c, &g.base, &up).await),
+        sha256_hex(&d)
+    );
+    g.shutdown().await;
+}
+
 /// The SHA-256 a `HEAD` with `Want-Digest` answers (hex), and the bytes the gateway
 /// read back so far to answer digests (its metric).
 async fn digest_and_read_back(g: &Gateway, path: &str) -> (String, f64) {

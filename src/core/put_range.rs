@@ -22,8 +22,11 @@ use crate::state::{Acquire, Update};
 const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
 /// How far ahead of the offset a range still waits for it rather than being staged.
 const NEAR: u64 = 64 << 20;
-/// How often a waiting range looks at the offset again.
+/// How often a waiting range looks at the offset again when no local request writes
+/// the upload (another instance does, or the next writer is just starting).
 const POLL: std::time::Duration = std::time::Duration::from_millis(2);
+/// The longest a waiting range waits for a local writer to go before it looks again.
+const WAKE: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl UploadService {
     /// Stores one ranged chunk (or answers a status query) and returns the record.
@@ -145,7 +148,7 @@ impl UploadService {
                     if since.elapsed() >= PATIENCE {
                         break; // someone else writes here for longer: stage it instead
                     }
-                    tokio::time::sleep(POLL).await;
+                    self.wait_for_writer(id).await;
                     rec = self.load(id).await?;
                 }
             }
@@ -167,7 +170,7 @@ impl UploadService {
     ) -> Result<UploadRecord> {
         let mut last_move = tokio::time::Instant::now();
         while start > rec.offset && start - rec.offset <= NEAR && last_move.elapsed() < PATIENCE {
-            tokio::time::sleep(POLL).await;
+            self.wait_for_writer(id).await;
             let now = self.load(id).await?;
             if now.offset != rec.offset {
                 last_move = tokio::time::Instant::now();
@@ -175,6 +178,15 @@ impl UploadService {
             rec = now;
         }
         Ok(rec)
+    }
+
+    /// Waits until the offset or the lease may have moved: woken when the local writer of
+    /// `id` goes (it committed and let go), not by polling the state store; a short
+    /// pause when the writer is elsewhere.
+    async fn wait_for_writer(&self, id: &str) {
+        if !self.writers.wait_gone(id, WAKE).await {
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Streams a chunk into its own staging place and records it.
