@@ -7,13 +7,17 @@
 //!
 //! - `partial/ID.end`        where a trusted writer's bytes reach (see below)
 //!
-//! Each writer owns one blocking thread that performs the writes, so the async side
-//! only moves `Bytes` handles through a bounded channel (`QUEUE` frames): network reads
-//! and disk writes overlap and memory stays bounded. The thread gathers what is queued
-//! into one `writev` of up to `BATCH` bytes, and writes as soon as nothing more is
-//! queued, so every byte that arrived is in the file (the page cache) moments later,
-//! even when the client then stalls. Absorbing a staged range copies it with
-//! `copy_file_range` (std's `io::copy` between files).
+//! Each writer owns one blocking thread that performs the writes. The async side
+//! gathers a request's frames (`Bytes` handles, no copy) into batches of `GATHER` bytes
+//! and moves them through a bounded channel (`QUEUE` batches): network reads and disk
+//! writes overlap, memory stays bounded, and the thread is woken once per batch rather
+//! than once per frame (a frame is often 16-64 KiB; the wake-ups cost more than the
+//! writes). A batch goes early when the client's next bytes are not there yet
+//! ([`BlobWriter::idle`]) and before a commit, so every byte that arrived is in the file
+//! (the page cache) moments later, even when the client then stalls. The thread writes
+//! each batch (and whatever else is queued, up to `BATCH` bytes) with one `writev`.
+//! Absorbing a staged range copies it with `copy_file_range` (std's `io::copy` between
+//! files).
 //!
 //! **The tail a crash keeps.** Committing (fsync + offset) every few seconds would lose
 //! those seconds to a `kill -9`; but a process crash does not lose the page cache. A
@@ -39,10 +43,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
 use crate::model::{is_valid_id, new_id, StagedRange};
 
-/// Frames queued between the async side and the writer thread.
+/// Batches queued between the async side and the writer thread.
 const QUEUE: usize = 4;
-/// Queued frames are gathered into one `writev` of at most this many bytes.
-const BATCH: usize = 128 * 1024;
+/// The async side hands frames on once it holds this many bytes.
+const GATHER: usize = 512 * 1024;
+/// Queued batches are written with one `writev` of at most this many bytes.
+const BATCH: usize = 1 << 20;
 /// A writer thread's stack: it only loops over commands (its batches live on the heap).
 const WRITER_STACK: usize = 256 * 1024;
 /// A trusted writer's mark is refreshed at least every this many bytes.
@@ -124,7 +130,7 @@ impl LocalAssembler {
 }
 
 enum Cmd {
-    Write(Bytes),
+    Write(Vec<Bytes>),
     Copy {
         path: PathBuf,
         from: u64,
@@ -223,13 +229,13 @@ fn writer_thread(st: ThreadState, mut rx: mpsc::Receiver<Cmd>, abandoned: Arc<At
         }
         match cmd {
             Cmd::Write(first) => {
-                let mut batch = vec![first];
-                let mut len = batch[0].len();
+                let mut batch = first;
+                let mut len: usize = batch.iter().map(Bytes::len).sum();
                 while len < BATCH {
                     match rx.try_recv() {
                         Ok(Cmd::Write(b)) => {
-                            len += b.len();
-                            batch.push(b);
+                            len += b.iter().map(Bytes::len).sum::<usize>();
+                            batch.extend(b);
                         }
                         Ok(other) => {
                             next = Some(other);
@@ -302,6 +308,8 @@ fn write_all_vectored(file: &mut File, batch: &[Bytes]) -> std::io::Result<()> {
 struct ThreadWriter {
     tx: mpsc::Sender<Cmd>,
     pos: u64,
+    pending: Vec<Bytes>,
+    pending_len: usize,
     abandoned: Arc<AtomicBool>,
 }
 
@@ -343,7 +351,13 @@ impl ThreadWriter {
                 writer_thread(st, rx, flag);
                 drop(guard);
             })?;
-        Ok(Self { tx, pos, abandoned })
+        Ok(Self {
+            tx,
+            pos,
+            pending: Vec::new(),
+            pending_len: 0,
+            abandoned,
+        })
     }
 
     async fn send(&self, cmd: Cmd) -> Result<(), BlobError> {
@@ -358,17 +372,34 @@ impl ThreadWriter {
             return Ok(());
         }
         self.pos += data.len() as u64;
-        self.send(Cmd::Write(data)).await
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len >= GATHER {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the gathered frames to the thread.
+    async fn flush(&mut self) -> Result<(), BlobError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending_len = 0;
+        let batch = std::mem::take(&mut self.pending);
+        self.send(Cmd::Write(batch)).await
     }
 
     /// Appends `len` bytes of the file at `path` from `from` (copy_file_range).
     async fn copy(&mut self, path: PathBuf, from: u64, len: u64) -> Result<(), BlobError> {
+        self.flush().await?;
         self.send(Cmd::Copy { path, from, len }).await?;
         self.pos += len;
         Ok(())
     }
 
     async fn sync(&mut self) -> Result<(), BlobError> {
+        self.flush().await?;
         let (tx, rx) = oneshot::channel();
         self.send(Cmd::Sync(tx)).await?;
         rx.await
@@ -405,6 +436,10 @@ impl BlobWriter for LocalWriter {
         self.inner.copy(path, 0, len).await
     }
 
+    async fn idle(&mut self) -> Result<(), BlobError> {
+        self.inner.flush().await
+    }
+
     async fn commit(&mut self) -> Result<CommitPoint, BlobError> {
         self.inner.sync().await?;
         Ok(CommitPoint {
@@ -414,6 +449,7 @@ impl BlobWriter for LocalWriter {
     }
 
     async fn trust_tail(&mut self) -> Result<(), BlobError> {
+        self.inner.flush().await?;
         self.inner.send(Cmd::Trust).await
     }
 }

@@ -69,6 +69,13 @@ pub trait BlobWriter: Send {
     async fn absorb(&mut self, range: &StagedRange, from: u64) -> Result<(), BlobError>;
     /// Appends bytes `[0, len)` of another complete upload (tus concatenation).
     async fn absorb_upload(&mut self, other_id: &str, len: u64) -> Result<(), BlobError>;
+    /// The client has nothing more for now (its next bytes are not there yet): a writer
+    /// that gathers frames before handing them on hands on what it holds, so a crash of
+    /// the process while the client pauses keeps them ([`Assembler::tail`]). Nothing is
+    /// made durable. Default: nothing.
+    async fn idle(&mut self) -> Result<(), BlobError> {
+        Ok(())
+    }
     /// Makes everything written so far durable and reports how far that is.
     async fn commit(&mut self) -> Result<CommitPoint, BlobError>;
     /// A commit asked for by time rather than by the end of a body: makes durable at

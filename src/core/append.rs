@@ -304,6 +304,8 @@ impl UploadService {
             Some((r, b))
         });
         tokio::pin!(chunks);
+        // Whether the writer was told the client paused, since the last frame.
+        let mut idle = true;
         let stop = loop {
             let tick = match idle_commit {
                 Some(_) if hasher.is_none() && pos > committed.offset => {
@@ -316,9 +318,16 @@ impl UploadService {
                 _ = active.cancel.cancelled() => Event::Cancelled,
                 _ = sleep_until(tick) => Event::Tick,
                 r = chunks.next() => Event::Chunk(r.unwrap_or(Ok(None))),
+                // The client pauses: the writer hands on the frames it gathered.
+                _ = tokio::time::sleep(IDLE), if !idle => Event::Idle,
             };
             let next = match event {
                 Event::Cancelled => Err(true),
+                Event::Idle => {
+                    self.keeping(lease, writer.idle()).await?;
+                    idle = true;
+                    continue;
+                }
                 Event::Tick => {
                     committed = self
                         .commit_writer(lease, &mut writer, committed, Some(interval), &mut running)
@@ -374,6 +383,7 @@ impl UploadService {
             }
             pos += data.len() as u64;
             self.keeping(lease, writer.write(data)).await?;
+            idle = false;
             let due = pos - committed.offset >= self.cfg.commit_every
                 || last_commit.elapsed() >= interval;
             if hasher.is_none() && due {
@@ -544,9 +554,15 @@ async fn running_at(running: &mut Option<RunningPipe>, at: u64) -> Option<(Strin
     running.as_mut()?.attr_at(at).await
 }
 
+/// How long the client may pause before the writer hands on the frames it gathered
+/// ([`BlobWriter::idle`]).
+const IDLE: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// What the pump waited for.
 enum Event<T> {
     Cancelled,
+    /// No frame came for `IDLE`.
+    Idle,
     /// Uncommitted bytes waited the store's commit interval.
     Tick,
     Chunk(T),
