@@ -318,13 +318,19 @@ impl UploadService {
                 _ = active.cancel.cancelled() => Event::Cancelled,
                 _ = sleep_until(tick) => Event::Tick,
                 r = chunks.next() => Event::Chunk(r.unwrap_or(Ok(None))),
-                // The client pauses: the writer hands on the frames it gathered.
+                // The client pauses: the writer and the hashes take the frames gathered.
                 _ = tokio::time::sleep(IDLE), if !idle => Event::Idle,
             };
             let next = match event {
                 Event::Cancelled => Err(true),
                 Event::Idle => {
                     self.keeping(lease, writer.idle()).await?;
+                    if let Some(h) = hasher.as_mut() {
+                        h.idle().await;
+                    }
+                    if let Some(r) = running.as_mut() {
+                        r.idle().await;
+                    }
                     idle = true;
                     continue;
                 }

@@ -65,10 +65,11 @@ enum Msg<H> {
 }
 
 /// A hash computed beside the network read and the disk write instead of between them:
-/// frames are handed over (reference-counted; as they come while the task keeps up,
-/// gathered into batches of up to 256 KiB while it is behind) to a task that hashes on
-/// the blocking pool. No thread is held while a slow body waits for bytes, so a
-/// thousand slow uploads do not occupy a thousand threads.
+/// frames are handed over (reference-counted) in batches of 256 KiB to a task that
+/// hashes on the blocking pool: one wake-up and one trip to the pool per batch, not per
+/// frame. A batch goes early when the body pauses ([`Pipe::idle`]), so a slow body's
+/// frames are hashed and released as they come. No thread is held while a slow body
+/// waits for bytes, so a thousand slow uploads do not occupy a thousand threads.
 pub struct Pipe<H> {
     tx: tokio::sync::mpsc::Sender<Msg<H>>,
     pending: Vec<Bytes>,
@@ -157,25 +158,18 @@ impl<H: Feed> Pipe<H> {
         }
     }
 
-    /// Hands `data` over: at once while the queue has room (a slow body's frames are
-    /// hashed and released as they come, not held until a batch fills), gathered into
-    /// batches while the task is behind, waiting for room once a batch is full.
+    /// Hands `data` over, gathered into batches (waiting for room once a batch is full).
     pub async fn update(&mut self, data: &Bytes) {
         self.pending_len += data.len();
         self.pending.push(data.clone());
         if self.pending_len >= Self::BATCH {
             self.flush().await;
-            return;
         }
-        let batch = Msg::Data(std::mem::take(&mut self.pending));
-        match self.tx.try_send(batch) {
-            Ok(()) => self.pending_len = 0,
-            Err(tokio::sync::mpsc::error::TrySendError::Full(Msg::Data(batch))) => {
-                self.pending = batch;
-            }
-            // The task is gone: `end` reports it.
-            Err(_) => self.pending_len = 0,
-        }
+    }
+
+    /// The body pauses: hands over what was gathered.
+    pub async fn idle(&mut self) {
+        self.flush().await;
     }
 
     /// `f` of the hash of everything passed to `update` so far (waits for the task to

@@ -83,6 +83,11 @@ impl RunningPipe {
         self.pipe.update(data).await;
     }
 
+    /// The body pauses: hashes what was gathered.
+    pub async fn idle(&mut self) {
+        self.pipe.idle().await;
+    }
+
     /// The state carried over bytes `[rec.offset, to)` that reached the upload another
     /// way (a staged range merged under the lease): read back from storage (just
     /// written, so from the page cache on a local disk) and hashed, when `rec`'s state
