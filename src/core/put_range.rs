@@ -4,8 +4,8 @@
 //! a chunk just past the offset waits while the offset moves towards it, and one that
 //! finds the lease busy waits for its holder, briefly. Otherwise (far ahead, or the
 //! writer before it stalled) it is staged durably on its own and merged when the prefix
-//! reaches it. The chunk's end may be unknown until its
-//! body ends (multipart file parts carry no length).
+//! reaches it. The chunk's end may be unknown until its body ends (multipart file parts
+//! carry no length).
 
 use upgate_proto::content_range::ContentRange;
 
