@@ -41,6 +41,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Assembler, BlobError, BlobWriter, ByteStream, CommitPoint, StageWriter};
+use crate::model::body::Gather;
 use crate::model::{is_valid_id, new_id, StagedRange};
 
 /// Batches queued between the async side and the writer thread.
@@ -308,8 +309,7 @@ fn write_all_vectored(file: &mut File, batch: &[Bytes]) -> std::io::Result<()> {
 struct ThreadWriter {
     tx: mpsc::Sender<Cmd>,
     pos: u64,
-    pending: Vec<Bytes>,
-    pending_len: usize,
+    pending: Gather,
     abandoned: Arc<AtomicBool>,
 }
 
@@ -354,8 +354,7 @@ impl ThreadWriter {
         Ok(Self {
             tx,
             pos,
-            pending: Vec::new(),
-            pending_len: 0,
+            pending: Gather::default(),
             abandoned,
         })
     }
@@ -372,9 +371,7 @@ impl ThreadWriter {
             return Ok(());
         }
         self.pos += data.len() as u64;
-        self.pending_len += data.len();
-        self.pending.push(data);
-        if self.pending_len >= GATHER {
+        if self.pending.push(data, GATHER) {
             self.flush().await?;
         }
         Ok(())
@@ -382,12 +379,10 @@ impl ThreadWriter {
 
     /// Hands the gathered frames to the thread.
     async fn flush(&mut self) -> Result<(), BlobError> {
-        if self.pending.is_empty() {
-            return Ok(());
+        match self.pending.take() {
+            Some(batch) => self.send(Cmd::Write(batch)).await,
+            None => Ok(()),
         }
-        self.pending_len = 0;
-        let batch = std::mem::take(&mut self.pending);
-        self.send(Cmd::Write(batch)).await
     }
 
     /// Appends `len` bytes of the file at `path` from `from` (copy_file_range).

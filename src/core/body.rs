@@ -4,6 +4,8 @@ use bytes::Bytes;
 use sha2::Digest;
 use upgate_proto::checksum::Algorithm;
 
+use crate::model::body::Gather;
+
 /// A streaming hash for the checksum extension.
 pub enum Hasher {
     Sha256(sha2::Sha256),
@@ -72,8 +74,7 @@ enum Msg<H> {
 /// waits for bytes, so a thousand slow uploads do not occupy a thousand threads.
 pub struct Pipe<H> {
     tx: tokio::sync::mpsc::Sender<Msg<H>>,
-    pending: Vec<Bytes>,
-    pending_len: usize,
+    pending: Gather,
     result: tokio::sync::oneshot::Receiver<H>,
 }
 
@@ -143,16 +144,13 @@ impl<H: Feed> Pipe<H> {
         });
         Self {
             tx,
-            pending: Vec::new(),
-            pending_len: 0,
+            pending: Gather::default(),
             result,
         }
     }
 
     async fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            let batch = std::mem::take(&mut self.pending);
-            self.pending_len = 0;
+        if let Some(batch) = self.pending.take() {
             // If the task is gone, `end` reports it by returning None.
             let _ = self.tx.send(Msg::Data(batch)).await;
         }
@@ -160,9 +158,7 @@ impl<H: Feed> Pipe<H> {
 
     /// Hands `data` over, gathered into batches (waiting for room once a batch is full).
     pub async fn update(&mut self, data: &Bytes) {
-        self.pending_len += data.len();
-        self.pending.push(data.clone());
-        if self.pending_len >= Self::BATCH {
+        if self.pending.push(data.clone(), Self::BATCH) {
             self.flush().await;
         }
     }

@@ -1,7 +1,8 @@
 //! The request body as the core sees it: a pull-based source of byte chunks. The HTTP
 //! layer adapts hyper's body (with its read timeout) to [`ChunkBody`]; tests feed
 //! vectors. A [`Throttle`] paces a body's frames (the rate limiter implements it; the
-//! HTTP layer calls it without knowing who is limited or how).
+//! HTTP layer calls it without knowing who is limited or how). A [`Gather`] holds a
+//! body's frames back to hand them on in batches.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,4 +48,50 @@ impl ChunkBody for VecBody {
 pub trait Throttle: Send + Sync {
     /// Waits until `bytes` more body bytes may be read.
     fn wait(&self, bytes: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// Frames held back to be handed on together: whoever takes them (a writer thread, a
+/// hashing task) is woken once per batch, not once per frame.
+#[derive(Default)]
+pub struct Gather {
+    frames: Vec<Bytes>,
+    len: usize,
+}
+
+impl Gather {
+    /// Adds a frame; true once the frames held reach `limit` bytes.
+    pub fn push(&mut self, frame: Bytes, limit: usize) -> bool {
+        self.len += frame.len();
+        self.frames.push(frame);
+        self.len >= limit
+    }
+
+    /// The frames held, if any, leaving none.
+    pub fn take(&mut self) -> Option<Vec<Bytes>> {
+        if self.frames.is_empty() {
+            return None;
+        }
+        self.len = 0;
+        Some(std::mem::take(&mut self.frames))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_reports_a_full_batch_and_hands_it_on_whole() {
+        let mut g = Gather::default();
+        assert!(g.take().is_none());
+        assert!(!g.push(Bytes::from_static(b"abc"), 5));
+        assert!(g.push(Bytes::from_static(b"de"), 5));
+        let batch = g.take().expect("frames held");
+        assert_eq!(batch.concat(), b"abcde");
+        assert!(g.take().is_none());
+        assert!(
+            !g.push(Bytes::from_static(b"f"), 5),
+            "the count starts over"
+        );
+    }
 }
