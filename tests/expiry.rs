@@ -73,11 +73,7 @@ async fn gone(base: &str, id: &str) -> bool {
 }
 
 async fn expired_metric(base: &str) -> u64 {
-    let text = get_text(&format!("{base}/metrics")).await;
-    text.lines()
-        .find_map(|l| l.strip_prefix("upgate_uploads_expired_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(0.0) as u64
+    metric(base, "upgate_uploads_expired_total").await as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

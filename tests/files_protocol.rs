@@ -613,7 +613,7 @@ async fn a_range_behind_a_stalled_writer_is_staged_not_held_up() {
     let (total, half, first) = (d.len(), 1 << 20, 100_000);
     let up = create(&c, &g.base, total as u64).await;
     let stalled = open_patch(g.addr, &up, 0, &d[..first], half).await;
-    assert!(eventually(|| async { metric(&g, "upgate_writers_active").await == 1.0 }).await);
+    assert!(eventually(|| async { metric(&g.base, "upgate_writers_active").await == 1.0 }).await);
 
     let t = std::time::Instant::now();
     let url = g.url(&up);
@@ -625,7 +625,10 @@ async fn a_range_behind_a_stalled_writer_is_staged_not_held_up() {
         "{:?}",
         t.elapsed()
     );
-    assert_eq!(metric(&g, "upgate_staged_bytes_total").await, half as f64);
+    assert_eq!(
+        metric(&g.base, "upgate_staged_bytes_total").await,
+        half as f64
+    );
 
     drop(stalled);
     assert!(eventually(|| async { head_offset(&c, &g.base, &up).await == half as u64 }).await);
@@ -642,15 +645,10 @@ async fn a_range_behind_a_stalled_writer_is_staged_not_held_up() {
 /// read back so far to answer digests (its metric).
 async fn digest_and_read_back(g: &Gateway, path: &str) -> (String, f64) {
     let d = head_sha256(&client(), &g.url(path)).await;
-    (d, metric(g, "upgate_digest_read_back_bytes_total").await)
-}
-
-/// One unlabelled metric's value (0 before it is first counted).
-async fn metric(g: &Gateway, name: &str) -> f64 {
-    let text = get_text(&g.url("/metrics")).await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.parse().unwrap())
+    (
+        d,
+        metric(&g.base, "upgate_digest_read_back_bytes_total").await,
+    )
 }
 
 /// `Want-Digest: sha-256` on the creation: the digest is kept as bytes arrive in order
@@ -718,7 +716,7 @@ async fn a_kept_digest_answers_without_reading_the_file_back() {
     assert_eq!(d, want);
     assert_eq!(read_back, all);
     // The tail, and only it, was stored twice (staged, then copied in).
-    let staged = metric(&g, "upgate_staged_bytes_total").await;
+    let staged = metric(&g.base, "upgate_staged_bytes_total").await;
     assert_eq!(staged, (total - half) as f64);
     g.shutdown().await;
 }

@@ -541,6 +541,15 @@ pub async fn get_text(url: &str) -> String {
         .unwrap()
 }
 
+/// One unlabelled metric's value from the gateway at `base` (0 before it is first
+/// counted).
+pub async fn metric(base: &str, name: &str) -> f64 {
+    let text = get_text(&format!("{base}/metrics")).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
 /// Polls until `f` is true or ~10 s pass.
 pub async fn eventually<F, Fut>(mut f: F) -> bool
 where
