@@ -82,7 +82,7 @@ impl UploadService {
         end: Option<u64>,
         body: &mut B,
     ) -> Result<UploadRecord> {
-        let rec = self.load(id).await?;
+        let mut rec = self.load(id).await?;
         let limit = self.limit_of(&rec);
         let overrun = match rec.length {
             Some(length) => Overrun::Length(length),
@@ -98,86 +98,73 @@ impl UploadService {
             self.verify_stored(id, start, end, body, true).await?;
             return Ok(rec);
         }
-        let mut rec = self.await_prefix(id, start, rec).await?;
-        // The writer that just reached `start` commits before it lets go of the lease:
-        // wait for it (briefly) rather than stage bytes that could go in place.
-        let mut held_since = None;
-        while start <= rec.offset {
-            let req = self.lease_request(None);
-            match self.state.acquire(id, &req).await? {
-                Acquire::Granted(lease, rec) => {
-                    let rec = *rec;
-                    let active = self.writers.register(id, &lease.holder);
-                    let out = if end.is_some_and(|e| rec.offset >= e) {
-                        self.verify_stored(id, start, end, body, false)
-                            .await
-                            .map(|()| rec)
-                    } else {
-                        let opts = WriteOpts {
-                            checksum: None,
-                            skip: rec.offset - start,
-                            max_end: end.unwrap_or(limit),
-                            overrun: if end.is_some() {
-                                Overrun::Range
-                            } else {
-                                overrun
-                            },
-                            finish: None,
-                            on_commit: None,
-                        };
-                        self.write_and_merge(&lease, &active, rec, body, opts).await
-                    };
-                    active.closing();
-                    self.release(lease).await;
-                    drop(active);
-                    let rec = out?;
-                    return match end {
-                        Some(e) if rec.offset < e && rec.status == Status::Open => {
-                            Err(Error::Interrupted { offset: rec.offset })
-                        }
-                        _ => self.settle(id).await,
-                    };
-                }
-                Acquire::Missing => return Err(Error::NotFound),
-                Acquire::Complete => {
-                    self.verify_stored(id, start, end, body, true).await?;
-                    return self.load(id).await;
-                }
-                Acquire::Held { .. } | Acquire::Conflict { .. } => {
-                    let since = *held_since.get_or_insert_with(tokio::time::Instant::now);
-                    if since.elapsed() >= PATIENCE {
-                        break; // someone else writes here for longer: stage it instead
-                    }
-                    self.wait_for_writer(id).await;
-                    rec = self.load(id).await?;
-                }
-            }
-        }
-        self.stage_range(id, start, end, limit, body).await?;
-        self.settle(id).await
-    }
-
-    /// Parallel chunks usually arrive just ahead of the one being written. While the
-    /// offset keeps moving towards `start` (at most `NEAR` bytes away), wait for it: the
-    /// chunk is then appended in place instead of being staged and copied later. When
-    /// the offset stops moving for `PATIENCE` (an earlier chunk is late or lost), the
-    /// chunk is staged as before.
-    async fn await_prefix(
-        &self,
-        id: &str,
-        start: u64,
-        mut rec: UploadRecord,
-    ) -> Result<UploadRecord> {
+        // Parallel chunks usually arrive just ahead of the one being written: wait for
+        // the offset while it keeps moving towards `start` (at most `NEAR` away), then for
+        // the lease, which the writer that reached `start` holds until it has committed.
+        // The chunk then goes in place instead of being staged and copied later. Once
+        // nothing has moved for `PATIENCE` (an earlier chunk is late or lost, or its
+        // writer stalled), the chunk is staged apart.
         let mut last_move = tokio::time::Instant::now();
-        while start > rec.offset && start - rec.offset <= NEAR && last_move.elapsed() < PATIENCE {
+        loop {
+            if start <= rec.offset {
+                match self.state.acquire(id, &self.lease_request(None)).await? {
+                    Acquire::Granted(lease, rec) => {
+                        let rec = *rec;
+                        let active = self.writers.register(id, &lease.holder);
+                        let out = if end.is_some_and(|e| rec.offset >= e) {
+                            self.verify_stored(id, start, end, body, false)
+                                .await
+                                .map(|()| rec)
+                        } else {
+                            let opts = WriteOpts {
+                                checksum: None,
+                                skip: rec.offset - start,
+                                max_end: end.unwrap_or(limit),
+                                overrun: if end.is_some() {
+                                    Overrun::Range
+                                } else {
+                                    overrun
+                                },
+                                finish: None,
+                                on_commit: None,
+                            };
+                            self.write_and_merge(&lease, &active, rec, body, opts).await
+                        };
+                        active.closing();
+                        self.release(lease).await;
+                        drop(active);
+                        let rec = out?;
+                        return match end {
+                            Some(e) if rec.offset < e && rec.status == Status::Open => {
+                                Err(Error::Interrupted { offset: rec.offset })
+                            }
+                            _ => self.settle(id).await,
+                        };
+                    }
+                    Acquire::Missing => return Err(Error::NotFound),
+                    Acquire::Complete => {
+                        self.verify_stored(id, start, end, body, true).await?;
+                        return self.load(id).await;
+                    }
+                    Acquire::Held { .. } | Acquire::Conflict { .. } => {}
+                }
+            } else if start - rec.offset > NEAR {
+                break;
+            }
+            if last_move.elapsed() >= PATIENCE {
+                break;
+            }
             self.wait_for_writer(id).await;
             let now = self.load(id).await?;
-            if now.offset != rec.offset {
+            // Only the approach counts as progress: a writer holding the lease past
+            // `start` (writing over this chunk) gets `PATIENCE`, not longer.
+            if now.offset != rec.offset && rec.offset < start {
                 last_move = tokio::time::Instant::now();
             }
             rec = now;
         }
-        Ok(rec)
+        self.stage_range(id, start, end, limit, body).await?;
+        self.settle(id).await
     }
 
     /// Waits until the offset or the lease may have moved: woken when the local writer of
