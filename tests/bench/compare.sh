@@ -114,10 +114,33 @@ for round in $(seq "$ROUNDS"); do
   rm -f "$PUSH_DIR/f.bin"
 done
 
+# This machine's floors, measured here: SHA-256 on one core, and writing to tmpfs in
+# 512 KiB pieces; core-seconds per GiB, for the bounds printed under the ratios.
+FLOORS=$(python3 - "$PUSH_DIR/floor.bin" <<'PY'
+import hashlib, os, sys, time
+buf = memoryview(os.urandom(64 << 20))
+t = time.process_time()
+h = hashlib.sha256()
+for _ in range(16):
+    h.update(buf)
+sha = time.process_time() - t
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+t = time.process_time()
+for _ in range(16):
+    for i in range(0, len(buf), 512 << 10):
+        os.write(fd, buf[i:i + (512 << 10)])
+write = time.process_time() - t
+os.close(fd)
+os.unlink(sys.argv[1])
+print(f"{sha:.3f} {write:.3f}")
+PY
+)
+
 python3 "$KIT/summarize.py" "$RESULTS"
-python3 - "$RESULTS" "${STATE:-}" <<'EOF'
+python3 - "$RESULTS" "${STATE:-}" $FLOORS "$(nproc)" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sha, write, cores = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 create_target = 2.0 if sys.argv[2] == "redis" else 1.5
 def med(name, scen, key):
     v = [r[key] for r in rows if r.get("name") == name and r.get("scenario_id") == scen and key in r]
@@ -145,5 +168,38 @@ for s in ("single", "parallel"):
     a, b = up(s), pick("sink", s)
     if a and b:
         print(f"  upgate / sink (harness ceiling) {s} = {a / b:.2f}")
+
+# What this machine allows at best, every core busy with nothing but the work no
+# gateway can skip: the client's sending and the sink's receiving (the kit's sink,
+# same scenario), the write to tmpfs, and a SHA-256 pass per side that hashes (one
+# stream's hash runs on one core). Then the same bound at upgate's own cost per GiB in
+# this run: how much of the machine it used.
+def per_gib(name, scen, key):
+    v = [r[key] / (r["bytes"] / (1 << 30)) for r in rows
+         if r.get("name") == name and r.get("scenario_id") == scen and r.get(key) and r.get("bytes")]
+    return statistics.median(v) if v else None
+def gbps(core_s, hashed=False):
+    gib = min(cores / core_s, 1 / sha) if hashed else cores / core_s
+    return gib * (1 << 30) / 1e9
+def of_single(x):
+    return f", / upgate single <= {x * 1e3 / up('single'):.2f}" if up("single") else ""
+client, sink = per_gib("sink", "single", "client_cpu_s"), per_gib("sink", "single", "server_cpu_s")
+if client is not None and sink is not None:
+    floor = client + sink + write
+    print(f"\nthis machine ({cores} cores; core-s per GiB: SHA-256 {sha:.2f}, tmpfs write {write:.2f},"
+          f" kit client {client:.2f}, sink {sink:.2f}), at best:")
+    print(f"  single <= {gbps(floor):.2f} GB/s (target 1.5 where the machine allows)")
+    pc, ps = per_gib("sink", "parallel", "client_cpu_s"), per_gib("sink", "parallel", "server_cpu_s")
+    if pc is not None and ps is not None:
+        print(f"  parallel <= {gbps(pc + ps + write):.2f} GB/s (target 2 where the machine allows)")
+    best = gbps(floor + sha, True)
+    print(f"  single_sha256 <= {best:.2f} GB/s" + of_single(best) + " (target 0.85)")
+    best = gbps(floor + 2 * sha, True)
+    print(f"  verified push (both sides hash) <= {best:.2f} GB/s" + of_single(best) + " (target 0.70)")
+    print("at upgate's own cost in this run (gateway + client CPU per GiB), every core busy:")
+    for scen in ("single", "single_sha256", "parallel"):
+        g, c = per_gib("upgate", scen, "server_cpu_s"), per_gib("upgate", scen, "client_cpu_s")
+        if g is not None and c is not None and up(scen):
+            print(f"  {scen} <= {gbps(g + c, scen == 'single_sha256'):.2f} GB/s; measured {up(scen) / 1e3:.2f}")
 EOF
 echo "raw results: $RESULTS" >&2
