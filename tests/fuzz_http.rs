@@ -1,7 +1,13 @@
 //! Randomized requests against every endpoint (deterministic seed): whatever a client
 //! sends — odd methods, malformed headers, truncated multipart, garbage KS — the gateway
 //! answers with a client error or a protocol error envelope, never a 500, never HTML
-//! outside the page, always with `nosniff`, and stays up.
+//! outside the page, always with `nosniff`, and stays up. A second run sends Kaltura
+//! calls with valid sessions (admin, two users, another partner's) and real ids, so the
+//! random parameters reach the actions themselves: none may end in an internal error.
+//!
+//! Long mode: `FUZZ_HTTP_ITERS=100000 FUZZ_HTTP_SEED=N cargo test --test fuzz_http
+//! -- --nocapture` (each test prints its seed and a histogram of its answers; a
+//! failure names the request number, so the same seed replays it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,6 +16,16 @@ mod common;
 use common::*;
 
 struct Rng(u64);
+
+/// Requests per test (`FUZZ_HTTP_ITERS`, else `default`) and the seed (`FUZZ_HTTP_SEED`,
+/// else the test's fixed one).
+fn campaign(default: usize, seed: u64) -> (usize, Rng) {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let iters = env("FUZZ_HTTP_ITERS").map_or(default, |n| n as usize);
+    let seed = env("FUZZ_HTTP_SEED").map_or(seed, |s| s.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    println!("seed {seed:#x}, {iters} requests");
+    (iters, Rng(seed))
+}
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -29,7 +45,7 @@ async fn random_requests_never_500() {
     let c = client();
     let upload = create(&c, &g.base, 1000).await;
     let upload = upload.as_str();
-    let mut r = Rng(0x5eed_1234_abcd_0001);
+    let (iters, mut r) = campaign(3000, 0x5eed_1234_abcd_0001);
     let methods = [
         "GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS", "TRACE", "PROPFIND",
     ];
@@ -113,7 +129,7 @@ async fn random_requests_never_500() {
         b"--xyz--",
     ];
     let mut statuses = std::collections::BTreeMap::new();
-    for i in 0..3000 {
+    for i in 0..iters {
         let method = reqwest::Method::from_bytes(r.pick(&methods).as_bytes()).unwrap();
         let path = r.pick(&paths);
         let mut rb = c.request(method.clone(), g.url(path));
@@ -159,22 +175,375 @@ async fn random_requests_never_500() {
         *statuses.entry(status).or_insert(0) += 1;
     }
     println!("status histogram: {statuses:?}");
-    // Still alive and correct.
+    // Still alive and correct: a new upload takes its bytes (the random requests may
+    // have ended or deleted the first one).
     let r = c.get(g.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        patch(
-            &c,
-            &g.base,
-            upload,
-            head_offset(&c, &g.base, upload).await,
-            vec![]
-        )
-        .await
-        .status()
-        .as_u16()
-            / 100,
-        2
+    let fresh = create(&c, &g.base, 5).await;
+    let r = patch(&c, &g.base, &fresh, 0, b"hello".to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(download(&c, &g.base, &fresh).await, b"hello");
+    g.shutdown().await;
+}
+
+/// The text between the first `<id>` and `</id>` of a Kaltura XML answer.
+fn first_id(body: &str) -> String {
+    between(body, "<id>", "</id>")
+        .unwrap_or_else(|| panic!("no id in {body}"))
+        .to_owned()
+}
+
+/// A fresh session of the test partner (`n` makes it unique).
+fn fresh_ks(user: &str, session_type: i32, n: u64) -> String {
+    let mut rand = [7u8; 16];
+    rand[..8].copy_from_slice(&n.to_le_bytes());
+    upgate_proto::kaltura::ks::mint_v2(
+        ADMIN_SECRET,
+        &upgate_proto::kaltura::ks::KsFields {
+            partner_id: PARTNER,
+            expiry: upgate::model::now_secs() as i64 + 3600,
+            session_type,
+            user: user.into(),
+            privileges: String::new(),
+        },
+        rand,
+    )
+}
+
+/// Ids for the random calls to aim at: alice's upload token, entry and caption, and a
+/// category, made anew with fresh sessions (`n` makes them unique).
+async fn real_ids(g: &Gateway, n: u64) -> [String; 4] {
+    use upgate_proto::form::form_encode;
+    let api = |rest: String| g.url(&format!("/api_v3/service/{rest}"));
+    let alice = form_encode(&fresh_ks("alice", 0, n));
+    let admin = form_encode(&fresh_ks("admin", 2, n));
+    let token = first_id(&get_text(&api(format!("uploadtoken/action/add?ks={alice}"))).await);
+    let entry = first_id(
+        &get_text(&api(format!(
+            "media/action/add?ks={alice}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name=e"
+        )))
+        .await,
     );
+    let category = first_id(
+        &get_text(&api(format!(
+            "category/action/add?ks={admin}&category:name=c{n}"
+        )))
+        .await,
+    );
+    let caption = first_id(
+        &get_text(&api(format!(
+            "caption_captionasset/action/add?ks={alice}&entryId={entry}&captionAsset:language=English&captionAsset:format=1"
+        )))
+        .await,
+    );
+    [token, entry, category, caption]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kaltura_calls_with_sessions_never_fail_inside() {
+    use upgate_proto::form::form_encode;
+    use upgate_proto::kaltura::ks::{mint_v1, KsFields};
+
+    let g = Gateway::start().await;
+    let c = client();
+    let admin = user_ks("admin", 2);
+    let alice = user_ks("alice", 0);
+    let bob = user_ks("bob", 0);
+    let other = mint_v1(
+        ADMIN_SECRET_V1,
+        &KsFields {
+            partner_id: PARTNER_V1,
+            expiry: upgate::model::now_secs() as i64 + 3600,
+            session_type: 2,
+            user: "alice".into(),
+            privileges: String::new(),
+        },
+        "9",
+    );
+    let (iters, mut r) = campaign(1500, 0x5eed_1234_abcd_0002);
+    let sessions = [
+        admin.as_str(),
+        alice.as_str(),
+        bob.as_str(),
+        other.as_str(),
+        "djJ8MTIzNDV8",
+        "",
+    ];
+    let calls = [
+        ("session", "start"),
+        ("session", "end"),
+        ("session", "get"),
+        ("uploadtoken", "add"),
+        ("uploadtoken", "get"),
+        ("uploadtoken", "list"),
+        ("uploadtoken", "delete"),
+        ("uploadtoken", "upload"),
+        ("media", "add"),
+        ("media", "addContent"),
+        ("media", "addFromUploadedFile"),
+        ("media", "addFromUrl"),
+        ("media", "get"),
+        ("media", "list"),
+        ("media", "update"),
+        ("media", "delete"),
+        ("category", "add"),
+        ("category", "get"),
+        ("category", "list"),
+        ("categoryentry", "add"),
+        ("categoryentry", "delete"),
+        ("categoryentry", "list"),
+        ("caption_captionasset", "add"),
+        ("caption_captionasset", "setContent"),
+        ("caption_captionasset", "get"),
+        ("caption_captionasset", "list"),
+        ("caption_captionasset", "serve"),
+        ("caption_captionasset", "delete"),
+        ("nope", "get"),
+    ];
+    let names = [
+        "entryId",
+        "uploadTokenId",
+        "id",
+        "categoryId",
+        "captionAssetId",
+        "resume",
+        "resumeAt",
+        "finalChunk",
+        "privileges",
+        "type",
+        "expiry",
+        "userId",
+        "secret",
+        "partnerId",
+        "url",
+        "fileData",
+        "entry:name",
+        "entry:mediaType",
+        "entry:objectType",
+        "entry:categories",
+        "entry:categoriesIds",
+        "entry:entitledUsersEdit",
+        "entry:entitledUsersPublish",
+        "entry:adminTags",
+        "entry:referenceId",
+        "entry:tags",
+        "entry:description",
+        "entry:userId",
+        "entry:partnerData",
+        "uploadToken:fileName",
+        "uploadToken:fileSize",
+        "uploadToken:autoFinalize",
+        "filter:idIn",
+        "filter:idEqual",
+        "filter:entryIdEqual",
+        "filter:entryIdIn",
+        "filter:nameLike",
+        "filter:orderBy",
+        "filter:statusIn",
+        "filter:statusEqual",
+        "filter:createdAtGreaterThanOrEqual",
+        "filter:categoriesIdsMatchOr",
+        "filter:categoryIdEqual",
+        "filter:categoryIdIn",
+        "filter:parentIdEqual",
+        "filter:fullNameStartsWith",
+        "filter:userIdEqual",
+        "filter:entitledUsersEditMatchAnd",
+        "filter:objectType",
+        "pager:pageSize",
+        "pager:pageIndex",
+        "category:name",
+        "category:parentId",
+        "category:privacyContext",
+        "categoryEntry:categoryId",
+        "categoryEntry:entryId",
+        "captionAsset:language",
+        "captionAsset:format",
+        "captionAsset:label",
+        "captionAsset:isDefault",
+        "contentResource:objectType",
+        "contentResource:token",
+        "contentResource:content",
+        "contentResource:url",
+        "resource:objectType",
+        "resource:token",
+        "resource:url",
+        "resource:content",
+        "mediaEntry:name",
+        "mediaEntry:mediaType",
+        "format",
+        "callback",
+    ];
+    let long = "x".repeat(300);
+    let fixed = [
+        "0_zzzzzzzz",
+        "1_abc",
+        "",
+        "-1",
+        "0",
+        "1",
+        "2",
+        "7",
+        "99999999999999999999",
+        "1e9",
+        "NaN",
+        "true",
+        "false",
+        "<script>alert(1)</script>",
+        "a,b,,c",
+        "%00",
+        "..",
+        "../../etc/passwd",
+        long.as_str(),
+        "é🎥",
+        "KalturaMediaEntry",
+        "KalturaUploadedFileTokenResource",
+        "KalturaUrlResource",
+        "KalturaStringResource",
+        "KalturaNope",
+        "http://127.0.0.1:1/x",
+        "http://169.254.169.254/latest",
+        "file:///etc/passwd",
+        "+createdAt",
+        "-name",
+        "+nope",
+        "1700000000",
+        "{1:result:id}",
+        "alice",
+        "bob",
+        "1 --> 2\n\nhello",
+        "WEBVTT\n\n00:00.000 --> 00:01.000\nhi",
+    ];
+    let mut ids = real_ids(&g, 0).await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..iters {
+        if i % 100 == 99 {
+            ids = real_ids(&g, i as u64).await; // the random calls delete them
+        }
+        let [token, entry, category, caption] = &ids;
+        // Real ids weigh as much as all the odd values together.
+        let mut values: Vec<&str> = fixed.to_vec();
+        for _ in 0..fixed.len() / 4 {
+            values.extend([token.as_str(), entry, category, caption]);
+        }
+        let (service, action) = calls[(r.next() % calls.len() as u64) as usize];
+        let mut params: Vec<(String, String)> = Vec::new();
+        // Mostly a fresh session (random calls end sessions: `session.end`), sometimes
+        // one of the fixed ones, ended or not by now.
+        let ks = match r.next() % 8 {
+            0..=4 => {
+                let who = r.pick(&["admin", "alice", "bob"]);
+                fresh_ks(who, if who == "admin" { 2 } else { 0 }, r.next())
+            }
+            _ => r.pick(&sessions).to_owned(),
+        };
+        if !ks.is_empty() {
+            params.push(("ks".into(), ks));
+        }
+        match r.next() % 6 {
+            0 => params.push(("format".into(), "1".into())),
+            1 => params.push(("format".into(), "3".into())),
+            2 => {
+                params.push(("format".into(), "9".into()));
+                params.push(("callback".into(), r.pick(&["cb", "alert(1)//", ""]).into()));
+            }
+            _ => {}
+        }
+        if r.next() % 4 != 0 {
+            // The ids the actions ask for, real ones: the calls get past their checks.
+            let id = r.pick(&[token, entry, category, caption]);
+            for (k, v) in [
+                ("entryId", entry.as_str()),
+                ("uploadTokenId", token),
+                ("id", id),
+                ("categoryId", category),
+                ("categoryEntry:entryId", entry),
+                ("categoryEntry:categoryId", category),
+            ] {
+                params.push((k.into(), v.into()));
+            }
+        }
+        for _ in 0..(r.next() % 7) {
+            let v = values[(r.next() % values.len() as u64) as usize];
+            params.push((r.pick(&names).into(), v.into()));
+        }
+        let multi = r.next() % 10 == 0;
+        let path = if multi {
+            // The same call as the first of a multi-request, a second one after it.
+            let mut inner: Vec<(String, String)> = vec![
+                ("1:service".into(), service.into()),
+                ("1:action".into(), action.into()),
+            ];
+            inner.extend(params.drain(..).map(|(k, v)| match k.as_str() {
+                "ks" | "format" | "callback" => (k, v),
+                _ => (format!("1:{k}"), v),
+            }));
+            let (s2, a2) = calls[(r.next() % calls.len() as u64) as usize];
+            inner.push(("2:service".into(), s2.into()));
+            inner.push(("2:action".into(), a2.into()));
+            inner.push(("2:entryId".into(), "{1:result:id}".into()));
+            params = inner;
+            "/api_v3/service/multirequest".to_owned()
+        } else {
+            format!("/api_v3/service/{service}/action/{action}")
+        };
+        let encoded = || -> String {
+            params
+                .iter()
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let rb = match r.next() % 4 {
+            // Multipart with a file part, as uploads and caption contents come.
+            0 => {
+                let file = data((r.next() % 5000) as usize, r.next());
+                let mut fields: Vec<(&str, Option<&str>, &[u8])> = params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), None, v.as_bytes()))
+                    .collect();
+                fields.push(("fileData", Some("f.mp4"), &file));
+                c.post(g.url(&path))
+                    .header("Content-Type", "multipart/form-data; boundary=fuzzfuzz")
+                    .body(multipart("fuzzfuzz", &fields))
+            }
+            1 => c.get(format!("{}?{}", g.url(&path), encoded())),
+            _ => c
+                .post(g.url(&path))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(encoded()),
+        };
+        let resp = match rb.send().await {
+            Ok(resp) => resp,
+            Err(e) => panic!("request {i} {path}: transport error {e}"),
+        };
+        let status = resp.status().as_u16();
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "request {i}: {path}"
+        );
+        let ctype = header(&resp, "content-type").unwrap_or("").to_owned();
+        assert!(
+            !ctype.starts_with("text/html"),
+            "request {i}: {path} answered {ctype}"
+        );
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            status < 500 && !body.contains("INTERNAL_SERVERL_ERROR"),
+            "request {i}: {path} {params:?} → {status}: {body}"
+        );
+        // What the calls came to: a Kaltura error code, or a result.
+        let code = between(&body, "<code>", "</code>")
+            .or_else(|| between(&body, "\"code\":\"", "\""))
+            .unwrap_or("(result)")
+            .to_owned();
+        *statuses.entry(code).or_insert(0) += 1;
+    }
+    println!("answers: {statuses:?}");
+    let r = c.get(g.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     g.shutdown().await;
 }
