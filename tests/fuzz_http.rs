@@ -39,6 +39,27 @@ impl Rng {
     }
 }
 
+/// Sends one fuzzed request and checks what a browser could make of the answer: never
+/// sniffed (`nosniff`), never HTML but the page itself (`/files/%2e%2e` is normalized to
+/// `/` by the client). `what` names the request in failures.
+async fn send_checked(rb: reqwest::RequestBuilder, what: &str) -> reqwest::Response {
+    let resp = match rb.send().await {
+        Ok(resp) => resp,
+        Err(e) => panic!("{what}: transport error {e}"),
+    };
+    assert_eq!(
+        header(&resp, "x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    let ctype = header(&resp, "content-type").unwrap_or("");
+    assert!(
+        !ctype.starts_with("text/html") || resp.url().path() == "/",
+        "{what} answered {ctype}"
+    );
+    resp
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_requests_never_500() {
     let g = Gateway::start().await;
@@ -142,30 +163,9 @@ async fn random_requests_never_500() {
         if method != reqwest::Method::GET && method != reqwest::Method::HEAD {
             rb = rb.body(bodies[(r.next() % bodies.len() as u64) as usize].to_vec());
         }
-        let resp = match rb.send().await {
-            Ok(resp) => resp,
-            Err(e) => panic!("request {i} {method} {path}: transport error {e}"),
-        };
+        // Whatever was asked, no answer may be sniffed into something a browser runs.
+        let resp = send_checked(rb, &format!("request {i}: {method} {path}")).await;
         let status = resp.status().as_u16();
-        // Whatever was asked, no answer may be sniffed into something a browser runs,
-        // and none is HTML but the page itself.
-        assert_eq!(
-            resp.headers()
-                .get("x-content-type-options")
-                .map(|v| v.as_bytes()),
-            Some(&b"nosniff"[..]),
-            "request {i}: {method} {path}"
-        );
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        // (`/files/%2e%2e` is normalized to `/` by the client: the page.)
-        assert!(
-            !ctype.starts_with("text/html") || resp.url().path() == "/",
-            "request {i}: {method} {path} answered {ctype}"
-        );
         assert_ne!(
             status,
             500,
@@ -197,17 +197,7 @@ fn first_id(body: &str) -> String {
 fn fresh_ks(user: &str, session_type: i32, n: u64) -> String {
     let mut rand = [7u8; 16];
     rand[..8].copy_from_slice(&n.to_le_bytes());
-    upgate_proto::kaltura::ks::mint_v2(
-        ADMIN_SECRET,
-        &upgate_proto::kaltura::ks::KsFields {
-            partner_id: PARTNER,
-            expiry: upgate::model::now_secs() as i64 + 3600,
-            session_type,
-            user: user.into(),
-            privileges: String::new(),
-        },
-        rand,
-    )
+    ks_v2(user, session_type, rand)
 }
 
 /// Ids for the random calls to aim at: alice's upload token, entry and caption, and a
@@ -513,23 +503,8 @@ async fn kaltura_calls_with_sessions_never_fail_inside() {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(encoded()),
         };
-        let resp = match rb.send().await {
-            Ok(resp) => resp,
-            Err(e) => panic!("request {i} {path}: transport error {e}"),
-        };
+        let resp = send_checked(rb, &format!("request {i}: {path}")).await;
         let status = resp.status().as_u16();
-        assert_eq!(
-            resp.headers()
-                .get("x-content-type-options")
-                .map(|v| v.as_bytes()),
-            Some(&b"nosniff"[..]),
-            "request {i}: {path}"
-        );
-        let ctype = header(&resp, "content-type").unwrap_or("").to_owned();
-        assert!(
-            !ctype.starts_with("text/html"),
-            "request {i}: {path} answered {ctype}"
-        );
         let body = resp.text().await.unwrap_or_default();
         assert!(
             status < 500 && !body.contains("INTERNAL_SERVERL_ERROR"),

@@ -90,6 +90,11 @@ pub fn raw_request(base: &str, head: &str) -> String {
 /// A v2 session of the test partner for `user`: `session_type` 0 (USER) or 2 (ADMIN),
 /// valid for an hour.
 pub fn user_ks(user: &str, session_type: i32) -> String {
+    ks_v2(user, session_type, [3; 16])
+}
+
+/// [`user_ks`] with its random part given: distinct values make distinct sessions.
+pub fn ks_v2(user: &str, session_type: i32, rand: [u8; 16]) -> String {
     upgate_proto::kaltura::ks::mint_v2(
         ADMIN_SECRET,
         &upgate_proto::kaltura::ks::KsFields {
@@ -99,7 +104,7 @@ pub fn user_ks(user: &str, session_type: i32) -> String {
             user: user.into(),
             privileges: String::new(),
         },
-        [3; 16],
+        rand,
     )
 }
 
