@@ -13,7 +13,8 @@
 # playwright-core (`npm ci` in tests/node). Prints one JSON line: seconds, the floor
 # (payload at the link's rate after TCP/IP and Ethernet headers, 1448 of every 1514
 # bytes, plus the outages) and what the client reported. Outages are spread evenly over
-# the floor's transfer time, as the load tester's `--drops` are. KEEP=1 keeps the work
+# the floor's transfer time from the start of the upload, as the load tester's `--drops`
+# are; `seconds` counts from that start too. KEEP=1 keeps the work
 # directory (gateway and client logs).
 set -euo pipefail
 
@@ -41,8 +42,9 @@ floor=$(python3 -c "print(round($transfer+$drops*$drop_secs,1))")
 
 id=$$ c=ugc$$ r=ugr$$ s=ugs$$
 work=$(mktemp -d /tmp/upgate-real-link.XXXXXX)
-gw_pid=
+gw_pid= client_pid=
 cleanup() {
+  [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null
   [ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null
   for n in $c $r $s; do ip netns del "$n" 2>/dev/null || true; done
   if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
@@ -85,20 +87,31 @@ outages() {
   done
 }
 
-t0=$(date +%s.%N)
-outages & drop_pid=$!
+# The outages are timed from the start of the upload, not from the client's launch:
+# Chromium can take seconds to start on a loaded machine, and the page must have loaded
+# before the link drops. `upgate push` starts uploading at once; the page's script
+# writes $ready when it hands the file to the page.
+ready=$work/ready
 case $client in
   push)
+    : >"$ready"
     ip netns exec "$c" "$upgate" push "$work/lecture.mp4" --url "$base" --json \
       --protocol "$protocol" --parallel "$parallel" --stall "$stall" \
       --partner-id 4242 --secret real-link-user --user prof \
-      --state-dir "$work/state" >"$work/client.json" 2>"$work/client.log" || true ;;
+      --state-dir "$work/state" >"$work/client.json" 2>"$work/client.log" &
+    client_pid=$! ;;
   page)
     ks=$("$upgate" ks --partner-id 4242 --secret real-link-admin --user prof)
     ip netns exec "$c" node "$root/tests/node/page_timed.mjs" "$base" "$ks" "$work/lecture.mp4" \
-      >"$work/client.json" 2>"$work/client.log" || true ;;
+      "$ready" >"$work/client.json" 2>"$work/client.log" &
+    client_pid=$! ;;
   *) echo "unknown --client $client" >&2; exit 2 ;;
 esac
+while [ ! -e "$ready" ] && kill -0 "$client_pid" 2>/dev/null; do sleep 0.05; done
+t0=$(date +%s.%N)
+outages & drop_pid=$!
+wait "$client_pid" || true
+client_pid=
 t1=$(date +%s.%N)
 kill "$drop_pid" 2>/dev/null || true; wait "$drop_pid" 2>/dev/null || true
 python3 - "$work/client.json" "$work/client.log" <<EOF

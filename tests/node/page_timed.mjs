@@ -1,11 +1,13 @@
 // Uploads one file through the upload page in Debian's Chromium and times it, for
 // loadtest/real-link.sh (the page over a real shaped link with outages).
-// Usage: node page_timed.mjs BASE KS FILE
+// Usage: node page_timed.mjs BASE KS FILE [READY]
+// READY, if given, is a file created when the page has loaded, signed in and is handed
+// the file: real-link.sh starts its outages from that moment, not from Chromium's start.
 // Prints one JSON line: status, seconds, token, entry, and every state the file showed.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 
-const [base, ks, file] = process.argv.slice(2);
+const [base, ks, file, ready] = process.argv.slice(2);
 const size = fs.statSync(file).size;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -20,6 +22,7 @@ await page.fill('#ks', ks);
 await page.click('#signin-btn');
 await page.waitForFunction(() => document.querySelector('#who').textContent.startsWith('Signed in'), null, { timeout: 30000 });
 const states = [];
+if (ready) fs.writeFileSync(ready, '');
 const t0 = Date.now();
 await page.setInputFiles('#files', file);
 let status = 'timeout';
