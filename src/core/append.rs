@@ -45,6 +45,12 @@ pub struct AppendRequest {
     /// Told the new offset after each commit made while the body streams (RUFH's
     /// progress interim responses).
     pub on_commit: Option<OnCommit>,
+    /// Told the offset the body starts at once this request holds the upload's lease
+    /// and is its registered writer, before a byte of the body is read (RUFH: the `104`
+    /// that gives a creation's `Location` goes out then, so an offset retrieval that
+    /// follows it finds this writer and counts what it receives, instead of answering
+    /// the offset from before the write started).
+    pub on_start: Option<OnCommit>,
     /// When the request arrived (default: when this call starts); orders requests for
     /// `preempt`.
     pub arrived: Option<Instant>,
@@ -171,6 +177,9 @@ impl UploadService {
         }
         let (lease, rec) = self.lease(id, Some(req.offset + skip)).await?;
         let active = self.writers.register_since(id, &lease.holder, arrived);
+        if let Some(f) = &req.on_start {
+            (f.0)(rec.offset);
+        }
         let opts = WriteOpts {
             checksum: req.checksum,
             skip,
