@@ -201,21 +201,6 @@ impl ParseJson for String {
     }
 }
 
-/// Makes an API token for `user` through the admin API.
-async fn api_token(g: &Gateway, user: &str) -> String {
-    let r = client()
-        .post(g.url("/admin/tokens"))
-        .bearer_auth(user_ks("admin", 2))
-        .header("Content-Type", "application/json")
-        .body(serde_json::json!({ "user": user }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let v: serde_json::Value = body_json(r).await;
-    v["token"].as_str().unwrap().to_owned()
-}
-
 /// An entry of Kaltura user `user` with a finished 11-byte file, made through the
 /// Kaltura API as Canvas's uploader would; returns its id.
 async fn entry_of(g: &Gateway, user: &str, name: &str) -> String {

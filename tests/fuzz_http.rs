@@ -4,6 +4,8 @@
 //! outside the page, always with `nosniff`, and stays up. A second run sends Kaltura
 //! calls with valid sessions (admin, two users, another partner's) and real ids, so the
 //! random parameters reach the actions themselves: none may end in an internal error.
+//! A third does the same for Canvas's services and media API (API tokens) and the
+//! legacy `partnerservices2` uploader API (sessions, uploaded files).
 //!
 //! Long mode: `FUZZ_HTTP_ITERS=100000 FUZZ_HTTP_SEED=N cargo test --test fuzz_http
 //! -- --nocapture` (each test prints its seed and a histogram of its answers; a
@@ -534,6 +536,359 @@ async fn kaltura_calls_with_sessions_never_fail_inside() {
         *statuses.entry(code).or_insert(0) += 1;
     }
     println!("answers: {statuses:?}");
+    let r = c.get(g.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    g.shutdown().await;
+}
+
+/// Canvas's endpoints as the campaign calls them (`{id}`: an entry id or an odd value,
+/// `{track}`: a track id, `{n}`: a course or group), each with its method.
+const CANVAS_PATHS: [(&str, &str); 16] = [
+    ("GET", "/api/v1/services/kaltura"),
+    ("POST", "/api/v1/services/kaltura_session"),
+    ("POST", "/media_objects"),
+    ("GET", "/api/v1/media_objects"),
+    ("GET", "/api/v1/media_attachments"),
+    ("GET", "/api/v1/courses/{n}/media_objects"),
+    ("GET", "/api/v1/groups/{n}/media_attachments"),
+    ("PUT", "/api/v1/media_objects/{id}"),
+    ("PUT", "/api/v1/media_attachments/{id}"),
+    ("GET", "/api/v1/media_objects/{id}/media_tracks"),
+    ("PUT", "/api/v1/media_attachments/{id}/media_tracks"),
+    ("POST", "/media_objects/{id}/media_tracks"),
+    ("GET", "/media_objects/{id}/media_tracks/{track}"),
+    ("DELETE", "/media_objects/{id}/media_tracks/{track}"),
+    ("GET", "/api/v1/services/kaltura_session"),
+    ("PATCH", "/media_objects/{id}"),
+];
+
+/// A random JSON value: a string from `strings`, a number, a bool, null, or (while
+/// `depth` lasts) an array or an object with keys from `keys`.
+fn json_value(r: &mut Rng, strings: &[&str], keys: &[&str], depth: u32) -> serde_json::Value {
+    use serde_json::Value;
+    match r.next() % if depth == 0 { 5 } else { 7 } {
+        0 | 1 => Value::from(r.pick(strings)),
+        2 => Value::from(r.next() as i64 % 100_000),
+        3 => Value::from(r.next().is_multiple_of(2)),
+        4 => Value::Null,
+        5 => (0..r.next() % 3)
+            .map(|_| json_value(r, strings, keys, depth - 1))
+            .collect(),
+        _ => json_object(r, strings, keys, depth - 1),
+    }
+}
+
+/// A random JSON object with up to six keys from `keys`.
+fn json_object(r: &mut Rng, strings: &[&str], keys: &[&str], depth: u32) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for _ in 0..(r.next() % 7) {
+        let k = r.pick(keys).to_owned();
+        m.insert(k, json_value(r, strings, keys, depth));
+    }
+    m.into()
+}
+
+/// Adds a subtitles track in `locale` to `entry` as the holder of API token `token` (a
+/// 400 when the entry has one in that locale already); its id.
+async fn add_track(g: &Gateway, token: &str, entry: &str, locale: &str) -> Option<String> {
+    let r = client()
+        .post(g.url(&format!("/media_objects/{entry}/media_tracks")))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .body(
+            serde_json::json!({"locale": locale, "kind": "subtitles",
+                "content": "1\n00:00:01,000 --> 00:00:02,000\nhi\n"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 400 {
+        return None;
+    }
+    assert!(r.status().is_success(), "track: {}", r.status());
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    Some(v["id"].to_string().trim_matches('"').to_owned())
+}
+
+/// Canvas's two APIs with valid credentials: random calls on the services API and the
+/// media objects and tracks endpoints (a teacher's and a student's API tokens, a
+/// revoked one, a Kaltura session in a token's place, garbage, none) aimed at real
+/// entries and tracks, with JSON, form and garbage bodies; and random
+/// `partnerservices2` calls (getuiconf, upload, addEntry) with fresh and fixed
+/// sessions, aimed at files really uploaded. Never an internal error, never without
+/// `nosniff`, never HTML; Canvas answers JSON (or nothing), PS2 answers XML.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canvas_and_ps2_calls_with_sessions_never_fail_inside() {
+    use upgate_proto::form::form_encode;
+
+    let g = Gateway::start().await;
+    let c = client();
+    let teacher = api_token(&g, "teacher1").await;
+    let student = api_token(&g, "student2").await;
+    let gone = api_token_record(&g, "teacher3").await;
+    let r = c
+        .delete(g.url(&format!("/admin/tokens/{}", gone["id"].as_str().unwrap())))
+        .bearer_auth(user_ks("admin", 2))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "revoke: {}", r.status());
+    let revoked = gone["token"].as_str().unwrap().to_owned();
+    let ks = user_ks("teacher1_1", 0);
+    let credentials = [
+        teacher.as_str(),
+        teacher.as_str(),
+        teacher.as_str(),
+        student.as_str(),
+        student.as_str(),
+        revoked.as_str(),
+        ks.as_str(),
+        "upg_nope",
+        "",
+    ];
+    // Entries of the teacher (some with a track) and of another user.
+    let mut entries = Vec::new();
+    let mut tracks = vec!["1".to_owned(), "99999999999".to_owned()];
+    for (n, user) in ["teacher1_1", "teacher1_1", "alice"].iter().enumerate() {
+        let k = form_encode(&user_ks(user, 0));
+        let body = get_text(&g.url(&format!(
+            "/api_v3/service/media/action/add?ks={k}&entry:objectType=KalturaMediaEntry&entry:mediaType=1&entry:name=e{n}"
+        )))
+        .await;
+        entries.push(first_id(&body));
+    }
+    for e in &entries[..2] {
+        tracks.extend(add_track(&g, &teacher, e, "en").await);
+    }
+    let long = "y".repeat(300);
+    let strings = [
+        "",
+        "0",
+        "-1",
+        "course_17",
+        "group_3",
+        "user_5",
+        "course_",
+        "course_x",
+        "video",
+        "audio",
+        "en",
+        "zz-ZZ",
+        "subtitles",
+        "captions",
+        "chapters",
+        "<script>alert(1)</script>",
+        "\"quoted\"",
+        "1\n00:00:01,000 --> 00:00:02,000\nhi\n",
+        "WEBVTT\n\n00:00.000 --> 00:01.000\nhi",
+        "<tt xmlns=\"http://www.w3.org/ns/ttml\"/>",
+        long.as_str(),
+        "é🎥",
+        "0_zzzzzzzz",
+        "99999999999999999999",
+        "title",
+        "created_at",
+        "desc",
+    ];
+    let keys = [
+        "id",
+        "title",
+        "user_entered_title",
+        "context_code",
+        "type",
+        "media_type",
+        "locale",
+        "kind",
+        "content",
+        "media_tracks",
+        "include_upload_config",
+        "user",
+    ];
+    let queries = [
+        "sort",
+        "order",
+        "per_page",
+        "page",
+        "exclude[]",
+        "include[]",
+        "include_upload_config",
+        "context_code",
+    ];
+    let methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    let ps2_actions = ["getuiconf", "upload", "addEntry", "addentry", "nope"];
+    let ps2_names = [
+        "filename",
+        "Filename",
+        "entry1_name",
+        "entry1_filename",
+        "entry1_realFilename",
+        "entry1_partnerData",
+        "entry1_mediaType",
+        "entry1_tags",
+        "entry1_conversionProfile",
+        "ui_conf_id",
+        "partner_id",
+        "partnerId",
+        "uid",
+        "kshow_id",
+        "quick_edit",
+    ];
+    // File ids the random uploads register (and addEntry consumes).
+    let file_ids = ["clientFile1", "clientFile2", "clientFile3"];
+    let (iters, mut r) = campaign(1500, 0x5eed_1234_abcd_0003);
+    let mut answers = std::collections::BTreeMap::new();
+    for i in 0..iters {
+        if i % 100 == 99 {
+            // Random calls delete and replace tracks: one more to aim at.
+            let locale = ["en", "fr", "de", "es"][i / 100 % 4];
+            tracks.extend(add_track(&g, &teacher, &entries[0], locale).await);
+        }
+        let (what, rb, ps2) = if r.next() % 10 < 7 {
+            let (mut method, template) =
+                CANVAS_PATHS[(r.next() % CANVAS_PATHS.len() as u64) as usize];
+            if r.next() % 8 == 0 {
+                method = r.pick(&methods);
+            }
+            let id = match r.next() % 4 {
+                0 => r.pick(&strings).to_owned(),
+                _ => entries[(r.next() % entries.len() as u64) as usize].clone(),
+            };
+            let track = &tracks[(r.next() % tracks.len() as u64) as usize];
+            let mut path = template
+                .replace("{id}", &form_encode(&id))
+                .replace("{track}", track)
+                .replace("{n}", r.pick(&["17", "0", "x", "99999999999999999999"]));
+            let query: Vec<String> = (0..r.next() % 4)
+                .map(|_| {
+                    format!(
+                        "{}={}",
+                        form_encode(r.pick(&queries)),
+                        form_encode(r.pick(&strings))
+                    )
+                })
+                .collect();
+            if !query.is_empty() {
+                path = format!("{path}?{}", query.join("&"));
+            }
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut rb = c.request(method.clone(), g.url(&path));
+            let cred = r.pick(&credentials);
+            if !cred.is_empty() {
+                rb = rb.bearer_auth(cred);
+            }
+            rb = match r.next() % 5 {
+                0 | 1 => rb
+                    .header("Content-Type", "application/json")
+                    .body(json_object(&mut r, &strings, &keys, 2).to_string()),
+                2 => {
+                    // Tracks as Canvas's PUT sends them: an array of objects.
+                    let tracks: Vec<serde_json::Value> = (0..r.next() % 4)
+                        .map(|_| json_object(&mut r, &strings, &keys, 1))
+                        .collect();
+                    rb.header("Content-Type", "application/json")
+                        .body(serde_json::Value::from(tracks).to_string())
+                }
+                3 => {
+                    let form: Vec<String> = (0..r.next() % 5)
+                        .map(|_| {
+                            format!(
+                                "{}={}",
+                                form_encode(r.pick(&keys)),
+                                form_encode(r.pick(&strings))
+                            )
+                        })
+                        .collect();
+                    rb.header("Content-Type", "application/x-www-form-urlencoded")
+                        .body(form.join("&"))
+                }
+                _ => rb
+                    .header(
+                        "Content-Type",
+                        r.pick(&["application/json", "text/plain", ""]),
+                    )
+                    .body(
+                        r.pick(&["{", "[1,", "null", "\"x\"", "{\"id\":{\"$gt\":1}}", "\u{0}"])
+                            .to_owned(),
+                    ),
+            };
+            (format!("request {i}: {method} {path}"), rb, false)
+        } else {
+            let action = r.pick(&ps2_actions);
+            let session = match r.next() % 6 {
+                0..=2 => fresh_ks(r.pick(&["teacher1_1", "alice"]), 0, r.next()),
+                3 => ks.clone(),
+                4 => "djJ8MTIzNDV8".to_owned(),
+                _ => String::new(),
+            };
+            let mut params: Vec<(String, String)> = Vec::new();
+            if !session.is_empty() {
+                params.push(("ks".into(), session));
+            }
+            for _ in 0..(r.next() % 6) {
+                let v = match r.next() % 3 {
+                    0 => r.pick(&file_ids),
+                    _ => r.pick(&strings),
+                };
+                params.push((r.pick(&ps2_names).into(), v.into()));
+            }
+            let query = params
+                .iter()
+                .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let path = format!("/index.php/partnerservices2/{action}?{query}");
+            let rb = if r.next() % 2 == 0 {
+                c.get(g.url(&path))
+            } else {
+                let file = data((r.next() % 5000) as usize, r.next());
+                let mut fields: Vec<(&str, Option<&str>, &[u8])> =
+                    vec![("Filename", None, r.pick(&strings).as_bytes())];
+                if r.next() % 4 != 0 {
+                    fields.push((
+                        "Filedata",
+                        Some(r.pick(&["a.mp4", "", "../x", "é.mp3"])),
+                        &file,
+                    ));
+                }
+                c.post(g.url(&path))
+                    .header("Content-Type", "multipart/form-data; boundary=ps2fuzz")
+                    .body(multipart("ps2fuzz", &fields))
+            };
+            (format!("request {i}: PS2 {path}"), rb, true)
+        };
+        let resp = send_checked(rb, &what, false).await;
+        let status = resp.status().as_u16();
+        let ctype = header(&resp, "content-type").unwrap_or("").to_owned();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(status < 500, "{what} → {status}: {body}");
+        if ctype.starts_with("text/vtt") {
+            // A track's file, served as Canvas does: only a track that exists.
+            assert!(
+                status == 200 && what.contains("GET /media_objects/") && body.starts_with("WEBVTT"),
+                "{what} → {status} {ctype}: {body}"
+            );
+            *answers
+                .entry("canvas 200 (a track's WebVTT)".into())
+                .or_insert(0) += 1;
+        } else if ps2 {
+            assert!(body.starts_with("<?xml"), "{what} → {status}: {body}");
+            let code = between(&body, "<code>", "</code>").unwrap_or("(result)");
+            *answers.entry(format!("ps2 {code}")).or_insert(0) += 1;
+        } else if !body.is_empty() {
+            let v: serde_json::Value = serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{what} → {status}: not JSON ({e}): {body}"));
+            let msg = v["errors"][0]["message"].as_str().map(str::to_owned);
+            *answers
+                .entry(format!("canvas {status} {}", msg.unwrap_or_default()))
+                .or_insert(0) += 1;
+        } else {
+            *answers
+                .entry(format!("canvas {status} (empty)"))
+                .or_insert(0) += 1;
+        }
+    }
+    println!("answers: {answers:#?}");
     let r = c.get(g.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     g.shutdown().await;

@@ -735,3 +735,26 @@ pub async fn upload_chunk(
         .unwrap();
     serde_json::from_str(&r.text().await.unwrap()).unwrap()
 }
+
+/// Makes an API token for `user` through the admin API (as the test partner's admin):
+/// its record (`id`, `user`, …) with the `token` itself.
+pub async fn api_token_record(g: &Gateway, user: &str) -> serde_json::Value {
+    let r = client()
+        .post(g.url("/admin/tokens"))
+        .bearer_auth(user_ks("admin", 2))
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({ "user": user }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    serde_json::from_str(&r.text().await.unwrap()).unwrap()
+}
+
+/// [`api_token_record`]'s token.
+pub async fn api_token(g: &Gateway, user: &str) -> String {
+    api_token_record(g, user).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
