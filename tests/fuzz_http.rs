@@ -588,6 +588,21 @@ fn json_object(r: &mut Rng, strings: &[&str], keys: &[&str], depth: u32) -> serd
     m.into()
 }
 
+/// Fewer than `most` random `name=value` pairs, form-encoded.
+fn random_form(r: &mut Rng, most: u64, names: &[&str], values: &[&str]) -> String {
+    use upgate_proto::form::form_encode;
+    (0..r.next() % most)
+        .map(|_| {
+            format!(
+                "{}={}",
+                form_encode(r.pick(names)),
+                form_encode(r.pick(values))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Adds a subtitles track in `locale` to `entry` as the holder of API token `token` (a
 /// 400 when the entry has one in that locale already); its id.
 async fn add_track(g: &Gateway, token: &str, entry: &str, locale: &str) -> Option<String> {
@@ -759,17 +774,9 @@ async fn canvas_and_ps2_calls_with_sessions_never_fail_inside() {
                 .replace("{id}", &form_encode(&id))
                 .replace("{track}", track)
                 .replace("{n}", r.pick(&["17", "0", "x", "99999999999999999999"]));
-            let query: Vec<String> = (0..r.next() % 4)
-                .map(|_| {
-                    format!(
-                        "{}={}",
-                        form_encode(r.pick(&queries)),
-                        form_encode(r.pick(&strings))
-                    )
-                })
-                .collect();
+            let query = random_form(&mut r, 4, &queries, &strings);
             if !query.is_empty() {
-                path = format!("{path}?{}", query.join("&"));
+                path = format!("{path}?{query}");
             }
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let mut rb = c.request(method.clone(), g.url(&path));
@@ -789,19 +796,9 @@ async fn canvas_and_ps2_calls_with_sessions_never_fail_inside() {
                     rb.header("Content-Type", "application/json")
                         .body(serde_json::Value::from(tracks).to_string())
                 }
-                3 => {
-                    let form: Vec<String> = (0..r.next() % 5)
-                        .map(|_| {
-                            format!(
-                                "{}={}",
-                                form_encode(r.pick(&keys)),
-                                form_encode(r.pick(&strings))
-                            )
-                        })
-                        .collect();
-                    rb.header("Content-Type", "application/x-www-form-urlencoded")
-                        .body(form.join("&"))
-                }
+                3 => rb
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(random_form(&mut r, 5, &keys, &strings)),
                 _ => rb
                     .header(
                         "Content-Type",

@@ -265,17 +265,7 @@ async fn a_cut_creation_resumes_from_the_104_location() {
     let data = data(2_000_000, 7);
     let digest = upgate_proto::rufh::format_sha256_digest(&sha(&data));
     let mut raw = Raw::connect(g.addr).await;
-    raw.head(
-        "POST",
-        "/files/",
-        &[
-            v_header(8),
-            ("Upload-Complete", "?1".into()),
-            ("Content-Length", data.len().to_string()),
-            ("Repr-Digest", digest.clone()),
-        ],
-    )
-    .await;
+    optimistic_create(&mut raw, data.len(), &[("Repr-Digest", digest.clone())]).await;
     // The 104 arrives before the client sends one byte of the body.
     let interim = raw.next().await.unwrap();
     assert_eq!(interim.status, 104);
@@ -303,19 +293,7 @@ async fn a_cut_creation_resumes_from_the_104_location() {
     );
     let offset: usize = h.header("upload-offset").unwrap().parse().unwrap();
     assert_eq!(offset, 700_000, "every byte that arrived was kept");
-    let done = raw
-        .request(
-            "PATCH",
-            &location,
-            &[
-                v_header(8),
-                ("Content-Type", "application/partial-upload".into()),
-                ("Upload-Offset", offset.to_string()),
-                ("Upload-Complete", "?1".into()),
-            ],
-            &data[offset..],
-        )
-        .await;
+    let done = completing(&mut raw, &location, offset as u64, &data[offset..]).await;
     let d = last(&done);
     assert_eq!(d.status, 204, "{d:?}");
     assert_eq!(d.header("upload-complete"), Some("?1"));
@@ -373,16 +351,7 @@ async fn an_offset_asked_right_after_the_104_counts_the_body_in_flight() {
     let sent = 200_000;
     for round in 0..8 {
         let mut raw = Raw::connect(g.addr).await;
-        raw.head(
-            "POST",
-            "/files/",
-            &[
-                v_header(8),
-                ("Upload-Complete", "?1".into()),
-                ("Content-Length", data.len().to_string()),
-            ],
-        )
-        .await;
+        optimistic_create(&mut raw, data.len(), &[]).await;
         raw.body(&data[..sent]).await;
         let interim = raw.next().await.unwrap();
         assert_eq!(interim.status, 104);
@@ -396,19 +365,7 @@ async fn an_offset_asked_right_after_the_104_counts_the_body_in_flight() {
             Some(sent.to_string().as_str()),
             "round {round}: the first answer counts what arrived"
         );
-        let done = again
-            .request(
-                "PATCH",
-                &location,
-                &[
-                    v_header(8),
-                    ("Content-Type", "application/partial-upload".into()),
-                    ("Upload-Offset", sent.to_string()),
-                    ("Upload-Complete", "?1".into()),
-                ],
-                &data[sent..],
-            )
-            .await;
+        let done = completing(&mut again, &location, sent as u64, &data[sent..]).await;
         assert_eq!(last(&done).header("upload-complete"), Some("?1"));
         assert_eq!(download(&client(), &g.base, &location).await, data);
     }
@@ -432,6 +389,30 @@ async fn careful_create(raw: &mut Raw, length: usize) -> String {
         .await;
     assert_eq!(last(&c).status, 201, "{c:?}");
     last(&c).header("location").unwrap().to_owned()
+}
+
+/// Sends the head of an optimistic creation (version 8, `Upload-Complete: ?1`) of
+/// `length` bytes with `extra` headers; the caller sends the content.
+async fn optimistic_create(raw: &mut Raw, length: usize, extra: &[(&str, String)]) {
+    let mut headers = vec![
+        v_header(8),
+        ("Upload-Complete", "?1".into()),
+        ("Content-Length", length.to_string()),
+    ];
+    headers.extend_from_slice(extra);
+    raw.head("POST", "/files/", &headers).await;
+}
+
+/// Completes upload `loc` with `content` from `offset` (version 8); every message
+/// answered.
+async fn completing(raw: &mut Raw, loc: &str, offset: u64, content: &[u8]) -> Vec<Msg> {
+    let headers = [
+        v_header(8),
+        ("Content-Type", "application/partial-upload".into()),
+        ("Upload-Offset", offset.to_string()),
+        ("Upload-Complete", "?1".into()),
+    ];
+    raw.request("PATCH", loc, &headers, content).await
 }
 
 /// A completing append (version 8) of `content` at `offset`, chunked: no
@@ -599,19 +580,7 @@ async fn a_new_request_ends_the_older_one() {
     if let Some(m) = old.next().await {
         assert!(m.status >= 400, "{m:?}");
     }
-    let done = raw
-        .request(
-            "PATCH",
-            &loc,
-            &[
-                v_header(8),
-                ("Content-Type", "application/partial-upload".into()),
-                ("Upload-Offset", "400000".into()),
-                ("Upload-Complete", "?1".into()),
-            ],
-            &data[400_000..],
-        )
-        .await;
+    let done = completing(&mut raw, &loc, 400_000, &data[400_000..]).await;
     assert_eq!(last(&done).header("upload-complete"), Some("?1"));
     assert_eq!(download(&client(), &g.base, &loc).await, data);
     println!("offset retrieval during a silent append answered in {took:?} (stall limit 20 s)");
@@ -787,19 +756,7 @@ async fn progress_interims_while_content_streams() {
             .collect()
     };
     let during_creation = progress(&created);
-    let appended = raw
-        .request(
-            "PATCH",
-            &loc,
-            &[
-                v_header(8),
-                ("Content-Type", "application/partial-upload".into()),
-                ("Upload-Offset", (1u64 << 20).to_string()),
-                ("Upload-Complete", "?1".into()),
-            ],
-            &data[1 << 20..],
-        )
-        .await;
+    let appended = completing(&mut raw, &loc, 1 << 20, &data[1 << 20..]).await;
     let during_append = progress(&appended);
     println!("progress 104s: creation {during_creation:?}, append {during_append:?}");
     for (p, from, to) in [
