@@ -63,6 +63,10 @@ type PendingInsert = (
     tokio::sync::oneshot::Sender<Result<(), StateError>>,
 );
 
+/// What a group commit of creations came to: one outcome per creation, or the error
+/// that failed them all.
+type InsertOutcomes = Result<Vec<Result<(), StateError>>, StateError>;
+
 /// Blocking threads the store uses at most.
 const BLOCKING_OPS: usize = 8;
 
@@ -175,7 +179,7 @@ impl Inner {
     /// is ours, inserts each (or answers `AlreadyExists`), commits once, and only then
     /// answers them all — a creation is answered after it is durable, as before, but a
     /// burst of creations shares one fsync instead of paying one each.
-    fn insert_batch(&self) {
+    fn insert_batch(&self) -> (Vec<PendingInsert>, InsertOutcomes) {
         let txn = self.db.begin_write();
         let batch = self.take_inserts();
         let outcomes = txn.map_err(unavailable).and_then(|txn| {
@@ -184,7 +188,7 @@ impl Inner {
             Ok(outcomes)
         });
         metrics::histogram!("upgate_state_group_commit_size").record(batch.len() as f64);
-        answer_inserts(batch, outcomes);
+        (batch, outcomes)
     }
 
     /// Read-modify-write of one record in one write transaction. `f` returns the new
@@ -253,10 +257,7 @@ fn write_inserts(
 }
 
 /// Answers each queued creation: its own outcome, or the error of the whole group.
-fn answer_inserts(
-    batch: Vec<PendingInsert>,
-    outcomes: Result<Vec<Result<(), StateError>>, StateError>,
-) {
+fn answer_inserts(batch: Vec<PendingInsert>, outcomes: InsertOutcomes) {
     match outcomes {
         Ok(outcomes) => {
             for ((_, tx), out) in batch.into_iter().zip(outcomes) {
@@ -288,15 +289,15 @@ impl StateStore for RedbStore {
             // may be queued behind it).
             let store = self.clone();
             tokio::spawn(async move {
-                let ran = store
-                    .run(|inner| {
-                        inner.insert_batch();
-                        Ok(())
-                    })
-                    .await;
-                if let Err(e) = ran {
-                    answer_inserts(store.inner.take_inserts(), Err(e));
-                }
+                let (batch, outcomes) = match store.run(|inner| Ok(inner.insert_batch())).await {
+                    Ok(done) => done,
+                    Err(e) => (store.inner.take_inserts(), Err(e)),
+                };
+                // Answered once this task holds the database no more: a caller that
+                // drops its store after its creation finds the file closed (and may
+                // open it again at once).
+                drop(store);
+                answer_inserts(batch, outcomes);
             });
         }
         rx.await
